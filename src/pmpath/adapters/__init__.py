@@ -1,0 +1,1 @@
+"""Adapters: storage and, later, real-world data, reports and file I/O."""

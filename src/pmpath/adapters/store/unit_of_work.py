@@ -1,0 +1,295 @@
+"""Readers and the unit of work: the only way records are read from and written to the store.
+
+Every write goes through :class:`UnitOfWork`, which in the same transaction
+
+* checks optimistic concurrency: an update or delete names the version it was based on, and
+  fails with :class:`ConflictError`, changing nothing, if the stored row has moved on;
+* checks references (a case's patient and product exist; nothing still points at a deleted row);
+* appends one audit event per change to the hash chain (``pmpath.domain.audit``), with the
+  record's image before and after, restricted fields replaced by a keyed HMAC.
+
+Nothing is written unless :meth:`UnitOfWork.commit` is called; leaving the ``with`` block
+without it, or by an exception, rolls everything back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Connection, Row, Select, and_, select
+
+from pmpath.adapters.store.database import Store
+from pmpath.adapters.store.tables import (
+    ENTITIES,
+    SPEC_BY_MODEL,
+    EntitySpec,
+    audit_events,
+    audit_head,
+)
+from pmpath.domain.audit import AuditEvent, chain_hash
+from pmpath.domain.enums import AuditAction
+from pmpath.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from pmpath.domain.models import Entity
+
+E = TypeVar("E", bound=Entity)
+
+
+class Reader:
+    """Reads records in one transaction. Restricted types need ``privileged=True``."""
+
+    def __init__(self, store: Store, *, privileged: bool = False, write: bool = False) -> None:
+        self.store = store
+        self.privileged = privileged
+        self._write = write
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Self:
+        self._connection = self.store.connect(write=self._write)
+        self._connection.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._connection is not None:
+            self._connection.rollback()
+            self._connection.close()
+            self._connection = None
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection; raise if the reader is not inside its ``with`` block."""
+        if self._connection is None:
+            raise RuntimeError("use the reader or unit of work inside a `with` block")
+        return self._connection
+
+    def _spec(self, model: type[Entity]) -> EntitySpec:
+        spec = SPEC_BY_MODEL[model]
+        if spec.restricted and not self.privileged:
+            raise PermissionDeniedError(f"{spec.type_name} records are readable by admins only")
+        return spec
+
+    def _to_model(self, spec: EntitySpec, row: Row[Any]) -> Any:
+        return spec.model.model_validate(dict(row._mapping))
+
+    def get(self, model: type[E], record_id: str) -> E | None:
+        """Return the record of type ``model`` with id ``record_id``, or None."""
+        spec = self._spec(model)
+        row = self.connection.execute(
+            select(spec.table).where(spec.table.c.id == record_id)
+        ).first()
+        return None if row is None else self._to_model(spec, row)
+
+    def require(self, model: type[E], record_id: str) -> E:
+        """Return the record, or raise NotFoundError naming its type and id."""
+        found = self.get(model, record_id)
+        if found is None:
+            raise NotFoundError(f"no {SPEC_BY_MODEL[model].type_name} with id {record_id!r}")
+        return found
+
+    def find(self, model: type[E], **equals: Any) -> list[E]:
+        """Return the records of type ``model`` whose fields equal ``equals``, ordered by id."""
+        spec = self._spec(model)
+        query: Select[Any] = select(spec.table)
+        for name, value in equals.items():
+            if name not in spec.table.c:
+                raise InvalidInputError(f"{spec.type_name} has no field {name!r}")
+            query = query.where(spec.table.c[name] == value)
+        rows = self.connection.execute(query.order_by(spec.table.c.id)).all()
+        return [self._to_model(spec, row) for row in rows]
+
+    def audit_events(
+        self, entity_type: str | None = None, entity_id: str | None = None
+    ) -> list[AuditEvent]:
+        """Return the audit events, oldest first, optionally for one entity type and id."""
+        query = select(audit_events)
+        if entity_type is not None:
+            query = query.where(audit_events.c.entity_type == entity_type)
+        if entity_id is not None:
+            query = query.where(audit_events.c.entity_id == entity_id)
+        rows = self.connection.execute(query.order_by(audit_events.c.seq)).all()
+        return [AuditEvent.model_validate(dict(row._mapping)) for row in rows]
+
+    def audit_head(self) -> tuple[int, str]:
+        """Return (seq, hash) of the last event as the head row records it."""
+        row = self.connection.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+        return int(row.seq), str(row.hash)
+
+    def image(self, record: Entity) -> dict[str, Any]:
+        """Return the record as the audit log shows it: JSON, restricted fields as HMACs."""
+        spec = SPEC_BY_MODEL[type(record)]
+        data = record.model_dump(mode="json")
+        for name in spec.redacted:
+            if data.get(name) is not None:
+                data[name] = self.store.redact(str(data[name]))
+        return data
+
+
+class UnitOfWork(Reader):
+    """One transaction of changes by one ``actor`` for one ``reason``, each change audited."""
+
+    def __init__(self, store: Store, *, actor: str, reason: str, privileged: bool = False) -> None:
+        super().__init__(store, privileged=privileged, write=True)
+        if not actor.strip():
+            raise InvalidInputError("every change needs an actor: who makes it")
+        if not reason.strip():
+            raise InvalidInputError("every change needs a reason (21 CFR 11.10(e))")
+        self.actor = actor.strip()
+        self.reason = reason.strip()
+        self._head: tuple[int, str] | None = None
+        self.events: list[AuditEvent] = []
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        # Take the chain's lock first, before any row lock, so writers cannot deadlock.
+        row = self.connection.execute(
+            select(audit_head).where(audit_head.c.id == 1).with_for_update()
+        ).one()
+        self._head = (int(row.seq), str(row.hash))
+        return self
+
+    def commit(self) -> None:
+        """Make every change of this unit of work permanent, with its audit events."""
+        self.connection.commit()
+        self.connection.close()
+        self._connection = None
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def add(self, record: E) -> E:
+        """Insert a new record at version 1; ConflictError if its id is taken."""
+        spec = self._spec(type(record))
+        record = record.model_copy(update={"version": 1})
+        if self._exists(spec, record.id):
+            raise ConflictError(f"{spec.type_name} {record.id!r} already exists")
+        self._check_references(spec, record)
+        self.connection.execute(spec.table.insert().values(**self._row(record)))
+        self._append(AuditAction.CREATE, spec, record.id, None, self.image(record))
+        return record
+
+    def update(self, record: E) -> E:
+        """Store ``record`` as the next version of the stored row it was read from.
+
+        ``record.version`` is the version the edit was based on. Returns the record at its new
+        version, or the stored record unchanged when nothing differs. Raises ConflictError if
+        the stored row is no longer at that version (someone else changed it first).
+        """
+        spec = self._spec(type(record))
+        current = self.require(type(record), record.id)
+        self._check_version(spec, current, record.version)
+        if current == record:
+            return current
+        self._check_references(spec, record)
+        updated = record.model_copy(update={"version": record.version + 1})
+        result = self.connection.execute(
+            spec.table.update()
+            .where(and_(spec.table.c.id == record.id, spec.table.c.version == record.version))
+            .values(**self._row(updated))
+        )
+        if result.rowcount != 1:
+            self._check_version(spec, self.require(type(record), record.id), record.version)
+        self._append(AuditAction.UPDATE, spec, record.id, self.image(current), self.image(updated))
+        return updated
+
+    def delete(self, record: Entity) -> None:
+        """Delete the stored row ``record`` was read from (same version checks as update)."""
+        spec = self._spec(type(record))
+        current = self.require(type(record), record.id)
+        self._check_version(spec, current, record.version)
+        for other in ENTITIES.values():
+            for field_name, target in other.references.items():
+                if target != spec.type_name:
+                    continue
+                referring = self.connection.execute(
+                    select(other.table.c.id).where(other.table.c[field_name] == record.id)
+                ).first()
+                if referring is not None:
+                    raise ConflictError(
+                        f"cannot delete {spec.type_name} {record.id!r}: "
+                        f"{other.type_name} {referring.id!r} refers to it"
+                    )
+        self.connection.execute(
+            spec.table.delete().where(
+                and_(spec.table.c.id == record.id, spec.table.c.version == record.version)
+            )
+        )
+        self._append(AuditAction.DELETE, spec, record.id, self.image(current), None)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _exists(self, spec: EntitySpec, record_id: str) -> bool:
+        found = self.connection.execute(
+            select(spec.table.c.id).where(spec.table.c.id == record_id)
+        ).first()
+        return found is not None
+
+    def _check_version(self, spec: EntitySpec, current: Entity, based_on: int) -> None:
+        if current.version != based_on:
+            raise ConflictError(
+                f"{spec.type_name} {current.id!r} was changed by someone else: your edit is based "
+                f"on version {based_on}, the stored record is at version {current.version}; "
+                "reload it and apply your change again"
+            )
+
+    def _check_references(self, spec: EntitySpec, record: Entity) -> None:
+        for field_name, target_type in spec.references.items():
+            target_id = getattr(record, field_name)
+            if target_id is not None and not self._exists(ENTITIES[target_type], target_id):
+                raise NotFoundError(
+                    f"{spec.type_name} {record.id!r} refers to {target_type} {target_id!r}, "
+                    "which does not exist"
+                )
+
+    @staticmethod
+    def _row(record: Entity) -> dict[str, Any]:
+        """Return the column values: scalars as Python values, nested values as JSON."""
+        python = record.model_dump(mode="python")
+        as_json = record.model_dump(mode="json")
+        return {
+            name: as_json[name] if isinstance(value, (list, dict)) else value
+            for name, value in python.items()
+        }
+
+    def _append(
+        self,
+        action: AuditAction,
+        spec: EntitySpec,
+        entity_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        assert self._head is not None
+        seq, prev_hash = self._head[0] + 1, self._head[1]
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": datetime.now(UTC),
+            "actor": self.actor,
+            "action": action,
+            "entity_type": spec.type_name,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "reason": self.reason,
+            "prev_hash": prev_hash,
+            "hash": "",
+        }
+        draft = AuditEvent.model_validate(fields)
+        event = draft.model_copy(update={"hash": chain_hash(prev_hash, draft.payload())})
+        self.connection.execute(
+            audit_events.insert().values(**{**fields, "action": action.value, "hash": event.hash})
+        )
+        self.connection.execute(
+            audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=event.hash)
+        )
+        self._head = (seq, event.hash)
+        self.events.append(event)

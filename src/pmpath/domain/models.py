@@ -1,0 +1,306 @@
+"""Pydantic v2 models of the pathway's entities.
+
+Every stored entity derives from :class:`Entity`: an ``id`` and an optimistic-concurrency
+``version`` (1 on creation, +1 on each stored update). Models are frozen: an edit is
+``record.model_copy(update={...})`` passed to the unit of work, which checks the version it was
+based on. Dates of patients are shifted (pseudonymous data): field names say so.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from pmpath.domain.canonical import digest
+from pmpath.domain.enums import (
+    BatchStatus,
+    CaseStatus,
+    Delivery,
+    Element,
+    ElementStatus,
+    EndpointKind,
+    EvidenceKind,
+    Inheritance,
+    Modality,
+    Route,
+    SequenceKind,
+    Sex,
+    SignatureMeaning,
+    Zygosity,
+)
+
+RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")]
+"""An entity id: 1-80 characters, letters, digits and ``._:-``, starting with a letter or digit."""
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A lower-case hex sha256 digest."""
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+"""A short non-empty label."""
+
+_PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_id(prefix: str, length: int = 10) -> str:
+    """Return ``PREFIX-XXXXXXXXXX``: a random id from the OS CSPRNG (Crockford base32).
+
+    Random, never derived from any identifier, so it cannot be reversed to one (45 CFR
+    164.514(c)); 10 characters give 50 bits, ample against collisions within a workspace.
+    """
+    body = "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(length))
+    return f"{prefix}-{body}"
+
+
+def new_pseudonym() -> str:
+    """Return a random patient pseudonym, ``PT-`` followed by 10 Crockford base32 characters."""
+    return new_id("PT")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Entity(_Frozen):
+    """A stored record: ``id`` plus the ``version`` the record is at (optimistic concurrency)."""
+
+    id: RecordId
+    version: int = Field(default=1, ge=1)
+
+
+# --- value objects -------------------------------------------------------------------------
+
+
+class Variant(_Frozen):
+    """One variant in one patient: HGVS on a versioned transcript, with its zygosity."""
+
+    gene_symbol: Text
+    hgvs: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}_\d+\.\d+:[cgnmr]\..+$")] = Field(
+        description="HGVS with a versioned RefSeq accession, e.g. NM_001875.5:c.1003C>T"
+    )
+    zygosity: Zygosity
+    protein_hgvs: str | None = Field(default=None, description="e.g. p.(Gln335Ter)")
+    genome_build: str | None = Field(default=None, description="GRCh38 or GRCh37")
+    chrom: str | None = None
+    position_1based: int | None = Field(default=None, ge=1)
+    ref: str | None = None
+    alt: str | None = None
+
+
+class BespokeSequence(_Frozen):
+    """A patient-specific nucleic-acid component, written 5' to 3'."""
+
+    name: Text
+    kind: SequenceKind
+    sequence_5_to_3: str = Field(min_length=1, max_length=20000)
+
+    @field_validator("sequence_5_to_3")
+    @classmethod
+    def _nucleotides_only(cls, value: str) -> str:
+        upper = value.upper()
+        bad = re.search(r"[^ACGTUN]", upper)
+        if bad:
+            raise ValueError(
+                f"sequence has {bad.group()!r} at position {bad.start() + 1}; "
+                "only A, C, G, T, U and N are allowed"
+            )
+        return upper
+
+
+class Endpoint(_Frozen):
+    """A disease endpoint that natural history and treated patients are compared on."""
+
+    name: Text
+    kind: EndpointKind
+    unit: str | None = Field(default=None, description="UCUM unit, e.g. umol/L")
+    description: str = ""
+
+
+class ElementAssessment(_Frozen):
+    """The decision on one pathway element, with the evidence it rests on."""
+
+    element: Element
+    status: ElementStatus
+    rationale: str
+    evidence_ids: list[RecordId] = Field(default_factory=list)
+
+
+class CustodyEvent(_Frozen):
+    """One hand-off in a batch's chain of custody."""
+
+    at: AwareDatetime
+    from_party: Text
+    to_party: Text
+    location: str = ""
+    temperature_c: float | None = None
+
+
+class ReleaseResult(_Frozen):
+    """One release test of a batch against its specification."""
+
+    test: Text
+    specification: Text
+    result: Text
+    passed: bool
+
+
+# --- entities ------------------------------------------------------------------------------
+
+
+class Platform(Entity):
+    """A therapy platform: fixed components shared by every bespoke product made on it."""
+
+    name: Text
+    sponsor: Text
+    modality: Modality
+    delivery: Delivery
+    route: Route
+    fixed_components: list[Text] = Field(default_factory=list)
+    description: str = ""
+
+
+class Product(Entity):
+    """One bespoke product: a platform plus the patient-specific sequence(s) and design record."""
+
+    platform_id: RecordId
+    name: Text
+    target_gene: Text
+    target_variant_hgvs: str
+    bespoke_sequences: list[BespokeSequence] = Field(default_factory=list)
+    design_record: dict[str, Any] = Field(default_factory=dict)
+
+
+class Disease(Entity):
+    """A monogenic disease with its gene, inheritance and endpoints."""
+
+    name: Text
+    gene_symbol: Text
+    inheritance: Inheritance
+    mondo_id: Annotated[str, StringConstraints(pattern=r"^MONDO:\d{7}$")] | None = None
+    omim_id: Annotated[str, StringConstraints(pattern=r"^OMIM:\d{6}$")] | None = None
+    endpoints: list[Endpoint] = Field(default_factory=list)
+
+
+class Patient(Entity):
+    """A patient under a random pseudonym; dates are shifted, genotype is a list of variants."""
+
+    disease_id: RecordId
+    sex: Sex
+    birth_date_shifted: date = Field(description="date of birth after the patient's date shift")
+    genotype: list[Variant] = Field(min_length=1)
+
+
+class Case(Entity):
+    """One patient treated (or to be treated) with one bespoke product."""
+
+    patient_id: RecordId
+    product_id: RecordId
+    status: CaseStatus = CaseStatus.PLANNED
+    treatment_date_shifted: date | None = None
+    notes: str = ""
+
+
+class EvidenceItem(Entity):
+    """A stored analysis result, content-addressed by its kind, inputs and parameters."""
+
+    case_id: RecordId
+    kind: EvidenceKind
+    element: Element
+    input_digests: dict[str, Sha256Hex] = Field(
+        description="input name (file name or role) -> sha256 of its bytes"
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any]
+    pmpath_version: Text
+    created_by: Text
+    created_at: AwareDatetime
+
+    @staticmethod
+    def content_id(
+        kind: EvidenceKind, input_digests: dict[str, str], parameters: dict[str, Any]
+    ) -> str:
+        """Return the content address: sha256 of the canonical JSON of kind, inputs, parameters."""
+        return digest({"kind": kind, "inputs": input_digests, "parameters": parameters})
+
+
+class Assessment(Entity):
+    """A case's assessment under one policy version: a decision per element."""
+
+    case_id: RecordId
+    policy_version: Text
+    elements: list[ElementAssessment]
+    assessed_by: Text
+    assessed_at: AwareDatetime
+
+
+class NaturalHistoryDataset(Entity):
+    """A versioned natural-history (untreated) dataset with provenance."""
+
+    disease_id: RecordId
+    name: Text
+    dataset_version: Text
+    source_citation: Text
+    endpoint: Text
+    n_subjects: int = Field(ge=0)
+    median_follow_up_months: float | None = Field(default=None, ge=0)
+    data_sha256: Sha256Hex
+    consent_scope: str = ""
+
+
+class Batch(Entity):
+    """One patient-specific batch under a chain-of-identity id."""
+
+    product_id: RecordId
+    patient_id: RecordId
+    chain_of_identity_id: Text
+    lot_number: Text
+    status: BatchStatus = BatchStatus.PLANNED
+    manufactured_on: date | None = None
+    custody_events: list[CustodyEvent] = Field(default_factory=list)
+    release_results: list[ReleaseResult] = Field(default_factory=list)
+
+
+class Role(Entity):
+    """A named role with the permissions it grants; ``id`` is the role name."""
+
+    description: str = ""
+    permissions: list[Text] = Field(default_factory=list)
+
+
+class User(Entity):
+    """A person who acts in pmpath; ``id`` is the user name, ``display_name`` the printed name."""
+
+    display_name: Text
+    roles: list[RecordId] = Field(default_factory=list)
+    sponsor: str | None = None
+    active: bool = True
+
+
+class Signature(Entity):
+    """An electronic signature bound to one version of one record (21 CFR 11.50, 11.70)."""
+
+    user_id: RecordId
+    printed_name: Text
+    meaning: SignatureMeaning
+    signed_at: AwareDatetime
+    record_type: Text
+    record_id: RecordId
+    record_version: int = Field(ge=1)
+    record_sha256: Sha256Hex
+    reason: str = ""
+
+
+class CrosswalkEntry(Entity):
+    """Link from a patient pseudonym (``id``) to a site's hospital identifier; admin-only."""
+
+    site: Text
+    hospital_identifier: Text
+
+
+class Credential(Entity):
+    """A user's password hash (argon2id); ``id`` is the user name."""
+
+    password_hash: Text

@@ -1,0 +1,1 @@
+"""The ``pmpath`` command line (Typer)."""

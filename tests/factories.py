@@ -1,0 +1,220 @@
+"""One fully populated instance of every stored entity type, in dependency order.
+
+Every optional field is set, so a round trip through the store exercises every column.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from pmpath.domain.canonical import digest
+from pmpath.domain.enums import (
+    BatchStatus,
+    CaseStatus,
+    Delivery,
+    Element,
+    ElementStatus,
+    EndpointKind,
+    EvidenceKind,
+    Inheritance,
+    Modality,
+    Route,
+    SequenceKind,
+    Sex,
+    SignatureMeaning,
+    Zygosity,
+)
+from pmpath.domain.models import (
+    Assessment,
+    Batch,
+    BespokeSequence,
+    Case,
+    Credential,
+    CrosswalkEntry,
+    CustodyEvent,
+    Disease,
+    ElementAssessment,
+    Endpoint,
+    Entity,
+    EvidenceItem,
+    NaturalHistoryDataset,
+    Patient,
+    Platform,
+    Product,
+    ReleaseResult,
+    Role,
+    Signature,
+    User,
+    Variant,
+)
+
+AT = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+
+
+def platform(**changes: object) -> Platform:
+    base = Platform(
+        id="PLAT-1",
+        name="LNP.UCD.ABE",
+        sponsor="Sponsor A",
+        modality=Modality.BASE_EDITOR,
+        delivery=Delivery.LNP,
+        route=Route.INTRAVENOUS,
+        fixed_components=["ABE mRNA", "LNP"],
+        description="urea-cycle platform",
+    )
+    return base.model_copy(update=changes)
+
+
+def disease() -> Disease:
+    return Disease(
+        id="DIS-1",
+        name="CPS1 deficiency",
+        gene_symbol="CPS1",
+        inheritance=Inheritance.AUTOSOMAL_RECESSIVE,
+        mondo_id="MONDO:0009999",
+        omim_id="OMIM:237300",
+        endpoints=[Endpoint(name="ammonia", kind=EndpointKind.BIOMARKER, unit="umol/L")],
+    )
+
+
+def patient() -> Patient:
+    return Patient(
+        id="PT-0000000001",
+        disease_id="DIS-1",
+        sex=Sex.FEMALE,
+        birth_date_shifted=date(2024, 2, 29),
+        genotype=[
+            Variant(
+                gene_symbol="CPS1",
+                hgvs="NM_001875.5:c.1003C>T",
+                zygosity=Zygosity.HETEROZYGOUS,
+                protein_hgvs="p.(Gln335Ter)",
+                genome_build="GRCh38",
+                chrom="chr2",
+                position_1based=210_000_000,
+                ref="C",
+                alt="T",
+            )
+        ],
+    )
+
+
+def case(**changes: object) -> Case:
+    base = Case(
+        id="CASE-1",
+        patient_id="PT-0000000001",
+        product_id="PROD-1",
+        status=CaseStatus.TREATED,
+        treatment_date_shifted=date(2024, 4, 1),
+        notes="first patient",
+    )
+    return base.model_copy(update=changes)
+
+
+def all_entities() -> list[Entity]:
+    """Return one instance of every entity type, parents before children."""
+    evidence_inputs = {"reads.fastq.gz": "a" * 64}
+    evidence_params = {"window": [4, 8], "min_quality": 30.5}
+    return [
+        Role(id="custom_role", description="a custom role", permissions=["write"]),
+        User(
+            id="alice",
+            display_name="Alice Example",
+            roles=["custom_role"],
+            sponsor="Sponsor A",
+            active=True,
+        ),
+        Credential(id="alice", password_hash="$argon2id$v=19$example"),
+        platform(),
+        disease(),
+        Product(
+            id="PROD-1",
+            platform_id="PLAT-1",
+            name="bespoke ABE",
+            target_gene="CPS1",
+            target_variant_hgvs="NM_001875.5:c.1003C>T",
+            bespoke_sequences=[
+                BespokeSequence(
+                    name="spacer", kind=SequenceKind.GUIDE_RNA_SPACER, sequence_5_to_3="acgtacgt"
+                )
+            ],
+            design_record={"editor": "ABE", "window": [4, 8], "score": 0.25},
+        ),
+        patient(),
+        CrosswalkEntry(id="PT-0000000001", site="Site 1", hospital_identifier="MRN-123456"),
+        case(),
+        EvidenceItem(
+            id=EvidenceItem.content_id(
+                EvidenceKind.EDITING_QUANTIFICATION, evidence_inputs, evidence_params
+            ),
+            case_id="CASE-1",
+            kind=EvidenceKind.EDITING_QUANTIFICATION,
+            element=Element.TARGET_ENGAGEMENT,
+            input_digests=evidence_inputs,
+            parameters=evidence_params,
+            result={"fraction_of_aligned_reads_edited": 0.42, "n_reads": 10000},
+            pmpath_version="0.1.0",
+            created_by="alice",
+            created_at=AT,
+        ),
+        Assessment(
+            id="ASM-1",
+            case_id="CASE-1",
+            policy_version="2026.1-draft",
+            elements=[
+                ElementAssessment(
+                    element=Element.MOLECULAR_ABNORMALITY,
+                    status=ElementStatus.MET,
+                    rationale="Pathogenic",
+                    evidence_ids=["EV-1"],
+                )
+            ],
+            assessed_by="alice",
+            assessed_at=AT,
+        ),
+        NaturalHistoryDataset(
+            id="NH-1",
+            disease_id="DIS-1",
+            name="CPS1 registry",
+            dataset_version="v3",
+            source_citation="Example registry 2025",
+            endpoint="hyperammonemic crises",
+            n_subjects=48,
+            median_follow_up_months=36.5,
+            data_sha256=digest({"rows": 48}),
+            consent_scope="secondary research",
+        ),
+        Batch(
+            id="BATCH-1",
+            product_id="PROD-1",
+            patient_id="PT-0000000001",
+            chain_of_identity_id="COI-0001-X",
+            lot_number="LOT-1",
+            status=BatchStatus.RELEASED,
+            manufactured_on=date(2024, 3, 20),
+            custody_events=[
+                CustodyEvent(
+                    at=AT,
+                    from_party="manufacturer",
+                    to_party="courier",
+                    location="site",
+                    temperature_c=-70.5,
+                )
+            ],
+            release_results=[
+                ReleaseResult(test="identity", specification="matches", result="match", passed=True)
+            ],
+        ),
+        Signature(
+            id="SIG-1",
+            user_id="alice",
+            printed_name="Alice Example",
+            meaning=SignatureMeaning.AUTHORED,
+            signed_at=AT,
+            record_type="case",
+            record_id="CASE-1",
+            record_version=1,
+            record_sha256="b" * 64,
+            reason="authored",
+        ),
+    ]
