@@ -1,0 +1,167 @@
+"""Signatures (re-authentication, role permission, digest) and the admin-only crosswalk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pmpath.adapters.store import Reader, Store, UnitOfWork
+from pmpath.domain.canonical import sha256_hex
+from pmpath.domain.enums import SignatureMeaning
+from pmpath.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
+from pmpath.domain.models import Case, CrosswalkEntry
+from pmpath.services.crosswalk import link_patient, lookup_patient
+from pmpath.services.signatures import sign
+from pmpath.services.users import add_user
+from tests import factories
+
+PASSWORD = "correct horse battery"
+MRN = "MRN-98765432"
+
+
+@pytest.fixture
+def people(store: Store) -> Store:
+    with UnitOfWork(store, actor="setup", reason="setup") as uow:
+        for record in (factories.platform(), factories.disease(), factories.patient()):
+            uow.add(record)
+        uow.commit()
+    for username, role in (("ada", "admin"), ("rita", "reviewer"), ("sam", "sponsor_author")):
+        add_user(
+            store,
+            actor="setup",
+            username=username,
+            display_name=username.title(),
+            roles=[role],
+            password=PASSWORD,
+        )
+    return store
+
+
+def test_signature_binds_user_meaning_time_and_record_digest(people: Store) -> None:
+    signature = sign(
+        people,
+        username="rita",
+        password=PASSWORD,
+        record_ref="platform:PLAT-1",
+        meaning=SignatureMeaning.APPROVED,
+        reason="platform reviewed",
+    )
+    expected = factories.platform().model_dump(mode="json")
+    canonical = json.dumps(expected, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert signature.record_sha256 == sha256_hex(canonical)
+    assert (signature.user_id, signature.printed_name) == ("rita", "Rita")
+    assert (signature.record_type, signature.record_id, signature.record_version) == (
+        "platform",
+        "PLAT-1",
+        1,
+    )
+    assert signature.signed_at.utcoffset() is not None
+    with Reader(people) as reader:
+        event = reader.audit_events("signature", signature.id)[0]
+    assert event.actor == "rita" and event.reason == "platform reviewed"
+
+
+def test_signing_needs_the_right_password_and_role(people: Store) -> None:
+    with pytest.raises(AuthenticationError, match="authentication failed for user 'rita'"):
+        sign(
+            people,
+            username="rita",
+            password="wrong password!",
+            record_ref="platform:PLAT-1",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    with pytest.raises(AuthenticationError):
+        sign(
+            people,
+            username="nobody",
+            password=PASSWORD,
+            record_ref="platform:PLAT-1",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    with pytest.raises(PermissionDeniedError, match="lacks permission 'sign:approved'"):
+        sign(
+            people,
+            username="sam",
+            password=PASSWORD,
+            record_ref="platform:PLAT-1",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    with pytest.raises(InvalidInputError, match="cannot be signed"):
+        sign(
+            people,
+            username="ada",
+            password=PASSWORD,
+            record_ref="credential:ada",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    with Reader(people) as reader:
+        assert not [e for e in reader.audit_events() if e.entity_type == "signature"]
+
+
+def test_users_need_known_roles_and_long_passwords(people: Store) -> None:
+    with pytest.raises(InvalidInputError, match="unknown role 'wizard'"):
+        add_user(
+            people, actor="a", username="x", display_name="X", roles=["wizard"], password=PASSWORD
+        )
+    with pytest.raises(InvalidInputError, match="at least 12 characters"):
+        add_user(people, actor="a", username="x", display_name="X", roles=["admin"], password="s")
+    with pytest.raises(ConflictError, match="user 'ada' already exists"):
+        add_user(
+            people, actor="a", username="ada", display_name="A", roles=["admin"], password=PASSWORD
+        )
+
+
+def test_crosswalk_is_admin_only_and_never_in_clear_in_the_audit_log(people: Store) -> None:
+    entry = link_patient(
+        people,
+        username="ada",
+        password=PASSWORD,
+        patient_id="PT-0000000001",
+        site="Site 1",
+        hospital_identifier=MRN,
+    )
+    assert lookup_patient(people, username="ada", password=PASSWORD, patient_id=entry.id) == entry
+    with pytest.raises(PermissionDeniedError, match="crosswalk:read"):
+        lookup_patient(people, username="rita", password=PASSWORD, patient_id=entry.id)
+    with pytest.raises(PermissionDeniedError, match="crosswalk:write"):
+        link_patient(
+            people,
+            username="sam",
+            password=PASSWORD,
+            patient_id="PT-0000000001",
+            site="Site 2",
+            hospital_identifier="MRN-1",
+        )
+    with Reader(people) as reader:
+        with pytest.raises(PermissionDeniedError, match="admins only"):
+            reader.get(CrosswalkEntry, entry.id)
+        log = json.dumps([e.model_dump(mode="json") for e in reader.audit_events()])
+        event = reader.audit_events("crosswalk", entry.id)[0]
+    assert MRN not in log
+    assert event.after is not None
+    assert event.after["hospital_identifier"] == people.redact(MRN)
+    assert event.after["hospital_identifier"].startswith("hmac-sha256:")
+    # the stand-in is keyed: an unkeyed sha256 of the identifier does not reveal it
+    assert sha256_hex(MRN) not in log
+
+
+def test_crosswalk_needs_an_existing_patient(people: Store) -> None:
+    from pmpath.domain.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no patient with id 'PT-NOPE'"):
+        link_patient(
+            people,
+            username="ada",
+            password=PASSWORD,
+            patient_id="PT-NOPE",
+            site="Site 1",
+            hospital_identifier=MRN,
+        )
+    with Reader(people) as reader:
+        assert reader.find(Case) == []
