@@ -30,6 +30,14 @@ def test_pseudonyms_are_random_crockford_base32() -> None:
     assert all(re.fullmatch(r"PT-[0-9A-HJKMNP-TV-Z]{10}", n) for n in names)
 
 
+def test_patient_ids_must_be_pseudonyms() -> None:
+    patient = factories.patient()
+    assert type(patient).model_validate({**patient.model_dump(), "id": new_pseudonym()})
+    for not_a_pseudonym in ("MRN-12345678", "PT-12345", "PT-ABCDEFGHIL"):
+        with pytest.raises(ValidationError, match="id"):
+            type(patient).model_validate({**patient.model_dump(), "id": not_a_pseudonym})
+
+
 def test_models_are_frozen_and_reject_unknown_fields() -> None:
     platform = factories.platform()
     with pytest.raises(ValidationError):

@@ -184,9 +184,15 @@ class Disease(Entity):
     endpoints: list[Endpoint] = Field(default_factory=list)
 
 
+PseudonymId = Annotated[str, StringConstraints(pattern=r"^PT-[0-9A-HJKMNP-TV-Z]{10}$")]
+"""A patient pseudonym as :func:`new_pseudonym` makes it; anything else (an MRN, a name) is
+refused, so hospital identifiers cannot become patient ids by mistake."""
+
+
 class Patient(Entity):
     """A patient under a random pseudonym; dates are shifted, genotype is a list of variants."""
 
+    id: PseudonymId
     disease_id: RecordId
     sex: Sex
     birth_date_shifted: date = Field(description="date of birth after the patient's date shift")
