@@ -145,7 +145,7 @@ def all_entities() -> list[Entity]:
         case(),
         EvidenceItem(
             id=EvidenceItem.content_id(
-                EvidenceKind.EDITING_QUANTIFICATION, evidence_inputs, evidence_params
+                "CASE-1", EvidenceKind.EDITING_QUANTIFICATION, evidence_inputs, evidence_params
             ),
             case_id="CASE-1",
             kind=EvidenceKind.EDITING_QUANTIFICATION,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from pydantic import BaseModel
@@ -54,3 +55,12 @@ def sha256_hex(text: str | bytes) -> str:
 def digest(value: Any) -> str:
     """Return the sha256 (hex) of the canonical JSON of ``value``."""
     return sha256_hex(canonical_json(value))
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
+    """Return the hex sha256 of the bytes of the file at ``path`` (read in 1 MiB chunks)."""
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            hasher.update(chunk)
+    return hasher.hexdigest()

@@ -226,10 +226,13 @@ class EvidenceItem(Entity):
 
     @staticmethod
     def content_id(
-        kind: EvidenceKind, input_digests: dict[str, str], parameters: dict[str, Any]
+        case_id: str, kind: EvidenceKind, input_digests: dict[str, str], parameters: dict[str, Any]
     ) -> str:
-        """Return the content address: sha256 of the canonical JSON of kind, inputs, parameters."""
-        return digest({"kind": kind, "inputs": input_digests, "parameters": parameters})
+        """Return the content address: sha256 of the canonical JSON of the case id, kind, input
+        digests and parameters (the same analysis of the same inputs on the same case)."""
+        return digest(
+            {"case": case_id, "kind": kind, "inputs": input_digests, "parameters": parameters}
+        )
 
 
 class Assessment(Entity):

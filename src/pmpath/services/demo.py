@@ -8,12 +8,14 @@ label. Running the demo again on the same workspace shows the records it made th
 
 from __future__ import annotations
 
+import importlib
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pmpath.adapters.store import Reader, UnitOfWork
+from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.enums import (
     CaseStatus,
     Delivery,
@@ -52,8 +54,44 @@ DEMO_USER = "demo-author"
 
 
 @dataclass(frozen=True)
+class DemoContext:
+    """What a demo step gets: the open store, the actor, and the demo's records."""
+
+    store: Store
+    actor: str
+    workspace: Workspace
+    platform: Platform
+    disease: Disease
+    patient: Patient
+    product: Product
+    case: Case
+
+
+@dataclass(frozen=True)
+class DemoSection:
+    """One table of the demo's output, made by one step."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+DEMO_STEPS: list[str] = [
+    # "module:function" of (DemoContext) -> DemoSection, run in this order after the records
+    # exist, on every run; each must be idempotent (evidence items are content-addressed).
+]
+
+
+def _load_step(spec: str) -> Callable[[DemoContext], DemoSection]:
+    module, _, function = spec.partition(":")
+    step: Callable[[DemoContext], DemoSection] = getattr(importlib.import_module(module), function)
+    return step
+
+
+@dataclass(frozen=True)
 class DemoResult:
-    """What the demo holds: the records, the signature on the case, the audit check."""
+    """What the demo holds: the records, the signature on the case, each step's section, and
+    the audit check."""
 
     workspace: Workspace
     created: bool
@@ -64,6 +102,7 @@ class DemoResult:
     case: Case
     signatures: list[Signature]
     audit: VerifyReport
+    sections: list[DemoSection] = field(default_factory=list)
 
 
 def _records(patient_id: str) -> tuple[Platform, Disease, Patient, Product, Case]:
@@ -169,17 +208,31 @@ def run_demo(path: Path, *, actor: str) -> DemoResult:
         with Reader(store) as reader:
             case = reader.require(Case, CASE_ID)
             product = reader.require(Product, case.product_id)
-            result = DemoResult(
+            context = DemoContext(
+                store=store,
+                actor=actor,
                 workspace=workspace,
-                created=created,
                 platform=reader.require(Platform, product.platform_id),
                 disease=reader.require(Disease, DISEASE_ID),
                 patient=reader.require(Patient, case.patient_id),
                 product=product,
                 case=case,
-                signatures=reader.find(Signature, record_type="case", record_id=CASE_ID),
-                audit=verify(store),
             )
+        sections = [_load_step(spec)(context) for spec in DEMO_STEPS]
+        with Reader(store) as reader:
+            signatures = reader.find(Signature, record_type="case", record_id=CASE_ID)
+        result = DemoResult(
+            workspace=workspace,
+            created=created,
+            platform=context.platform,
+            disease=context.disease,
+            patient=context.patient,
+            product=context.product,
+            case=context.case,
+            signatures=signatures,
+            audit=verify(store),
+            sections=sections,
+        )
         return result
     finally:
         store.dispose()

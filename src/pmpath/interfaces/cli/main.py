@@ -7,20 +7,27 @@ pydantic, argon2) are imported inside the commands so that ``pmpath --help`` sta
 
 from __future__ import annotations
 
-import getpass
+import importlib
 import json
-import os
 import sys
 import traceback
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.exceptions import TyperException
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from pmpath.interfaces.cli.common import (
+    PasswordStdinOption,
+    WorkspaceOption,
+    actor,
+    console,
+    first_validation_error,
+    open_workspace,
+    read_password,
+    table,
+)
 
+if TYPE_CHECKING:
     from pmpath.services.demo import DemoResult
 
 app = typer.Typer(
@@ -35,44 +42,10 @@ user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=Tru
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 
-_state = {"debug": False}
-
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $PMPATH_HOME, else ./pmpath-workspace).",
-        show_default=False,
-    ),
-]
-PasswordStdinOption = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password from the first stdin line.")
-]
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _actor() -> str:
-    """Who the audit log records for CLI changes: $PMPATH_USER, else the OS login name."""
-    return os.environ.get("PMPATH_USER") or f"os:{getpass.getuser()}"
-
-
-def _password(from_stdin: bool, prompt: str) -> str:
-    from pmpath.domain.errors import InvalidInputError
-
-    if from_stdin:
-        line = sys.stdin.readline().rstrip("\r\n")
-        if not line:
-            raise InvalidInputError("--password-stdin given but stdin held no password")
-        return line
-    if not sys.stdin.isatty():
-        raise InvalidInputError("no password: use --password-stdin, or run in a terminal")
-    return getpass.getpass(prompt)
+# Command groups in their own modules: (name, module defining `app`). One line per group.
+_GROUPS: list[tuple[str, str]] = []
+for _name, _module in _GROUPS:
+    app.add_typer(importlib.import_module(_module).app, name=_name)
 
 
 def _version(value: bool) -> None:
@@ -91,13 +64,8 @@ def _root(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    _state["debug"] = debug
-
-
-def _open(workspace: Path | None) -> Any:
-    from pmpath.services.workspace import open_workspace, resolve_workspace_dir
-
-    return open_workspace(resolve_workspace_dir(workspace))
+    """Evidence, audit and decisions for the FDA plausible-mechanism pathway."""
+    del version, debug  # handled eagerly (--version) and in main() (--debug)
 
 
 @app.command()
@@ -106,7 +74,7 @@ def init(workspace: WorkspaceOption = None) -> None:
     from pmpath.services.workspace import init_workspace, resolve_workspace_dir
 
     path = resolve_workspace_dir(workspace)
-    opened, created = init_workspace(path, actor=_actor())
+    opened, created = init_workspace(path, actor=actor())
     store = opened.store()
     try:
         what = "created" if created else "is ready"
@@ -121,27 +89,18 @@ def demo(workspace: WorkspaceOption = None) -> None:
     from pmpath.services.demo import run_demo
     from pmpath.services.workspace import resolve_workspace_dir
 
-    result = run_demo(resolve_workspace_dir(workspace), actor=_actor())
+    result = run_demo(resolve_workspace_dir(workspace), actor=actor())
     _render_demo(result)
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]], *, lines: bool = False) -> Any:
-    """Return a Rich table; cell text is shown literally (no Rich markup in user data)."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, show_lines=lines)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    return table
-
-
 def _render_demo(result: DemoResult) -> None:
-    console = _console()
+    from rich.markup import escape
+
+    out = console()
     verb = "created in" if result.created else "already in"
-    console.print(f"[bold]pmpath demo[/bold]: records {verb} workspace {result.workspace.path}")
+    out.print(
+        f"[bold]pmpath demo[/bold]: records {verb} workspace {escape(str(result.workspace.path))}"
+    )
     p, d, pt, pr, c = result.platform, result.disease, result.patient, result.product, result.case
     rows = [
         [
@@ -185,10 +144,12 @@ def _render_demo(result: DemoResult) -> None:
                 f"sha256 {s.record_sha256[:16]}…",
             ]
         )
-    console.print(_table("Demo case", ["record", "id", "details"], rows, lines=True))
+    out.print(table("Demo case", ["record", "id", "details"], rows, lines=True))
+    for section in result.sections:
+        out.print(table(section.title, section.columns, section.rows, lines=True))
     audit = result.audit
     state = "intact" if audit.intact else "BROKEN"
-    console.print(f"audit log {state}: {audit.n_events} events")
+    out.print(f"audit log {state}: {audit.n_events} events")
 
 
 @audit_app.command("verify")
@@ -196,7 +157,7 @@ def audit_verify(workspace: WorkspaceOption = None) -> None:
     """Check the hash chain, every record against its trail, and every signature."""
     from pmpath.services.audit import verify
 
-    store = _open(workspace).store()
+    store = open_workspace(workspace).store()
     try:
         report = verify(store)
     finally:
@@ -222,7 +183,7 @@ def audit_log_command(
     """List audit events, oldest first."""
     from pmpath.services.audit import audit_log
 
-    store = _open(workspace).store()
+    store = open_workspace(workspace).store()
     try:
         events = audit_log(store, entity)
     finally:
@@ -246,7 +207,7 @@ def audit_log_command(
         )
     title = f"Audit log{f' of {entity}' if entity else ''}: {len(events)} events"
     columns = ["#", "at (UTC)", "actor", "action", "record", "version", "reason"]
-    _console().print(_table(title, columns, rows))
+    console().print(table(title, columns, rows))
 
 
 @user_app.command("add")
@@ -270,13 +231,13 @@ def user_add(
     try:
         User(id=username, display_name=name, roles=role, sponsor=sponsor)
     except ValidationError as exc:
-        raise InvalidInputError(_first_validation_error(exc)) from None
-    store = _open(workspace).store()
+        raise InvalidInputError(first_validation_error(exc)) from None
+    store = open_workspace(workspace).store()
     try:
-        password = _password(password_stdin, f"password for {username}: ")
+        password = read_password(password_stdin, f"password for {username}: ")
         user = add_user(
             store,
-            actor=_actor(),
+            actor=actor(),
             username=username,
             display_name=name,
             roles=role,
@@ -310,9 +271,9 @@ def sign_command(
         allowed = ", ".join(m.value for m in SignatureMeaning)
         raise InvalidInputError(f"--meaning {meaning!r} is not one of: {allowed}") from None
     parse_record_ref(record)
-    store = _open(workspace).store()
+    store = open_workspace(workspace).store()
     try:
-        password = _password(password_stdin, f"password for {user}: ")
+        password = read_password(password_stdin, f"password for {user}: ")
         signature = sign(
             store,
             username=user,
@@ -328,12 +289,6 @@ def sign_command(
         f"as {signature.meaning} by {signature.printed_name}: signature {signature.id}, "
         f"record sha256 {signature.record_sha256}"
     )
-
-
-def _first_validation_error(exc: Any) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "value"
-    return f"{where}: {first['msg']}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,7 +323,7 @@ def _report(exc: Exception, debug: bool) -> int:
         typer.echo(f"error: {exc}", err=True)
         return 2
     if isinstance(exc, ValidationError):
-        typer.echo(f"error: {_first_validation_error(exc)}", err=True)
+        typer.echo(f"error: {first_validation_error(exc)}", err=True)
         return 2
     hint = "" if debug else " (run with --debug for the traceback)"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -1,0 +1,135 @@
+"""What every command group shares: the workspace option, the actor, password input, tables,
+JSON output and storing a result as evidence on a case.
+
+Command groups live in their own modules (``pmpath.interfaces.cli.<group>``), each defining
+``app = typer.Typer(...)``, and are registered in ``pmpath.interfaces.cli.main._GROUPS``. Heavy
+libraries are imported inside command functions, never at module level.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pmpath.domain.enums import Element, EvidenceKind
+    from pmpath.services.workspace import Workspace
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PMPATH_HOME, else ./pmpath-workspace).",
+        show_default=False,
+    ),
+]
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first stdin line.")
+]
+CaseOption = Annotated[
+    str | None,
+    typer.Option("--case", help="Store the result as an evidence item on this case."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def console(stderr: bool = False) -> Console:
+    """Return a Rich console on stdout (or stderr) without automatic highlighting."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def actor() -> str:
+    """Who the audit log records for CLI changes: $PMPATH_USER, else ``os:<login name>``."""
+    return os.environ.get("PMPATH_USER") or f"os:{getpass.getuser()}"
+
+
+def read_password(from_stdin: bool, prompt: str) -> str:
+    """Return a password from the first stdin line, or from a terminal prompt."""
+    from pmpath.domain.errors import InvalidInputError
+
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise InvalidInputError("--password-stdin given but stdin held no password")
+        return line
+    if not sys.stdin.isatty():
+        raise InvalidInputError("no password: use --password-stdin, or run in a terminal")
+    return getpass.getpass(prompt)
+
+
+def open_workspace(workspace: Path | None) -> Workspace:
+    """Open the workspace named by ``--workspace`` (or the default); errors if there is none."""
+    from pmpath.services.workspace import open_workspace as _open
+    from pmpath.services.workspace import resolve_workspace_dir
+
+    return _open(resolve_workspace_dir(workspace))
+
+
+def table(title: str, columns: list[str], rows: list[list[str]], *, lines: bool = False) -> Any:
+    """Return a Rich table; cell text is shown literally (no Rich markup in user data)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = Table(title=title, show_lines=lines)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*(Text(cell) for cell in row))
+    return out
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` (pydantic models included) as indented JSON on stdout."""
+    from pmpath.domain.canonical import to_jsonable
+
+    typer.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def store_evidence(
+    workspace: Path | None,
+    case_id: str,
+    *,
+    kind: EvidenceKind,
+    element: Element,
+    input_digests: dict[str, str],
+    parameters: dict[str, Any],
+    result: Any,
+) -> str:
+    """Store ``result`` as evidence on ``case_id`` in the workspace; return a one-line message
+    for stderr (so that ``--json`` output on stdout stays pure JSON)."""
+    from pmpath.services.evidence import record_evidence
+
+    store = open_workspace(workspace).store()
+    try:
+        item, created = record_evidence(
+            store,
+            actor=actor(),
+            case_id=case_id,
+            kind=kind,
+            element=element,
+            input_digests=input_digests,
+            parameters=parameters,
+            result=result,
+        )
+    finally:
+        store.dispose()
+    verb = "stored" if created else "already stored"
+    return f"evidence {item.id} {verb} on case {case_id} ({kind}, element {element.number})"
+
+
+def first_validation_error(exc: Any) -> str:
+    """Return 'field: message' for the first error of a pydantic ValidationError."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return f"{where}: {first['msg']}"
