@@ -144,3 +144,26 @@ def test_audit_table_refuses_update_and_delete(store: Store) -> None:
             conn.execute(text(statement))
     with Reader(store) as reader:
         assert reader.audit_events()[0].reason == "set up"
+
+
+def test_a_treated_case_stays_in_the_series(store: Store) -> None:
+    with UnitOfWork(store, actor="alice", reason="setup", privileged=True) as uow:
+        for record in factories.all_entities():
+            if type(record).__name__ in {"Platform", "Disease", "Product", "Patient", "Case"}:
+                uow.add(record)
+        planned = uow.add(factories.case(id="CASE-2", status=CaseStatus.PLANNED))
+        uow.commit()
+    with UnitOfWork(store, actor="alice", reason="cleanup") as uow:
+        treated = uow.require(Case, "CASE-1")
+        with pytest.raises(ConflictError, match="every treated patient counts"):
+            uow.delete(treated)
+        with pytest.raises(ConflictError, match="cannot return to planned"):
+            uow.update(treated.model_copy(update={"status": CaseStatus.PLANNED}))
+        with pytest.raises(ConflictError, match="treatment_date_shifted is fixed"):
+            uow.update(treated.model_copy(update={"treatment_date_shifted": None}))
+        withdrawn = uow.update(treated.model_copy(update={"status": CaseStatus.WITHDRAWN}))
+        uow.delete(planned)  # never treated: may go
+        uow.commit()
+    with Reader(store) as reader:
+        assert reader.require(Case, "CASE-1") == withdrawn
+        assert reader.get(Case, "CASE-2") is None

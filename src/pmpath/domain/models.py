@@ -70,6 +70,14 @@ class Entity(_Frozen):
     id: RecordId
     version: int = Field(default=1, ge=1)
 
+    def refuse_update(self, new: Entity) -> str | None:
+        """Return why this stored record may not become ``new``, or None (the default)."""
+        return None
+
+    def refuse_delete(self) -> str | None:
+        """Return why this stored record may not be deleted, or None (the default)."""
+        return None
+
 
 # --- value objects -------------------------------------------------------------------------
 
@@ -207,6 +215,32 @@ class Case(Entity):
     status: CaseStatus = CaseStatus.PLANNED
     treatment_date_shifted: date | None = None
     notes: str = ""
+
+    @property
+    def treated(self) -> bool:
+        """True once the patient has been dosed (the case is then part of the platform series)."""
+        return self.status is not CaseStatus.PLANNED
+
+    def refuse_update(self, new: Entity) -> str | None:
+        """A treated case stays in the platform's consecutive series: it cannot go back to
+        planned, move to another patient or product, or change its treatment date."""
+        if not self.treated or not isinstance(new, Case):
+            return None
+        if not new.treated:
+            return f"case {self.id} was treated: it cannot return to planned"
+        for name in ("patient_id", "product_id", "treatment_date_shifted"):
+            if getattr(new, name) != getattr(self, name):
+                return f"case {self.id} was treated: its {name} is fixed"
+        return None
+
+    def refuse_delete(self) -> str | None:
+        """A treated case cannot be removed: every treated patient counts (failures included)."""
+        if self.treated:
+            return (
+                f"case {self.id} was treated: every treated patient counts in the platform's "
+                "consecutive series, so it cannot be deleted (mark it withdrawn instead)"
+            )
+        return None
 
 
 class EvidenceItem(Entity):

@@ -189,6 +189,9 @@ class UnitOfWork(Reader):
         self._check_version(spec, current, record.version)
         if current == record:
             return current
+        refusal = current.refuse_update(record)
+        if refusal:
+            raise ConflictError(refusal)
         self._check_references(spec, record)
         updated = record.model_copy(update={"version": record.version + 1})
         result = self.connection.execute(
@@ -206,6 +209,9 @@ class UnitOfWork(Reader):
         spec = self._spec(type(record))
         current = self.require(type(record), record.id)
         self._check_version(spec, current, record.version)
+        refusal = current.refuse_delete()
+        if refusal:
+            raise ConflictError(refusal)
         for other in ENTITIES.values():
             for field_name, target in other.references.items():
                 if target != spec.type_name:
