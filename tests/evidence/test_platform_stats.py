@@ -87,3 +87,9 @@ def test_bad_counts_are_refused() -> None:
         map_prior([3], [2])
     with pytest.raises(ValueError, match="weights sum"):
         BetaMixture(weights=(0.5,), alphas=(1,), betas=(1,))
+
+
+def test_elir_is_refused_where_it_diverges() -> None:
+    with pytest.raises(ValueError, match="not finite"):
+        BetaMixture.beta(0.5, 3).ess_elir()
+    assert BetaMixture.beta(0.5, 3).ess_moment() == pytest.approx(3.5)

@@ -1,4 +1,4 @@
-"""Pathway use cases: load a policy, assess a case, compare policies.
+"""Pathway use cases: load a policy, assess a case, compare policies, assess a platform.
 
 An assessment is stored as a new :class:`~pmpath.domain.models.Assessment` each time the
 evidence or the policy differs, never overwriting an earlier one: its id is content-addressed by
@@ -17,9 +17,10 @@ from pathlib import Path
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import digest
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.models import Assessment, Case, EvidenceItem
+from pmpath.domain.models import Assessment, Case, EvidenceItem, Platform, Product
 from pmpath.domain.policy import Policy, parse_policy
 from pmpath.evidence.pathway import CaseDecision, assess_case
+from pmpath.evidence.platform import PlatformDecision, decide_platform
 
 DEFAULT_POLICY = "pm-2026-02-draft"
 
@@ -97,3 +98,18 @@ def preview(store: Store, case_id: str, policy: Policy) -> CaseDecision:
         reader.require(Case, case_id)
         evidence = reader.find(EvidenceItem, case_id=case_id)
     return assess_case(policy, evidence)
+
+
+def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformDecision:
+    """Return the platform decision from every case of every product on ``platform_id``.
+
+    Reads only; each case is decided from its current evidence under ``policy``.
+    """
+    with Reader(store) as reader:
+        reader.require(Platform, platform_id)
+        series = []
+        for product in reader.find(Product, platform_id=platform_id):
+            for case in reader.find(Case, product_id=product.id):
+                evidence = reader.find(EvidenceItem, case_id=case.id)
+                series.append((case, assess_case(policy, evidence), evidence))
+    return decide_platform(platform_id, policy, series)

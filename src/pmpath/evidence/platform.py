@@ -1,0 +1,254 @@
+"""Platform decision: the consecutive treated patients on one platform, and the recommendation.
+
+Every treated patient is in the series, in treatment order; none can be left out. A patient is a
+``success`` when every element the policy names for success is met, a ``failure`` when any of
+them is not met or the patient withdrew after dosing, and ``pending`` while evidence is still
+insufficient. The consecutive run is the number of successes since the last failure (pending
+patients in it neither break nor extend it).
+
+The recommendation follows the policy (``pmpath.domain.policy.PlatformRule``):
+
+* ``traditional approval``: the run reaches the required number of consecutive patients, each
+  improved on a clinical outcome (not a biomarker) with at least the required follow-up, and the
+  posterior probability that the success rate exceeds the policy's threshold (beta-binomial,
+  ``pmpath.evidence.platform_stats``) reaches the policy's minimum;
+* ``accelerated approval``: the same run and posterior, where some improvement rests on a
+  biomarker (surrogate) or follow-up is still accruing, if the policy allows it; the confirmatory
+  evidence to collect is listed;
+* ``not yet``: otherwise, with what is missing.
+
+For a new product on the platform, the prior for its success is the robust MAP prior from the
+earlier products' outcomes (Neuenschwander 2010; Schmidli 2014), reported with its ESS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pmpath.domain.enums import CaseStatus, Element, ElementStatus, EvidenceKind
+from pmpath.domain.models import Case, EvidenceItem
+from pmpath.domain.policy import Policy
+from pmpath.evidence.pathway import CaseDecision
+from pmpath.evidence.platform_stats import ResponderAnalysis, map_prior, responder_analysis
+
+ROBUST_WEIGHT = 0.2
+"""Weight of the vague Beta(1,1) component of the robust MAP prior (Schmidli et al. 2014 use
+0.1-0.5; 0.2 is RBesT's vignette choice)."""
+
+Outcome = Literal["success", "failure", "pending"]
+
+
+class PatientOutcome(BaseModel):
+    """One treated patient in the platform series."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: int
+    case_id: str
+    product_id: str
+    treatment_date_shifted: date | None
+    outcome: Outcome
+    elements: dict[Element, ElementStatus]
+    surrogate: bool
+    follow_up_months: float | None
+    reasons: list[str]
+
+
+class NextProductPrior(BaseModel):
+    """Robust MAP prior for the next product's success probability."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str
+    products: int
+    robust_weight: float
+    mean: float
+    sd: float
+    ess: float
+    ess_method: Literal["elir", "moment"]
+
+
+class PlatformDecision(BaseModel):
+    """The series, its statistics and the recommendation under one policy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform_id: str
+    policy_id: str
+    patients: list[PatientOutcome]
+    n_success: int
+    n_failure: int
+    n_pending: int
+    consecutive_run: int
+    consecutive_required: int
+    responder: ResponderAnalysis
+    products_with_engagement: int
+    next_product_prior: NextProductPrior | None
+    recommendation: Literal["not yet", "accelerated approval", "traditional approval"]
+    reasons: list[str]
+    missing: list[str]
+
+
+def _newest(evidence: Sequence[EvidenceItem], kind: EvidenceKind) -> EvidenceItem | None:
+    items = [e for e in evidence if e.kind == kind]
+    return max(items, key=lambda e: e.created_at) if items else None
+
+
+def patient_outcome(
+    order: int, case: Case, decision: CaseDecision, evidence: Sequence[EvidenceItem], policy: Policy
+) -> PatientOutcome:
+    """Return one patient's outcome in the series (see the module docstring)."""
+    statuses = {d.element: d.status for d in decision.elements}
+    needed = policy.platform.success_elements
+    reasons: list[str] = []
+    if case.status is CaseStatus.WITHDRAWN:
+        outcome: Outcome = "failure"
+        reasons.append("withdrawn after dosing (a drop-out counts as a failure)")
+    elif any(statuses[e] is ElementStatus.NOT_MET for e in needed):
+        outcome = "failure"
+    elif all(statuses[e] is ElementStatus.MET for e in needed):
+        outcome = "success"
+    else:
+        outcome = "pending"
+    reasons += [d.rationale for d in decision.elements if d.element in needed and
+                d.status is not ElementStatus.MET]  # fmt: skip
+    response = _newest(evidence, EvidenceKind.CLINICAL_RESPONSE)
+    result = response.result if response is not None else {}
+    follow_up = result.get("follow_up_months")
+    return PatientOutcome(
+        order=order,
+        case_id=case.id,
+        product_id=case.product_id,
+        treatment_date_shifted=case.treatment_date_shifted,
+        outcome=outcome,
+        elements=statuses,
+        surrogate=result.get("endpoint_kind") == "biomarker",
+        follow_up_months=float(follow_up) if isinstance(follow_up, int | float) else None,
+        reasons=reasons,
+    )
+
+
+def decide_platform(
+    platform_id: str,
+    policy: Policy,
+    series: Sequence[tuple[Case, CaseDecision, Sequence[EvidenceItem]]],
+) -> PlatformDecision:
+    """Return the platform decision for the treated cases in ``series`` (any order given)."""
+    rule = policy.platform
+    treated = sorted(
+        (item for item in series if item[0].treated),
+        key=lambda item: (item[0].treatment_date_shifted or date.max, item[0].id),
+    )
+    patients = [patient_outcome(i, c, d, ev, policy) for i, (c, d, ev) in enumerate(treated, 1)]
+    run: list[PatientOutcome] = []
+    for patient in patients:
+        if patient.outcome == "failure":
+            run = []
+        elif patient.outcome == "success":
+            run.append(patient)
+    n_success = sum(p.outcome == "success" for p in patients)
+    n_failure = sum(p.outcome == "failure" for p in patients)
+    decided = n_success + n_failure
+    responder = responder_analysis(
+        n_success,
+        decided,
+        prior_alpha=rule.prior_alpha,
+        prior_beta=rule.prior_beta,
+        threshold=rule.success_probability_threshold,
+    )
+    engaged = {
+        p.product_id
+        for p in patients
+        if p.elements.get(Element.TARGET_ENGAGEMENT) is ElementStatus.MET
+    }
+    reasons = [
+        f"{len(patients)} treated patients: {n_success} successes, {n_failure} failures, "
+        f"{len(patients) - decided} pending",
+        f"consecutive successes since the last failure: {len(run)} of "
+        f"{rule.consecutive_patients_required} required ({rule.consecutive_patients_source})",
+        f"P(success rate > {rule.success_probability_threshold:g}) = "
+        f"{responder.posterior_probability_above_threshold:.3f} under Beta({rule.prior_alpha:g}, "
+        f"{rule.prior_beta:g}); policy needs {rule.min_posterior_probability:g}",
+        f"target engagement met on {len(engaged)} distinct bespoke products",
+    ]
+    missing: list[str] = []
+    enough = len(run) >= rule.consecutive_patients_required
+    convincing = responder.posterior_probability_above_threshold >= rule.min_posterior_probability
+    if not enough:
+        missing.append(
+            f"{rule.consecutive_patients_required - len(run)} more consecutive successful patients"
+        )
+    if not convincing:
+        missing.append("a higher posterior probability of success (more successes)")
+    for patient in patients:
+        if patient.outcome == "failure":
+            missing.append(f"patient {patient.order} ({patient.case_id}) failed: "
+                           + ("; ".join(patient.reasons) or "an element is not met"))  # fmt: skip
+    short_follow_up = [
+        p for p in run
+        if p.follow_up_months is None or p.follow_up_months < rule.traditional_min_follow_up_months
+    ]  # fmt: skip
+    surrogate = [p for p in run if p.surrogate]
+    if enough and convincing and not short_follow_up and not surrogate:
+        recommendation: Literal["not yet", "accelerated approval", "traditional approval"] = (
+            "traditional approval"
+        )
+    elif enough and convincing and rule.accelerated_allows_surrogate:
+        recommendation = "accelerated approval"
+        for p in surrogate:
+            missing.append(f"confirm patient {p.order} ({p.case_id}) on a clinical outcome")
+        for p in short_follow_up:
+            shown = "not reported" if p.follow_up_months is None else f"{p.follow_up_months:g}"
+            missing.append(
+                f"follow-up of patient {p.order} ({p.case_id}) to "
+                f"{rule.traditional_min_follow_up_months:g} months (now {shown})"
+            )
+    else:
+        recommendation = "not yet"
+    return PlatformDecision(
+        platform_id=platform_id,
+        policy_id=policy.policy_id,
+        patients=patients,
+        n_success=n_success,
+        n_failure=n_failure,
+        n_pending=len(patients) - decided,
+        consecutive_run=len(run),
+        consecutive_required=rule.consecutive_patients_required,
+        responder=responder,
+        products_with_engagement=len(engaged),
+        next_product_prior=_next_product_prior(patients),
+        recommendation=recommendation,
+        reasons=reasons,
+        missing=missing,
+    )
+
+
+def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior | None:
+    by_product: dict[str, list[int]] = {}
+    for p in patients:
+        if p.outcome != "pending":
+            by_product.setdefault(p.product_id, []).append(int(p.outcome == "success"))
+    if len(by_product) < 2:
+        return None
+    successes = [sum(v) for v in by_product.values()]
+    totals = [len(v) for v in by_product.values()]
+    prior = map_prior(successes, totals).robustify(ROBUST_WEIGHT)
+    ess_method: Literal["elir", "moment"] = "elir"
+    try:
+        ess = prior.ess_elir()
+    except ValueError:  # a component with alpha or beta < 1: ELIR diverges, use moments
+        ess, ess_method = prior.ess_moment(), "moment"
+    return NextProductPrior(
+        method="robust MAP prior (binomial-logit hierarchical model by quadrature; "
+        "mu ~ N(0, 2^2), tau ~ HalfNormal(1)), robust Beta(1,1) component",
+        products=len(by_product),
+        robust_weight=ROBUST_WEIGHT,
+        mean=prior.mean(),
+        sd=prior.sd(),
+        ess=ess,
+        ess_method=ess_method,
+    )

@@ -1,0 +1,107 @@
+"""Platform decisions: every treated patient counts, and the recommendation follows the policy."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from pmpath.domain.enums import CaseStatus, EvidenceKind
+from pmpath.domain.models import Case, EvidenceItem
+from pmpath.domain.policy import Policy
+from pmpath.evidence.pathway import assess_case
+from pmpath.evidence.platform import decide_platform
+from pmpath.services.pathway import load_policy
+from tests.evidence.test_pathway import FULL, item
+
+
+def _policy(required: int) -> Policy:
+    base = load_policy("pm-2025-11")
+    platform = base.platform.model_copy(update={"consecutive_patients_required": required})
+    return base.model_copy(update={"platform": platform})
+
+
+def _response(**changes: Any) -> EvidenceItem:
+    result = {
+        "endpoint_kind": "events",
+        "p_value": 0.004,
+        "durability": {"holds": True},
+        "follow_up_months": 18,
+    }
+    return item(EvidenceKind.CLINICAL_RESPONSE, {**result, **changes}, minutes=10)
+
+
+def _case(n: int, outcome: str, policy: Policy, **response: Any) -> tuple[Case, Any, Any]:
+    case = Case(
+        id=f"CASE-{n}",
+        patient_id=f"PT-000000000{n}",
+        product_id=f"PROD-{n}",
+        status=CaseStatus.WITHDRAWN if outcome == "withdrawn" else CaseStatus.TREATED,
+        treatment_date_shifted=date(2025, n, 1),
+    )
+    evidence = list(FULL[:5])
+    if outcome == "failure":
+        evidence.append(_response(p_value=0.4))
+    elif outcome == "pending":
+        pass
+    else:
+        evidence.append(_response(**response))
+    return case, assess_case(policy, evidence), evidence
+
+
+def test_four_patients_one_failed_is_not_yet_and_the_failure_is_listed() -> None:
+    policy = _policy(3)
+    outcomes = ["success", "failure", "success", "success"]
+    series = [_case(i + 1, o, policy) for i, o in enumerate(outcomes)]
+    decision = decide_platform("PLAT-1", policy, list(reversed(series)))  # order comes from dates
+    assert [p.outcome for p in decision.patients] == outcomes
+    assert [p.case_id for p in decision.patients] == ["CASE-1", "CASE-2", "CASE-3", "CASE-4"]
+    assert (decision.n_success, decision.n_failure, decision.consecutive_run) == (3, 1, 2)
+    assert decision.recommendation == "not yet"
+    assert "1 more consecutive successful patients" in decision.missing
+    assert any(
+        m.startswith("patient 2 (CASE-2) failed: element 5 not met") for m in decision.missing
+    )
+    # Beta(1,1) + 3/4 -> Beta(4, 2): P(p > 0.5) = 1 - I_0.5(4, 2) = 26/32
+    assert decision.responder.posterior_probability_above_threshold == pytest.approx(26 / 32)
+
+
+def test_enough_consecutive_durable_successes_give_traditional_approval() -> None:
+    policy = _policy(3)
+    series = [_case(i + 1, "success", policy) for i in range(4)]
+    decision = decide_platform("PLAT-1", policy, series)
+    # Beta(5, 1): P(p > 0.5) = 1 - 0.5^5 = 0.96875 >= 0.9
+    assert decision.responder.posterior_probability_above_threshold == pytest.approx(0.96875)
+    assert decision.recommendation == "traditional approval", decision.missing
+    assert decision.products_with_engagement == 4
+    prior = decision.next_product_prior
+    assert prior is not None and prior.products == 4 and 0.5 < prior.mean < 1
+
+
+def test_short_follow_up_or_a_biomarker_gives_accelerated_approval_with_what_to_confirm() -> None:
+    policy = _policy(3)
+    series = [
+        _case(1, "success", policy),
+        _case(2, "success", policy, follow_up_months=6),
+        _case(3, "success", policy),
+        _case(4, "success", policy),
+    ]
+    decision = decide_platform("PLAT-1", policy, series)
+    assert decision.recommendation == "accelerated approval"
+    assert decision.missing == ["follow-up of patient 2 (CASE-2) to 12 months (now 6)"]
+
+
+def test_a_drop_out_counts_as_a_failure_and_pending_patients_wait() -> None:
+    policy = _policy(2)
+    series = [
+        _case(1, "success", policy),
+        _case(2, "withdrawn", policy),
+        _case(3, "success", policy),
+        _case(4, "pending", policy),
+    ]
+    decision = decide_platform("PLAT-1", policy, series)
+    assert [p.outcome for p in decision.patients] == ["success", "failure", "success", "pending"]
+    assert decision.patients[1].reasons[0].startswith("withdrawn after dosing")
+    assert (decision.consecutive_run, decision.n_pending) == (1, 1)
+    assert decision.recommendation == "not yet"
