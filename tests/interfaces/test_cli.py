@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pmpath import __version__
-from pmpath.interfaces.cli.main import main
+from tests.interfaces.conftest import Run
+from tests.interfaces.conftest import dump_database as _dump
 
 PASSWORD = "a long enough password"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Run pmpath with argv (and optional stdin); return (exit code, stdout, stderr)."""
-    monkeypatch.delenv("PMPATH_HOME", raising=False)
-    monkeypatch.delenv("PMPATH_DATABASE_URL", raising=False)
-    monkeypatch.setenv("PMPATH_USER", "tester")
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture
@@ -44,12 +24,6 @@ def demo_ws(tmp_path: Path, run: Run) -> Path:
     code, _, err = run("demo", "--workspace", str(workspace))
     assert code == 0, err
     return workspace
-
-
-def _dump(workspace: Path) -> str:
-    """The whole SQLite database as SQL text (logical content, not file bytes)."""
-    with sqlite3.connect(workspace / "pmpath.sqlite") as conn:
-        return "\n".join(conn.iterdump())
 
 
 def test_version_and_help(run: Run) -> None:

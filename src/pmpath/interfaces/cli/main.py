@@ -43,7 +43,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 
 # Command groups in their own modules: (name, module defining `app`). One line per group.
-_GROUPS: list[tuple[str, str]] = []
+_GROUPS: list[tuple[str, str]] = [
+    ("case", "pmpath.interfaces.cli.case"),
+    ("platform", "pmpath.interfaces.cli.platform"),
+]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
 

@@ -1,0 +1,110 @@
+"""``pmpath case``: assess a case under a policy, and compare policies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pmpath.interfaces.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    actor,
+    console,
+    open_workspace,
+    print_json,
+    table,
+)
+
+if TYPE_CHECKING:
+    from pmpath.evidence.pathway import CaseDecision
+
+app = typer.Typer(help="Assess cases against the pathway's five elements.", no_args_is_help=True)
+
+PolicyOption = Annotated[
+    str | None,
+    typer.Option("--policy", help="Policy name (pm-2025-11, pm-2026-02-draft) or YAML file."),
+]
+
+
+def board_rows(decision: CaseDecision) -> list[list[str]]:
+    """Return the five-element board: element, status, rationale, evidence ids (shortened)."""
+    return [
+        [
+            f"{d.element.number} {d.element.value.replace('_', ' ')}",
+            d.status.value.replace("_", " "),
+            d.rationale,
+            ", ".join(i[:12] for i in d.evidence_ids) or "-",
+        ]
+        for d in decision.elements
+    ]
+
+
+@app.command("assess")
+def assess_command(
+    case_id: Annotated[str, typer.Argument(help="The case to assess.")],
+    policy: PolicyOption = None,
+    diff: Annotated[
+        str | None, typer.Option("--diff", help="Also assess under this policy and show changes.")
+    ] = None,
+    as_json: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Assess a case from its stored evidence; store the assessment (a new one if anything
+    changed, never overwriting)."""
+    from pmpath.services.pathway import assess, load_policy, preview
+
+    chosen = load_policy(policy)
+    other = load_policy(diff) if diff is not None else None
+    store = open_workspace(workspace).store()
+    try:
+        outcome = assess(store, case_id, chosen, actor=actor())
+        compared = preview(store, case_id, other) if other is not None else None
+    finally:
+        store.dispose()
+    decision = outcome.decision
+    changes = []
+    if compared is not None:
+        for mine, theirs in zip(decision.elements, compared.elements, strict=True):
+            if mine.status is not theirs.status:
+                changes.append(
+                    {
+                        "element": mine.element.value,
+                        chosen.policy_id: mine.status.value,
+                        compared.policy_id: theirs.status.value,
+                        "rationale_" + compared.policy_id: theirs.rationale,
+                    }
+                )
+    if as_json:
+        payload: dict[str, object] = {
+            "case_id": case_id,
+            "assessment_id": outcome.assessment.id,
+            "policy_version": outcome.assessment.policy_version,
+            "created": outcome.created,
+            "eligible": decision.eligible,
+            "elements": [d.model_dump(mode="json") for d in decision.elements],
+        }
+        if compared is not None:
+            payload["diff"] = {"policy": compared.policy_id, "changes": changes}
+        print_json(payload)
+        return
+    out = console()
+    verdict = "ELIGIBLE" if decision.eligible else "not eligible"
+    out.print(
+        table(
+            f"Case {case_id} under {outcome.assessment.policy_version}: {verdict}",
+            ["element", "status", "rationale", "evidence"],
+            board_rows(decision),
+            lines=True,
+        )
+    )
+    stored = "stored" if outcome.created else "unchanged since"
+    typer.echo(f"assessment {outcome.assessment.id[:16]}… {stored}")
+    if compared is not None:
+        if not changes:
+            typer.echo(f"no element changes under {compared.policy_id}")
+        for change in changes:
+            typer.echo(
+                f"under {compared.policy_id}: element {change['element']} is "
+                f"{change[compared.policy_id]} (here {change[chosen.policy_id]})"
+            )
