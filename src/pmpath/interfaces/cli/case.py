@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pmpath.domain.errors import InvalidInputError
 from pmpath.interfaces.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -108,3 +110,74 @@ def assess_command(
                 f"under {compared.policy_id}: element {change['element']} is "
                 f"{change[compared.policy_id]} (here {change[chosen.policy_id]})"
             )
+
+
+def _run_analysis(argv: list[str], folder: Path) -> tuple[int, str]:
+    """Run one pmpath analysis command in-process from ``folder``; return (exit code, stderr)."""
+    import contextlib
+    import io
+    import os
+
+    from pmpath.interfaces.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        os.chdir(previous)
+    return code, err.getvalue().strip()
+
+
+@app.command("run")
+def run_command(
+    case_file: Annotated[Path, typer.Argument(help="The case file (YAML).")],
+    policy: PolicyOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create or update the case's records from CASE_FILE, run its analyses (each stores its
+    evidence on the case), and assess the case."""
+    from pmpath.services.case_file import apply_records, read_case_file
+    from pmpath.services.pathway import assess, load_policy
+
+    parsed = read_case_file(case_file)
+    chosen = load_policy(policy)
+    opened = open_workspace(workspace)
+    case_id = str(parsed.case["id"])
+    store = opened.store()
+    try:
+        for change in apply_records(store, parsed, actor=actor(), source=case_file.name):
+            typer.echo(change)
+    finally:
+        store.dispose()
+    failures = []
+    for index, argv in enumerate(parsed.analyses, start=1):
+        full = [*argv, "--case", case_id, "--workspace", str(opened.path.resolve())]
+        code, err = _run_analysis(full, case_file.resolve().parent)
+        label = " ".join(argv[:2])
+        if code == 0:
+            note = err.splitlines()[-1] if err else "done"
+            typer.echo(f"analysis {index} ({label}): {note}")
+        else:
+            failures.append(f"analysis {index} ({label}): {err.removeprefix('error: ')}")
+    store = opened.store()
+    try:
+        outcome = assess(store, case_id, chosen, actor=actor())
+    finally:
+        store.dispose()
+    decision = outcome.decision
+    verdict = "ELIGIBLE" if decision.eligible else "not eligible"
+    console().print(
+        table(
+            f"Case {case_id} under {outcome.assessment.policy_version}: {verdict}",
+            ["element", "status", "rationale", "evidence"],
+            board_rows(decision),
+            lines=True,
+        )
+    )
+    if failures:
+        raise InvalidInputError(
+            f"{len(failures)} of {len(parsed.analyses)} analyses failed: " + "; ".join(failures)
+        )

@@ -1,0 +1,84 @@
+"""`pmpath case run CASE.yaml`: records created or updated idempotently, analyses validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.interfaces.conftest import Run
+from tests.interfaces.conftest import dump_database as _dump
+
+CASE_FILE = """
+platform: {id: PLAT-A, name: LNP.UCD.ABE, sponsor: S, modality: base_editor, delivery: lnp,
+           route: intravenous, fixed_components: [ABE mRNA, LNP]}
+disease: {id: DIS-A, name: OTC deficiency, gene_symbol: OTC, inheritance: x_linked_recessive}
+patient: {id: PT-0000000A01, disease_id: DIS-A, sex: male, birth_date_shifted: 2025-01-10,
+          genotype: [{gene_symbol: OTC, hgvs: "NM_000531.6:c.119G>A", zygosity: hemizygous}]}
+product: {id: PROD-A, platform_id: PLAT-A, name: bespoke ABE, target_gene: OTC,
+          target_variant_hgvs: "NM_000531.6:c.119G>A"}
+case: {id: CASE-A, patient_id: PT-0000000A01, product_id: PROD-A, status: treated,
+       treatment_date_shifted: 2025-03-01}
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, run: Run) -> Path:
+    path = tmp_path / "ws"
+    assert run("init", "-w", str(path))[0] == 0
+    return path
+
+
+def test_case_file_creates_then_leaves_then_updates_records(
+    workspace: Path, run: Run, tmp_path: Path
+) -> None:
+    case_file = tmp_path / "case.yaml"
+    case_file.write_text(CASE_FILE)
+    code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 0, err
+    for line in ("platform PLAT-A created", "patient PT-0000000A01 created", "case CASE-A created"):
+        assert line in out
+    assert "Case CASE-A under pm-2026-02-draft@" in out and "insufficient" in out
+    before = _dump(workspace)
+    code, out, _ = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 0 and "case CASE-A unchanged" in out
+    assert _dump(workspace) == before
+    case_file.write_text(CASE_FILE.replace("status: treated,", "status: under_assessment,"))
+    code, out, _ = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 0 and "case CASE-A updated to version 2" in out
+    assert "platform PLAT-A unchanged" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("case: {id: C}\nanalyses: [[audit, verify]]", "analyses.1: must start with one of"),
+        ("case: {id: C, patient_id: P, product_id: Q, colour: red}", "case.colour: Extra inputs"),
+        ("patient: {id: MRN-1}\ncase: {id: C}", "patient.id: String should match pattern"),
+        ("case: [", "is not valid YAML"),
+        ("platform: {}", "case: Field required"),
+    ],
+)
+def test_bad_case_files(workspace: Path, run: Run, tmp_path: Path, text: str, message: str) -> None:
+    case_file = tmp_path / "case.yaml"
+    case_file.write_text(text)
+    before = _dump(workspace)
+    code, _, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert _dump(workspace) == before
+
+
+def test_treated_case_cannot_be_moved_by_a_case_file(
+    workspace: Path, run: Run, tmp_path: Path
+) -> None:
+    case_file = tmp_path / "case.yaml"
+    case_file.write_text(CASE_FILE)
+    assert run("case", "run", str(case_file), "-w", str(workspace))[0] == 0
+    before = _dump(workspace)
+    case_file.write_text(CASE_FILE.replace("2025-03-01", "2025-04-01"))
+    code, _, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert (code, err) == (
+        2,
+        "error: case CASE-A was treated: its treatment_date_shifted is fixed\n",
+    )
+    assert _dump(workspace) == before
