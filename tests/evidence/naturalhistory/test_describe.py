@@ -12,9 +12,9 @@ from pmpath.evidence.naturalhistory.describe import (
     describe_cohort,
     fit_event_rate,
     fit_trajectory,
-    garwood_interval,
     kaplan_meier,
 )
+from pmpath.evidence.naturalhistory.exact import garwood_interval
 from pmpath.evidence.naturalhistory.simulate import CohortTruth
 from tests.evidence.naturalhistory.conftest import WriteTables
 

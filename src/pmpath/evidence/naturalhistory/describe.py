@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.naturalhistory.data import Cohort
+from pmpath.evidence.naturalhistory.exact import garwood_interval
 
 DAYS_PER_YEAR = 365.25
 
@@ -141,21 +142,6 @@ class NaturalHistoryDescription(_Frozen):
     genotype: str | None = Field(description="only subjects of this genotype, if given")
     cohort: CohortSummary
     endpoints: list[EndpointSummary]
-
-
-def garwood_interval(count: int, level: float = 0.95) -> tuple[float, float]:
-    """Return the exact (Garwood 1936) confidence interval for a Poisson mean given ``count``.
-
-    Lower chi2_{a/2}(2k)/2 (0 when k = 0), upper chi2_{1-a/2}(2k+2)/2, a = 1 - level.
-    """
-    from scipy.stats import chi2
-
-    if count < 0:
-        raise InvalidInputError(f"event count {count} is negative")
-    tail = (1.0 - level) / 2.0
-    low = 0.0 if count == 0 else float(chi2.ppf(tail, 2 * count) / 2.0)
-    high = float(chi2.ppf(1.0 - tail, 2 * count + 2) / 2.0)
-    return low, high
 
 
 def restrict_to_genotype(cohort: Cohort, genotype: str | None) -> Cohort:
