@@ -1,0 +1,334 @@
+"""Reference genome access for the off-target search: FASTA streamed in blocks, never held whole.
+
+What it provides: the contig names of a FASTA file (plain, or bgzip-compressed with its ``.fai``
+index), a stream of sequence blocks per contig encoded as base codes (A=0, C=1, G=2, T=3, any
+other IUPAC letter or N = 4), and the sequence of a few regions (for amplicon panels).
+
+Method: the file is read in blocks of a few MiB; line breaks are removed with ``bytes.translate``
+and letters are mapped to codes by a 256-entry lookup table (numpy), so the memory in use is a
+few blocks whatever the genome's size. Soft-masked (lower-case) bases count as their upper-case
+base. Coordinates are 0-based, half-open, on the + strand (the FASTA's own orientation).
+
+Formats (htslib conventions, Li et al., Bioinformatics 2009): a plain FASTA needs no index (its
+headers are found by one fast pass if there is no ``.fai``); a compressed FASTA must be BGZF
+(``bgzip``), and must have the ``.fai`` that ``samtools faidx`` writes, because the contig list
+is needed before the scan (to check a VCF's chromosome names) and a compressed file cannot be
+skimmed for its headers cheaply. Plain gzip is refused with the command that fixes it.
+
+Heavy lifting: numpy (encoding) and Python's ``zlib``/``gzip`` (BGZF is a series of gzip
+members). pyfaidx would need Biopython for BGZF and writes index files next to the user's data,
+so this module reads the ``.fai`` itself (five tab-separated columns) and streams the sequence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import mmap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from pmpath.domain.errors import InvalidInputError, NotFoundError
+
+BASE_CODES = "ACGT"
+"""Base code i stands for BASE_CODES[i]; code 4 is N or any other IUPAC letter."""
+N_CODE = 4
+_INVALID = 255
+
+CodeArray = npt.NDArray[np.uint8]
+
+
+def _lookup_table() -> CodeArray:
+    table = np.full(256, _INVALID, dtype=np.uint8)
+    for letter in "BDHKMNRSVWYU":  # IUPAC ambiguity codes (and U): not a definite base
+        table[ord(letter)] = N_CODE
+        table[ord(letter.lower())] = N_CODE
+    for code, letter in enumerate(BASE_CODES):
+        table[ord(letter)] = code
+        table[ord(letter.lower())] = code
+    table[ord("-")] = N_CODE
+    table[ord("*")] = N_CODE
+    return table
+
+
+_LUT = _lookup_table()
+
+
+def encode(sequence: bytes | str, *, where: str = "sequence") -> CodeArray:
+    """Return the base codes of ``sequence`` (A=0, C=1, G=2, T=3, N/IUPAC=4).
+
+    InvalidInputError naming ``where`` if a character is not an IUPAC nucleotide letter.
+    """
+    raw = sequence.encode("ascii", "replace") if isinstance(sequence, str) else sequence
+    codes = _LUT[np.frombuffer(raw, dtype=np.uint8)]
+    if codes.size and int(codes.max()) == _INVALID:
+        bad = int(np.flatnonzero(codes == _INVALID)[0])
+        char = chr(raw[bad]) if raw[bad] < 128 else f"\\x{raw[bad]:02x}"
+        raise InvalidInputError(
+            f"{where}: character {char!r} at base {bad + 1} is not an IUPAC nucleotide letter"
+        )
+    return codes
+
+
+def decode(codes: CodeArray) -> str:
+    """Return the letters of base codes (code 4 becomes N)."""
+    return np.frombuffer(b"ACGTN", dtype=np.uint8)[codes].tobytes().decode("ascii")
+
+
+@dataclass(frozen=True)
+class FaiEntry:
+    """One line of a samtools ``.fai`` index."""
+
+    name: str
+    length_bp: int
+    offset: int
+    line_bases: int
+    line_bytes: int
+
+
+@dataclass(frozen=True)
+class SequenceBlock:
+    """A run of bases of one contig: codes for [start_bp, start_bp + len(codes)).
+
+    ``file_fraction_done`` is how much of the file has been read once this block was made (for
+    progress bars).
+    """
+
+    contig: str
+    start_bp: int
+    codes: CodeArray
+    file_fraction_done: float
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _is_bgzf(path: Path) -> bool:
+    """True if the file starts with a BGZF block (gzip with the 'BC' extra subfield)."""
+    with path.open("rb") as handle:
+        head = handle.read(18)
+    return (
+        len(head) == 18
+        and head[:4] == b"\x1f\x8b\x08\x04"
+        and head[10:12] == b"\x06\x00"
+        and head[12:14] == b"BC"
+    )
+
+
+def read_fai(path: Path) -> list[FaiEntry]:
+    """Return the entries of a samtools ``.fai`` index; InvalidInputError on a malformed line."""
+    entries: list[FaiEntry] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read FASTA index {path}: {exc.strerror}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            name = fields[0]
+            length, offset, line_bases, line_bytes = (int(v) for v in fields[1:5])
+        except (ValueError, IndexError):
+            raise InvalidInputError(
+                f"{path} line {number}: not a FASTA index line (name, length, offset, "
+                "line bases, line bytes)"
+            ) from None
+        entries.append(FaiEntry(name, length, offset, line_bases, line_bytes))
+    return entries
+
+
+class Genome:
+    """A reference FASTA opened for streaming (see the module docstring for the formats)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise NotFoundError(f"genome FASTA {self.path} does not exist")
+        self.compressed = _is_gzip(self.path)
+        if self.compressed and not _is_bgzf(self.path):
+            raise InvalidInputError(
+                f"genome {self.path} is gzip- but not bgzip-compressed: recompress it with "
+                "`gunzip -c FILE | bgzip > FILE.gz` and index it with `samtools faidx`"
+            )
+        fai_path = Path(f"{self.path}.fai")
+        self.fai: list[FaiEntry] | None = read_fai(fai_path) if fai_path.is_file() else None
+        if self.compressed and self.fai is None:
+            raise InvalidInputError(
+                f"genome {self.path} is bgzip-compressed and has no index {fai_path.name}: "
+                f"make it with `samtools faidx {self.path}`"
+            )
+
+    @cached_property
+    def contigs(self) -> list[str]:
+        """The contig names, in file order (from the ``.fai``, else one pass over the headers).
+
+        InvalidInputError if there is none, or a name appears twice.
+        """
+        names = [entry.name for entry in self.fai] if self.fai is not None else self._scan_headers()
+        if not names:
+            raise InvalidInputError(f"genome {self.path} holds no FASTA record")
+        if len(set(names)) != len(names):
+            dup = next(c for c in names if names.count(c) > 1)
+            raise InvalidInputError(f"genome {self.path}: contig {dup!r} appears twice")
+        return names
+
+    @property
+    def lengths_bp(self) -> dict[str, int] | None:
+        """Contig lengths from the ``.fai`` index, or None without one."""
+        if self.fai is None:
+            return None
+        return {entry.name: entry.length_bp for entry in self.fai}
+
+    def _scan_headers(self) -> list[str]:
+        names: list[str] = []
+        if self.path.stat().st_size == 0:
+            return names
+        with (
+            self.path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm,
+        ):
+            first = mm[:1]
+            if first != b">":
+                raise InvalidInputError(f"genome {self.path} is not FASTA: it must start with '>'")
+            pos = 0
+            while pos >= 0:
+                eol = mm.find(b"\n", pos)
+                header = mm[pos + 1 : eol if eol >= 0 else len(mm)]
+                names.append(_contig_name(header, self.path))
+                pos = mm.find(b"\n>", pos + 1)
+                if pos >= 0:
+                    pos += 1
+        return names
+
+    def _open_stream(self) -> tuple[BinaryIO, BinaryIO]:
+        """Return (decompressed stream, raw file) for reading and for progress."""
+        raw = self.path.open("rb")
+        if self.compressed:
+            return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+        return raw, raw
+
+    def blocks(self, block_bp: int = 8 << 20) -> Iterator[SequenceBlock]:
+        """Yield the genome as encoded blocks of about ``block_bp`` bases, contig by contig.
+
+        Returns blocks in file order; each contig's blocks are contiguous and start at 0.
+        InvalidInputError for a file that is not FASTA or holds a character that is not a
+        nucleotide letter (naming the contig and the character).
+        """
+        from pmpath.evidence.offtarget.kernel import strip_encode
+
+        size = max(self.path.stat().st_size, 1)
+        stream, raw = self._open_stream()
+        contig: str | None = None
+        position = 0
+        pending: list[CodeArray] = []
+        pending_bp = 0
+        carry = b""
+        with raw, stream:
+            while True:
+                chunk = stream.read(4 << 20)
+                at_end = not chunk
+                text = carry + chunk
+                if not at_end:
+                    cut = text.rfind(b"\n")
+                    if cut < 0:
+                        carry = text
+                        continue
+                    carry, text = text[cut + 1 :], text[: cut + 1]
+                if contig is None and text and not text.startswith(b">"):
+                    raise InvalidInputError(
+                        f"genome {self.path} is not FASTA: it must start with '>'"
+                    )
+                array = np.frombuffer(text, dtype=np.uint8)
+                pos = 0
+                while pos < len(text):
+                    if array[pos] == 62:  # '>' at a line start: a new record
+                        if pending and contig is not None:
+                            yield self._block(contig, position, pending, raw.tell() / size)
+                            position, pending, pending_bp = 0, [], 0
+                        eol = text.find(b"\n", pos)
+                        eol = len(text) if eol < 0 else eol
+                        contig = _contig_name(text[pos + 1 : eol], self.path)
+                        position = 0
+                        pos = eol + 1
+                        continue
+                    out = np.empty(len(text) - pos, dtype=np.uint8)
+                    written, bad = strip_encode(array[pos:], _LUT, out)
+                    pending.append(out[:written])
+                    pending_bp += written
+                    if bad < 0:
+                        pos = len(text)
+                    else:
+                        pos += bad
+                        if array[pos] != 62 or text[pos - 1 : pos] != b"\n":
+                            byte = int(array[pos])
+                            char = chr(byte) if byte < 128 else f"\\x{byte:02x}"
+                            raise InvalidInputError(
+                                f"genome {self.path} contig {contig}: character {char!r} is "
+                                "not a nucleotide letter"
+                            )
+                    if pending_bp >= block_bp and contig is not None:
+                        block = self._block(contig, position, pending, raw.tell() / size)
+                        yield block
+                        position += len(block.codes)
+                        pending, pending_bp = [], 0
+                if at_end:
+                    break
+            if pending and contig is not None:
+                yield self._block(contig, position, pending, 1.0)
+
+    @staticmethod
+    def _block(contig: str, start: int, pieces: list[CodeArray], done: float) -> SequenceBlock:
+        codes = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return SequenceBlock(contig, start, codes, min(done, 1.0))
+
+    def fetch(self, regions: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], str]:
+        """Return the upper-case + strand sequence of each (contig, start, end) region, clipped
+        to the contig's ends (one streaming pass over the file). NotFoundError for an unknown
+        contig."""
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for contig, start, end in regions:
+            if contig not in self.contigs:
+                raise NotFoundError(f"contig {contig!r} is not in genome {self.path}")
+            wanted.setdefault(contig, []).append((start, end))
+        parts: dict[tuple[str, int, int], list[str]] = {
+            (c, s, e): [] for c, spans in wanted.items() for s, e in spans
+        }
+        for block in self.blocks():
+            spans = wanted.get(block.contig)
+            if not spans:
+                continue
+            block_end = block.start_bp + len(block.codes)
+            for start, end in spans:
+                lo, hi = max(start, block.start_bp), min(end, block_end)
+                if lo < hi:
+                    piece = block.codes[lo - block.start_bp : hi - block.start_bp]
+                    parts[(block.contig, start, end)].append(decode(piece))
+        return {key: "".join(value) for key, value in parts.items()}
+
+
+def _contig_name(header: bytes, path: Path) -> str:
+    words = header.decode("utf-8", "replace").split()
+    if not words:
+        raise InvalidInputError(f"genome {path}: a FASTA header has no name")
+    return words[0]
+
+
+def write_fasta(path: Path, records: list[tuple[str, str]], *, line_bp: int = 60) -> None:
+    """Write ``records`` (name, sequence) as a FASTA file with ``line_bp`` bases per line."""
+    with path.open("w", encoding="ascii") as out:
+        buffer = io.StringIO()
+        for name, sequence in records:
+            buffer.write(f">{name}\n")
+            for i in range(0, len(sequence), line_bp):
+                buffer.write(sequence[i : i + line_bp])
+                buffer.write("\n")
+        out.write(buffer.getvalue())

@@ -1,0 +1,180 @@
+"""The compiled inner loop of the off-target scan (numba; see :mod:`.scan` for the method).
+
+How it is fast (all hand-written, since no library provides this loop):
+
+- the PAM is tested once per position for both strands through a lookup table indexed by the
+  2-bit codes of the PAM's definite positions, kept as a rolling word (one shift, one OR, one
+  load per base);
+- for the unbulged layouts, each strand keeps a rolling 64-bit word of the last 32 bases; the
+  mismatches of a guide are the population count of (word XOR guide pattern), folded to one bit
+  per base and masked to the guide's positions (bit-parallel Hamming distance, Myers-style word
+  arithmetic), so a guide costs a handful of instructions per PAM hit;
+- bulged layouts (and guides longer than 32 nt) compare base by base with an early exit once the
+  mismatch budget is spent.
+
+The loop releases the GIL (``nogil=True``), so :mod:`.scan` runs disjoint anchor ranges in
+threads. ``cache=True`` stores the machine code (next to this module, or numba's user cache
+directory) so only the first run on a machine compiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, types
+from numba.extending import intrinsic
+
+I32 = npt.NDArray[np.int32]
+U8 = npt.NDArray[np.uint8]
+U64 = npt.NDArray[np.uint64]
+
+
+@intrinsic
+def _popcount(typingctx: object, value: object) -> object:
+    """LLVM's ctpop on a uint64 (one POPCNT instruction on x86-64)."""
+    signature = types.uint64(types.uint64)
+
+    def codegen(context: object, builder: Any, sig: object, args: list[object]) -> object:
+        return builder.ctpop(args[0])
+
+    return signature, codegen
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def scan_anchors(
+    seq: U8,
+    a_lo: int,
+    a_hi: int,
+    pam_tab: U8,
+    pam_min: int,
+    pam_span: int,
+    word_end: I32,
+    v_lo: I32,
+    v_hi: I32,
+    v_start: I32,
+    v_end: I32,
+    v_word: U8,
+    v_pat: U64,
+    v_care: U64,
+    v_npos: I32,
+    v_off: I32,
+    v_code: U8,
+    v_k: I32,
+    out_anchor: I32,
+    out_variant: I32,
+    out_mm: I32,
+) -> int:
+    """Scan PAM anchors ``a_lo <= a < a_hi`` of ``seq`` (base codes, 4 = N) against every
+    alignment layout ("variant"); write hits to the ``out_*`` arrays and return their number
+    (which may exceed the arrays' length: the caller then retries with larger arrays).
+
+    Anchor ``a`` is the genome index of the PAM's leftmost base, and
+    ``a + pam_min .. a + pam_min + pam_span - 1`` hold the PAM's definite bases: their 2-bit
+    codes, oldest first, index ``pam_tab``, whose bit s says the PAM fits on strand s (0: +,
+    1: -); an N there fails both. Variant v (of strand s when ``v_lo[s] <= v < v_hi[s]``) spans
+    ``[a + v_start[v], a + v_end[v])``. When ``v_word[v]``, its mismatches are
+    popcount(fold(W_s ^ v_pat[v]) & v_care[v]), W_s being the 32 bases ending at
+    ``a + word_end[s]`` (base at ``a + word_end[s] - d`` in bits 2d, 2d+1); otherwise the genome
+    at ``a + v_off[v, j]`` is compared with ``v_code[v, j]`` for ``j < v_npos[v]``. A hit lies
+    inside ``seq``, has at most ``v_k[v]`` mismatches and no N in its span.
+    """
+    n = seq.shape[0]
+    cap = out_anchor.shape[0]
+    count = 0
+    two = np.uint64(2)
+    one = np.uint64(1)
+    three = np.uint64(3)
+    fold = np.uint64(0x5555555555555555)
+    pam_mask = np.uint64((1 << (2 * pam_span)) - 1)
+    pam_word = np.uint64(0)
+    last_n = -(1 << 30)
+    words = np.zeros(2, np.uint64)
+    # prefill the rolling words with the bases before the first anchor
+    for q in range(a_lo + pam_min, a_lo + pam_min + pam_span - 1):
+        c = seq[q]
+        if c > 3:
+            last_n = q
+        pam_word = ((pam_word << two) | (np.uint64(c) & three)) & pam_mask
+    for s in range(2):
+        w = np.uint64(0)
+        for q in range(a_lo + word_end[s] - 32, a_lo + word_end[s]):
+            c = seq[q] if 0 <= q < n else 0
+            w = (w << two) | (np.uint64(c) & three)
+        words[s] = w
+    for a in range(a_lo, a_hi):
+        if pam_span > 0:
+            q = a + pam_min + pam_span - 1
+            c = seq[q]
+            if c > 3:
+                last_n = q
+            pam_word = ((pam_word << two) | (np.uint64(c) & three)) & pam_mask
+        w0 = words[0]
+        w1 = words[1]
+        q0 = a + word_end[0]
+        q1 = a + word_end[1]
+        c0 = seq[q0] if 0 <= q0 < n else 0
+        c1 = seq[q1] if 0 <= q1 < n else 0
+        w0 = (w0 << two) | (np.uint64(c0) & three)
+        w1 = (w1 << two) | (np.uint64(c1) & three)
+        words[0] = w0
+        words[1] = w1
+        if last_n >= a + pam_min:
+            continue
+        bits = pam_tab[pam_word]
+        if bits == 0:
+            continue
+        for s in range(2):
+            if (bits >> s) & 1 == 0:
+                continue
+            w = w0 if s == 0 else w1
+            for v in range(v_lo[s], v_hi[s]):
+                start = a + v_start[v]
+                end = a + v_end[v]
+                if start < 0 or end > n:
+                    continue
+                k = v_k[v]
+                if v_word[v]:
+                    x = w ^ v_pat[v]
+                    mm = int(_popcount((x | (x >> one)) & fold & v_care[v]))  # type: ignore[call-arg]
+                else:
+                    mm = 0
+                    for j in range(v_npos[v]):
+                        if seq[a + v_off[v, j]] != v_code[v, j]:
+                            mm += 1
+                            if mm > k:
+                                break
+                if mm > k:
+                    continue
+                clean = True
+                for p in range(start, end):
+                    if seq[p] > 3:
+                        clean = False
+                        break
+                if not clean:
+                    continue
+                if count < cap:
+                    out_anchor[count] = a
+                    out_variant[count] = v
+                    out_mm[count] = mm
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
+    """Encode FASTA sequence bytes ``raw`` into ``out`` through ``table`` (byte -> code),
+    skipping line breaks, spaces and tabs. Returns (codes written, index in ``raw`` of the first
+    byte whose code is 255, or -1)."""
+    m = 0
+    for i in range(raw.shape[0]):
+        b = raw[i]
+        if b == 10 or b == 13 or b == 32 or b == 9:
+            continue
+        c = table[b]
+        if c == 255:
+            return m, i
+        out[m] = c
+        m += 1
+    return m, -1

@@ -1,0 +1,465 @@
+"""Genome-wide candidate off-target search: every site matching guide + PAM with up to k
+mismatches and, optionally, one DNA or RNA bulge, on both strands, for several guides at once.
+
+Method: exhaustive, index-free scanning, the approach of Cas-OFFinder (Bae, Park & Kim,
+Bioinformatics 2014;30:1473), written from the paper's description. Each alignment a site may
+have with a guide is a *layout*: the guide's bases paired with DNA bases (mismatches counted),
+plus, for a bulged layout, DNA bases paired with no guide base (a DNA bulge of size b inserted
+after guide position j) or guide bases paired with no DNA base (an RNA bulge of size b at guide
+positions j+1..j+b), and the PAM, which must fit its IUPAC pattern exactly. Bulges are single,
+contiguous and interior (1 <= j, and at least one paired guide base on each side), the
+definition of Cas-OFFinder 3 and CRISPRitz. Every layout is anchored at the PAM, so one PAM test
+per genome position and strand filters all guides and layouts of a pass; the - strand is
+searched by matching the reverse-complemented layouts against the + strand.
+
+Definitions (the contract the tests check against a brute-force search):
+
+- a site is reported once per (guide, contig, start, end, strand, bulge type, bulge size), with
+  the fewest mismatches any layout gives it (ties: the bulge nearest the guide's 5' end);
+- a site whose span holds an N (or any IUPAC ambiguity letter) is not reported: N runs and
+  assembly gaps are skipped;
+- coordinates are 0-based, half-open, on the + strand; the site text reads 5'->3' on the site's
+  strand, protospacer then PAM (or PAM first for a 5' PAM), mismatched and DNA-bulge bases in
+  lower case, '-' for each guide base of an RNA bulge.
+
+Heavy lifting: the inner loop is compiled with numba (:mod:`.kernel`) and releases the GIL, so
+the anchors of a block are split among threads. No library offers an exhaustive mismatch- and
+bulge-tolerant PAM-anchored scan in Python (Cas-OFFinder is a C++/OpenCL program), hence this
+module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.editors import IUPAC
+from pmpath.evidence.offtarget.genome import BASE_CODES, CodeArray, Genome
+
+BulgeType = Literal["none", "DNA", "RNA"]
+Strand = Literal["+", "-"]
+
+MAX_MISMATCHES = 6
+MAX_BULGE = 2
+
+
+class Guide(BaseModel):
+    """A guide spacer (DNA letters, 5'->3', without the PAM) and its name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    sequence: str
+
+    @field_validator("sequence")
+    @classmethod
+    def _acgt(cls, value: str) -> str:
+        return check_guide(value)
+
+
+def check_guide(sequence: str) -> str:
+    """Return ``sequence`` upper-cased; InvalidInputError unless it is 10-40 letters of ACGT."""
+    upper = sequence.strip().upper()
+    bad = sorted({ch for ch in upper if ch not in "ACGT"})
+    if bad:
+        raise InvalidInputError(
+            f"guide {sequence!r} has {', '.join(repr(b) for b in bad)}: only A, C, G, T allowed"
+        )
+    if not 10 <= len(upper) <= 40:
+        raise InvalidInputError(f"guide {sequence!r} has {len(upper)} bases; allowed 10 to 40")
+    return upper
+
+
+def check_pam(pattern: str) -> str:
+    """Return the IUPAC PAM ``pattern`` upper-cased; InvalidInputError if it does not parse."""
+    upper = pattern.strip().upper()
+    bad = sorted({ch for ch in upper if ch not in IUPAC})
+    if not upper or bad:
+        what = "is empty" if not upper else f"has {', '.join(repr(b) for b in bad)}"
+        raise InvalidInputError(f"PAM pattern {pattern!r} {what}; use IUPAC letters (e.g. NGG)")
+    if len(upper) > 12:
+        raise InvalidInputError(f"PAM pattern {pattern!r} is longer than 12 bases")
+    return upper
+
+
+class ScanSettings(BaseModel):
+    """What counts as a candidate site."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pam: str = Field(description="IUPAC PAM, 5'->3' on the protospacer strand")
+    pam_side: Literal["3prime", "5prime"] = "3prime"
+    max_mismatches: int = Field(default=4, ge=0, le=MAX_MISMATCHES)
+    dna_bulge: int = Field(default=0, ge=0, le=MAX_BULGE, description="largest DNA bulge (nt)")
+    rna_bulge: int = Field(default=0, ge=0, le=MAX_BULGE, description="largest RNA bulge (nt)")
+
+    @field_validator("pam")
+    @classmethod
+    def _pam(cls, value: str) -> str:
+        return check_pam(value)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One alignment shape of one guide on one strand (see the module docstring)."""
+
+    guide_index: int
+    strand: Strand
+    bulge_type: BulgeType
+    bulge_size: int
+    bulge_after: int  # guide bases before the bulge (0 when there is none)
+    columns: tuple[tuple[str, int], ...]  # ('G'|'R', guide index) | ('D', -1) | ('P', pam index)
+
+
+@dataclass(frozen=True)
+class BufferHit:
+    """A site found in a buffer: positions relative to the buffer's first base."""
+
+    guide_index: int
+    start: int
+    end: int
+    strand: Strand
+    mismatches: int
+    bulge_type: BulgeType
+    bulge_size: int
+    site: str
+    pam: str
+    aligned: str  # the DNA base facing each guide base, 5'->3' ('-' for an RNA bulge)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A site in the genome (0-based, half-open, + strand coordinates)."""
+
+    guide_index: int
+    contig: str
+    start_bp: int
+    end_bp: int
+    strand: Strand
+    mismatches: int
+    bulge_type: BulgeType
+    bulge_size: int
+    site: str
+    pam: str
+    aligned: str
+
+
+def _proto_columns(
+    length: int, settings: ScanSettings
+) -> list[tuple[BulgeType, int, int, list[tuple[str, int]]]]:
+    guide_cols = [("G", j) for j in range(length)]
+    shapes: list[tuple[BulgeType, int, int, list[tuple[str, int]]]] = [("none", 0, 0, guide_cols)]
+    for size in range(1, settings.dna_bulge + 1):
+        for after in range(1, length):
+            cols = guide_cols[:after] + [("D", -1)] * size + guide_cols[after:]
+            shapes.append(("DNA", size, after, cols))
+    for size in range(1, settings.rna_bulge + 1):
+        for after in range(1, length - size):
+            cols = (
+                guide_cols[:after]
+                + [("R", j) for j in range(after, after + size)]
+                + guide_cols[after + size :]
+            )
+            shapes.append(("RNA", size, after, cols))
+    return shapes
+
+
+def _complement_mask(mask: int) -> int:
+    return sum(1 << (3 - c) for c in range(4) if mask >> c & 1)
+
+
+def _pam_masks(pam: str) -> list[int]:
+    return [sum(1 << BASE_CODES.index(b) for b in IUPAC[ch]) for ch in pam]
+
+
+class SiteFinder:
+    """The compiled search for a set of guides and settings: call :meth:`find` on a buffer.
+
+    Building it checks the inputs (InvalidInputError for a bad guide or PAM); the first call
+    of :meth:`find` in a process loads (or compiles, once) the numba kernel.
+    """
+
+    def __init__(self, guides: list[Guide], settings: ScanSettings) -> None:
+        if not guides:
+            raise InvalidInputError("no guide given")
+        self.guides = guides
+        self.settings = settings
+        self.layouts: list[Layout] = []
+        pam = settings.pam
+        masks = _pam_masks(pam)
+        for strand in ("+", "-"):
+            for gi, guide in enumerate(guides):
+                for btype, size, after, proto in _proto_columns(len(guide.sequence), settings):
+                    pam_cols = [("P", i) for i in range(len(pam))]
+                    cols = proto + pam_cols if settings.pam_side == "3prime" else pam_cols + proto
+                    self.layouts.append(Layout(gi, strand, btype, size, after, tuple(cols)))
+        self._compile_arrays(masks)
+
+    def _compile_arrays(self, masks: list[int]) -> None:
+        n_var = len(self.layouts)
+        width = max(len(lay.columns) for lay in self.layouts)
+        self.v_start = np.zeros(n_var, np.int32)
+        self.v_end = np.zeros(n_var, np.int32)
+        self.v_npos = np.zeros(n_var, np.int32)
+        self.v_off = np.zeros((n_var, width), np.int32)
+        self.v_code = np.zeros((n_var, width), np.uint8)
+        self.v_k = np.full(n_var, self.settings.max_mismatches, np.int32)
+        self.v_word = np.zeros(n_var, np.uint8)
+        self.v_pat = np.zeros(n_var, np.uint64)
+        self.v_care = np.zeros(n_var, np.uint64)
+        self.v_lo = np.zeros(2, np.int32)
+        self.v_hi = np.zeros(2, np.int32)
+        self.word_end = np.zeros(2, np.int32)
+        pam_checks: dict[int, list[tuple[int, int]]] = {}
+        for v, lay in enumerate(self.layouts):
+            s = 0 if lay.strand == "+" else 1
+            if v == 0 or self.layouts[v - 1].strand != lay.strand:
+                self.v_lo[s] = v
+            self.v_hi[s] = v + 1
+            dna_cols = [c for c in lay.columns if c[0] != "R"]
+            n_dna = len(dna_cols)
+            offsets = [d if s == 0 else n_dna - 1 - d for d in range(n_dna)]
+            pam_lo = min(o for o, c in zip(offsets, dna_cols, strict=True) if c[0] == "P")
+            self.v_start[v] = -pam_lo
+            self.v_end[v] = n_dna - pam_lo
+            checks: list[tuple[int, int, int]] = []  # (distance to PAM, offset, code)
+            guide = self.guides[lay.guide_index].sequence
+            for o, (kind, j) in zip(offsets, dna_cols, strict=True):
+                if kind == "G":
+                    code = BASE_CODES.index(guide[j])
+                    proximity = len(guide) - j if self.settings.pam_side == "3prime" else j
+                    checks.append((proximity, o - pam_lo, code if s == 0 else 3 - code))
+            checks.sort()
+            self.v_npos[v] = len(checks)
+            for j, (_, off, code) in enumerate(checks):
+                self.v_off[v, j] = off
+                self.v_code[v, j] = code
+            if s not in pam_checks:
+                pam_checks[s] = [
+                    (o - pam_lo, masks[i] if s == 0 else _complement_mask(masks[i]))
+                    for o, (kind, i) in zip(offsets, dna_cols, strict=True)
+                    if kind == "P" and masks[i] != 15
+                ]
+        for s in (0, 1):
+            lo, hi = int(self.v_lo[s]), int(self.v_hi[s])
+            self.word_end[s] = max(
+                int(self.v_off[v, j]) for v in range(lo, hi) for j in range(self.v_npos[v])
+            )
+            for v in range(lo, hi):
+                offs = [int(self.v_off[v, j]) for j in range(self.v_npos[v])]
+                if min(offs) <= self.word_end[s] - 32:
+                    continue  # a guide longer than 32 nt: compared base by base
+                self.v_word[v] = 1
+                pat = care = 0
+                for j, off in enumerate(offs):
+                    d = int(self.word_end[s]) - off
+                    pat |= int(self.v_code[v, j]) << (2 * d)
+                    care |= 1 << (2 * d)
+                self.v_pat[v] = pat
+                self.v_care[v] = care
+        self._pam_table(pam_checks, len(masks))
+        self.pam_span_bp = len(masks)
+        self.max_site_bp = int(max(self.v_end - self.v_start))
+
+    def _pam_table(self, checks: dict[int, list[tuple[int, int]]], pam_len: int) -> None:
+        """Lookup table: 2-bit codes of the PAM's definite positions -> strand bits."""
+        definite = [off for s in checks for off, _ in checks[s]]
+        self.pam_min = min(definite) if definite else 0
+        self.pam_window = (max(definite) - self.pam_min + 1) if definite else 0
+        span = self.pam_window
+        words = np.arange(4**span, dtype=np.int64)
+        table = np.zeros(4**span, np.uint8)
+        for s in (0, 1):
+            ok = np.ones(4**span, bool)
+            for off, mask in checks[s]:
+                i = off - self.pam_min
+                base = (words >> (2 * (span - 1 - i))) & 3
+                ok &= ((mask >> base) & 1).astype(bool)
+            table |= ok.astype(np.uint8) << s
+        self.pam_tab = table
+
+    @property
+    def overlap_bp(self) -> int:
+        """Bases consecutive buffers must share so that no site is missed at their junction."""
+        return self.max_site_bp - 1
+
+    def _kernel(self, codes: CodeArray, lo: int, hi: int, cap: int) -> tuple[np.ndarray, ...]:
+        from pmpath.evidence.offtarget.kernel import scan_anchors
+
+        while True:
+            anchors = np.empty(cap, np.int32)
+            variants = np.empty(cap, np.int32)
+            mms = np.empty(cap, np.int32)
+            count = scan_anchors(
+                codes, lo, hi, self.pam_tab, self.pam_min, self.pam_window, self.word_end,
+                self.v_lo, self.v_hi, self.v_start, self.v_end, self.v_word, self.v_pat,
+                self.v_care, self.v_npos, self.v_off, self.v_code, self.v_k,
+                anchors, variants, mms,
+            )  # fmt: skip
+            if count <= cap:
+                return anchors[:count], variants[:count], mms[:count]
+            cap = count
+
+    def find(self, codes: CodeArray, *, min_end: int = 0, threads: int = 1) -> list[BufferHit]:
+        """Return the sites lying wholly in ``codes`` and ending after ``min_end`` (so that a
+        site shared by two overlapping buffers is reported once), sorted by position.
+
+        Uses ``threads`` threads over disjoint anchor ranges when the buffer is large.
+        """
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        n_anchor = max(len(codes) - self.pam_span_bp + 1, 0)
+        if n_anchor == 0:
+            return []
+        parts = threads if threads > 1 and n_anchor > 1 << 20 else 1
+        bounds = [n_anchor * i // parts for i in range(parts + 1)]
+        cap = max(1024, n_anchor >> 12)
+        if parts == 1:
+            results = [self._kernel(codes, 0, n_anchor, cap)]
+        else:
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                results = list(
+                    pool.map(
+                        lambda i: self._kernel(codes, bounds[i], bounds[i + 1], cap), range(parts)
+                    )
+                )
+        anchors = np.concatenate([r[0] for r in results])
+        variants = np.concatenate([r[1] for r in results])
+        mms = np.concatenate([r[2] for r in results])
+        ends = anchors + self.v_end[variants]
+        keep = ends > min_end
+        return self._collapse(codes, anchors[keep], variants[keep], mms[keep])
+
+    def _collapse(
+        self, codes: CodeArray, anchors: np.ndarray, variants: np.ndarray, mms: np.ndarray
+    ) -> list[BufferHit]:
+        best: dict[tuple[int, int, int, str, str, int], tuple[int, int, int]] = {}
+        for a, v, mm in zip(anchors.tolist(), variants.tolist(), mms.tolist(), strict=True):
+            lay = self.layouts[v]
+            start = a + int(self.v_start[v])
+            end = a + int(self.v_end[v])
+            key = (lay.guide_index, start, end, lay.strand, lay.bulge_type, lay.bulge_size)
+            rank = (mm, lay.bulge_after, v)
+            if key not in best or rank < best[key]:
+                best[key] = rank
+        hits = [self._describe(codes, key, rank) for key, rank in best.items()]
+        hits.sort(key=lambda h: (h.start, h.end, h.strand, h.guide_index, h.bulge_type))
+        return hits
+
+    def _describe(
+        self,
+        codes: CodeArray,
+        key: tuple[int, int, int, str, str, int],
+        rank: tuple[int, int, int],
+    ) -> BufferHit:
+        guide_index, start, end, strand, btype, bsize = key
+        mm, _, v = rank
+        lay = self.layouts[v]
+        guide = self.guides[guide_index].sequence
+        span = codes[start:end]
+        dna = "".join(BASE_CODES[c] for c in (span if strand == "+" else 3 - span[::-1]))
+        site: list[str] = []
+        pam: list[str] = []
+        aligned = ["-"] * len(guide)
+        d = 0
+        for kind, j in lay.columns:
+            if kind == "R":
+                site.append("-")
+                continue
+            base = dna[d]
+            d += 1
+            if kind == "G":
+                aligned[j] = base
+                site.append(base if base == guide[j] else base.lower())
+            elif kind == "D":
+                site.append(base.lower())
+            else:
+                pam.append(base)
+                site.append(base)
+        return BufferHit(
+            guide_index=guide_index,
+            start=start,
+            end=end,
+            strand=strand,  # type: ignore[arg-type]
+            mismatches=mm,
+            bulge_type=btype,  # type: ignore[arg-type]
+            bulge_size=bsize,
+            site="".join(site),
+            pam="".join(pam),
+            aligned="".join(aligned),
+        )
+
+
+def windows(
+    blocks: Iterable[tuple[str, int, CodeArray]], overlap_bp: int
+) -> Iterator[tuple[str, int, CodeArray, int]]:
+    """Yield (contig, buffer start, buffer codes, first new base) from per-contig blocks: each
+    buffer repeats the last ``overlap_bp`` bases of the one before on the same contig."""
+    contig: str | None = None
+    tail = np.empty(0, np.uint8)
+    for name, start, codes in blocks:
+        if name != contig:
+            contig, tail = name, np.empty(0, np.uint8)
+        buffer = np.concatenate([tail, codes]) if len(tail) else codes
+        buffer_start = start - len(tail)
+        yield name, buffer_start, buffer, start
+        tail = buffer[max(len(buffer) - overlap_bp, 0) :] if overlap_bp > 0 else tail[:0]
+
+
+ProgressCallback = Callable[[float], None]
+
+
+def search_genome(
+    genome: Genome,
+    guides: list[Guide],
+    settings: ScanSettings,
+    *,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+    block_bp: int = 8 << 20,
+    on_window: Callable[[str, int, CodeArray, int], None] | None = None,
+) -> list[Hit]:
+    """Return every site of ``guides`` in ``genome`` under ``settings`` (module docstring for
+    the definitions), in genome order, from one streaming pass over the FASTA.
+
+    ``progress`` is called with the fraction of the file read; ``on_window`` sees every buffer
+    (contig, buffer start, codes, first new base), which the variant-aware search uses.
+    """
+    finder = SiteFinder(guides, settings)
+    n_threads = threads if threads is not None else (os.cpu_count() or 1)
+    found: list[Hit] = []
+    fractions: dict[int, float] = {}
+
+    def blocks() -> Iterator[tuple[str, int, CodeArray]]:
+        for block in genome.blocks(block_bp):
+            fractions[block.start_bp] = block.file_fraction_done
+            yield block.contig, block.start_bp, block.codes
+
+    for contig, buffer_start, buffer, first_new in windows(blocks(), finder.overlap_bp):
+        for hit in finder.find(buffer, min_end=first_new - buffer_start, threads=n_threads):
+            found.append(
+                Hit(
+                    guide_index=hit.guide_index,
+                    contig=contig,
+                    start_bp=buffer_start + hit.start,
+                    end_bp=buffer_start + hit.end,
+                    strand=hit.strand,
+                    mismatches=hit.mismatches,
+                    bulge_type=hit.bulge_type,
+                    bulge_size=hit.bulge_size,
+                    site=hit.site,
+                    pam=hit.pam,
+                    aligned=hit.aligned,
+                )
+            )
+        if on_window is not None:
+            on_window(contig, buffer_start, buffer, first_new)
+        if progress is not None:
+            progress(fractions.pop(first_new, 0.0))
+    return found

@@ -1,0 +1,226 @@
+"""The scan finds exactly the sites a brute-force search finds: planted sites of 0..k
+mismatches on both strands, at contig ends, beside and across N runs, with bulges; junctions
+between streamed blocks; several guides in one pass; and random small cases (hypothesis)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.offtarget.genome import Genome, encode, write_fasta
+from pmpath.evidence.offtarget.scan import (
+    Guide,
+    ScanSettings,
+    SiteFinder,
+    check_guide,
+    check_pam,
+    search_genome,
+)
+from tests.evidence.offtarget.bruteforce import Key, brute_force, revcomp
+
+GUIDE = "GACCCACACCGGAGGTGTAG"
+
+
+def _random(rng: np.random.Generator, n: int) -> str:
+    return "".join(rng.choice(list("ACGT"), n))
+
+
+def _mutate(guide: str, positions: list[int]) -> str:
+    swap = {"A": "C", "C": "G", "G": "T", "T": "A"}
+    return "".join(swap[b] if i in positions else b for i, b in enumerate(guide))
+
+
+def _keys(hits: list) -> dict[Key, str]:  # type: ignore[type-arg]
+    return {
+        (h.contig, h.start_bp, h.end_bp, h.strand, h.bulge_type, h.bulge_size, h.mismatches): (
+            h.site if h.bulge_type == "none" else ""
+        )
+        for h in hits
+    }
+
+
+def _planted_genome(rng: np.random.Generator) -> list[tuple[str, str]]:
+    """Three contigs with sites of 0..6 mismatches on both strands, at both ends of a contig,
+    next to and across N runs, and with DNA and RNA bulges."""
+    chr1 = list(_random(rng, 3000))
+    chr2 = list(_random(rng, 2500))
+
+    def plant(contig: list[str], at: int, site: str, strand: str) -> None:
+        text = site if strand == "+" else revcomp(site)
+        contig[at : at + len(text)] = list(text)
+
+    for mm in range(7):
+        positions = sorted(rng.choice(20, size=mm, replace=False).tolist())
+        plant(chr1, 100 + 200 * mm, _mutate(GUIDE, positions) + "AGG", "+")
+        plant(chr2, 100 + 200 * mm, _mutate(GUIDE, positions) + "TGG", "-")
+    plant(chr1, 0, GUIDE + "CGG", "+")  # at the very start
+    plant(chr1, len(chr1) - 23, GUIDE + "GGG", "-")  # at the very end
+    plant(chr1, 1600, GUIDE[:9] + "T" + GUIDE[9:] + "AGG", "+")  # DNA bulge 1
+    plant(chr1, 1700, GUIDE[:6] + "GA" + GUIDE[6:] + "TGG", "-")  # DNA bulge 2
+    plant(chr1, 1800, GUIDE[:11] + GUIDE[12:] + "CGG", "+")  # RNA bulge 1
+    plant(chr1, 1900, GUIDE[:4] + GUIDE[6:] + "GGG", "-")  # RNA bulge 2
+    plant(chr1, 2000, _mutate(GUIDE, [3]) + "AAG", "+")  # NAG: only with an NRG PAM
+    plant(chr2, 1600, GUIDE + "AGG", "+")
+    chr2[1580:1600] = ["N"] * 20  # N run just before a site: still found
+    plant(chr2, 1700, GUIDE + "TGG", "+")
+    chr2[1710:1715] = ["N"] * 5  # N run inside a site: skipped
+    chr2[2400:] = ["N"] * 100  # contig ending in Ns
+    chr3 = "N" * 50 + GUIDE + "TGG" + "n" * 10 + _random(rng, 200).lower() + revcomp(GUIDE + "AGG")
+    return [("chr1", "".join(chr1)), ("chr2", "".join(chr2)), ("chr3", chr3)]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, str]]]:
+    records = _planted_genome(np.random.default_rng(7))
+    path = tmp_path_factory.mktemp("genome") / "planted.fa"
+    write_fasta(path, records, line_bp=60)
+    return path, records
+
+
+@pytest.mark.parametrize(
+    ("pam", "max_mm", "dna", "rna"),
+    [("NGG", 4, 0, 0), ("NGG", 6, 0, 0), ("NRG", 3, 0, 0), ("NGG", 2, 2, 2), ("NGG", 3, 1, 0)],
+)
+@pytest.mark.parametrize("block_bp", [100, 1 << 20])
+def test_scan_equals_brute_force_on_planted_genome(
+    planted: tuple[Path, list[tuple[str, str]]],
+    pam: str,
+    max_mm: int,
+    dna: int,
+    rna: int,
+    block_bp: int,
+) -> None:
+    path, records = planted
+    settings_ = ScanSettings(pam=pam, max_mismatches=max_mm, dna_bulge=dna, rna_bulge=rna)
+    hits = search_genome(
+        Genome(path), [Guide(name="g", sequence=GUIDE)], settings_, block_bp=block_bp, threads=2
+    )
+    expected = brute_force(records, GUIDE, pam, max_mm, dna, rna)
+    assert _keys(hits) == expected
+    assert len(hits) == len(expected)  # no site reported twice
+
+
+def test_planted_sites_are_found_with_their_mismatch_counts(
+    planted: tuple[Path, list[tuple[str, str]]],
+) -> None:
+    path, _ = planted
+    hits = search_genome(Genome(path), [Guide(name="g", sequence=GUIDE)], ScanSettings(pam="NGG"))
+    by_place = {(h.contig, h.start_bp, h.strand): h for h in hits if h.bulge_type == "none"}
+    for mm in range(5):
+        assert by_place[("chr1", 100 + 200 * mm, "+")].mismatches == mm
+        assert by_place[("chr2", 100 + 200 * mm, "-")].mismatches == mm
+    for mm in (5, 6):  # beyond k = 4
+        assert ("chr1", 100 + 200 * mm, "+") not in by_place
+    assert by_place[("chr1", 0, "+")].site == GUIDE + "CGG"
+    assert by_place[("chr1", 2977, "-")].site == GUIDE + "GGG"
+    assert ("chr2", 1600, "+") in by_place  # beside an N run
+    assert ("chr2", 1700, "+") not in by_place  # across an N run
+    assert by_place[("chr3", 50, "+")].end_bp == 73
+    assert by_place[("chr3", 50 + 23 + 10 + 200, "-")].site == GUIDE + "AGG"  # soft-masked
+    two = by_place[("chr1", 500, "+")]
+    assert sum(ch.islower() for ch in two.site) == 2 and two.pam == "AGG"
+
+
+def test_bulged_sites_are_typed_and_shown_with_gaps(
+    planted: tuple[Path, list[tuple[str, str]]],
+) -> None:
+    path, _ = planted
+    settings_ = ScanSettings(pam="NGG", max_mismatches=0, dna_bulge=2, rna_bulge=2)
+    hits = search_genome(Genome(path), [Guide(name="g", sequence=GUIDE)], settings_)
+    by_place = {(h.start_bp, h.end_bp, h.strand): h for h in hits if h.contig == "chr1"}
+    dna1 = by_place[(1600, 1624, "+")]
+    assert (dna1.bulge_type, dna1.bulge_size, dna1.mismatches) == ("DNA", 1, 0)
+    assert dna1.site.upper() == GUIDE[:9] + "T" + GUIDE[9:] + "AGG"
+    assert sum(ch.islower() for ch in dna1.site) == 1
+    dna2 = by_place[(1700, 1725, "-")]
+    assert (dna2.bulge_type, dna2.bulge_size) == ("DNA", 2)
+    rna1 = by_place[(1800, 1822, "+")]
+    assert (rna1.bulge_type, rna1.bulge_size, rna1.mismatches) == ("RNA", 1, 0)
+    assert (
+        rna1.site.count("-") == 1 and rna1.site.replace("-", "") == GUIDE[:11] + GUIDE[12:] + "CGG"
+    )
+    rna2 = by_place[(1900, 1921, "-")]
+    assert (rna2.bulge_type, rna2.bulge_size) == ("RNA", 2)
+    assert len(rna2.aligned) == 20 and rna2.aligned.count("-") == 2
+
+
+def test_several_guides_in_one_pass_equal_separate_passes(
+    planted: tuple[Path, list[tuple[str, str]]],
+) -> None:
+    path, records = planted
+    rng = np.random.default_rng(3)
+    guides = [Guide(name="g0", sequence=GUIDE)] + [
+        Guide(name=f"g{i}", sequence=_random(rng, 20)) for i in range(1, 4)
+    ]
+    settings_ = ScanSettings(pam="NGG", max_mismatches=4, dna_bulge=1)
+    together = search_genome(Genome(path), guides, settings_, block_bp=500)
+    for index, guide in enumerate(guides):
+        mine = [h for h in together if h.guide_index == index]
+        assert _keys(mine) == brute_force(records, guide.sequence, "NGG", 4, 1, 0)
+
+
+def test_five_prime_pam_editor(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    guide = _random(rng, 23)
+    body = list(_random(rng, 1500))
+    body[200:250] = list("TTTA" + _mutate(guide, [2, 20]) + "A" * 23)
+    body[700:727] = list(revcomp("TTTC" + guide))
+    records = [("c", "".join(body))]
+    path = tmp_path / "g.fa"
+    write_fasta(path, records)
+    settings_ = ScanSettings(pam="TTTV", pam_side="5prime", max_mismatches=3, rna_bulge=1)
+    hits = search_genome(Genome(path), [Guide(name="x", sequence=guide)], settings_)
+    expected = brute_force(records, guide, "TTTV", 3, 0, 1, pam_side="5prime")
+    assert _keys(hits) == expected
+    assert ("c", 700, 727, "-", "none", 0, 0) in expected
+
+
+def test_bad_guide_and_pam_are_one_line_errors() -> None:
+    with pytest.raises(InvalidInputError, match="only A, C, G, T"):
+        check_guide("GACCCACACCGGAGGTGTAX")
+    with pytest.raises(InvalidInputError, match="10 to 40"):
+        check_guide("ACGT")
+    with pytest.raises(InvalidInputError, match="IUPAC"):
+        check_pam("NGZ")
+    with pytest.raises(InvalidInputError, match="empty"):
+        check_pam("")
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[str, str, str, int, int, int]:
+    guide = draw(st.text(alphabet="ACGT", min_size=10, max_size=12))
+    pam = draw(st.sampled_from(["NGG", "NRG", "NG", "TTN", "N"]))
+    # a genome built from guide pieces so that near-matches are common
+    pieces = st.one_of(
+        st.text(alphabet="ACGTN", min_size=1, max_size=6),
+        st.just(guide),
+        st.just(revcomp(guide)),
+        st.sampled_from(["AGG", "CCT", "TGG", "CCA", "NN"]),
+    )
+    genome = "".join(draw(st.lists(pieces, min_size=1, max_size=25)))
+    max_mm = draw(st.integers(0, 3))
+    dna = draw(st.integers(0, 2))
+    rna = draw(st.integers(0, 2))
+    return genome, guide, pam, max_mm, dna, rna
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases())
+def test_property_finder_equals_brute_force(case: tuple[str, str, str, int, int, int]) -> None:
+    genome, guide, pam, max_mm, dna, rna = case
+    settings_ = ScanSettings(pam=pam, max_mismatches=max_mm, dna_bulge=dna, rna_bulge=rna)
+    finder = SiteFinder([Guide(name="g", sequence=guide)], settings_)
+    hits = finder.find(encode(genome))
+    got = {
+        ("c", h.start, h.end, h.strand, h.bulge_type, h.bulge_size, h.mismatches): (
+            h.site if h.bulge_type == "none" else ""
+        )
+        for h in hits
+    }
+    assert got == brute_force([("c", genome)], guide, pam, max_mm, dna, rna)
+    assert len(hits) == len(got)
