@@ -379,6 +379,12 @@ class Reference:
             )
         return str(self._fasta[chrom][start - 1 : end])
 
+    def length(self, chrom: str) -> int:
+        """Return the length of sequence ``chrom``; InvalidInputError if absent."""
+        if chrom not in self._fasta:
+            raise InvalidInputError(f"reference FASTA {self.path} has no sequence {chrom!r}")
+        return len(self._fasta[chrom])
+
     def close(self) -> None:
         """Close the FASTA file."""
         self._fasta.close()
@@ -595,7 +601,7 @@ def protein_effect(
         e.start <= max(mapped.end, mapped.start) and min(mapped.start, mapped.end) <= e.end
         for e in exon_spans
     ) or (mapped.ref == "" and any(e.start < mapped.start <= e.end for e in exon_spans))
-    mrna_ref = _spliced(transcript, reference, None)
+    mrna_ref = spliced_mrna(transcript, reference, None)
     protein_ref = translate(mrna_ref[transcript.cds_n_start - 1 :]).split("*")[0]
     length = len(protein_ref)
     if not touches_exon:
@@ -619,7 +625,7 @@ def protein_effect(
         return ProteinEffect(
             consequence="3_prime_utr", hgvs_p="p.(=)", reference_protein_length=length
         )
-    mrna_alt = _spliced(transcript, reference, mapped)
+    mrna_alt = spliced_mrna(transcript, reference, mapped)
     protein_alt_full = translate(mrna_alt[transcript.cds_n_start - 1 :])
     stop = protein_alt_full.find("*")
     protein_alt = protein_alt_full if stop < 0 else protein_alt_full[:stop]
@@ -678,10 +684,11 @@ def protein_effect(
     )
 
 
-def _spliced(
+def spliced_mrna(
     transcript: TranscriptModel, reference: Reference, variant: GenomicVariant | None
 ) -> str:
-    """Return the spliced mRNA (transcript strand) with ``variant``'s exonic part applied."""
+    """Return the spliced mRNA (transcript strand, 5'->3') of the reference allele, or of the
+    allele carrying ``variant`` (its exonic part applied), built from the FASTA."""
     low = min(e.start for e in transcript.exons)
     high = max(e.end for e in transcript.exons)
     genome = reference.fetch(transcript.chrom, low, high)
