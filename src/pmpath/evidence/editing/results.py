@@ -1,0 +1,189 @@
+"""Typed results of editing quantification (frozen pydantic models, JSON-serialisable).
+
+Fractions are of aligned reads unless the field name says otherwise; positions are 1-based
+amplicon positions unless named ``*_index`` (0-based).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+CATEGORIES: tuple[str, ...] = ("indel", "intended_edit", "bystander_only", "unmodified")
+"""The four mutually exclusive read outcomes, in reporting order."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReadCounts(_Frozen):
+    """What happened to the reads of one sample (a pair counts once)."""
+
+    total: int
+    merged: int | None
+    merge_rate: float | None
+    passed_filter: int
+    aligned: int
+    unassigned: int
+
+
+class Outcomes(_Frozen):
+    """The four outcome categories as fractions of aligned reads (they sum to 1)."""
+
+    indel: float
+    intended_edit: float
+    bystander_only: float
+    unmodified: float
+
+
+class OutcomeCounts(_Frozen):
+    """The four outcome categories as read counts."""
+
+    indel: int
+    intended_edit: int
+    bystander_only: int
+    unmodified: int
+
+
+class AlleleRow(_Frozen):
+    """One allele of the quantification window: the read's bases (``-`` deleted, lower case
+    inserted, ``N`` unknown), its category, its changes, and how many reads carry it."""
+
+    allele_window: str
+    category: str
+    changes: str
+    reads: int
+    fraction_of_aligned_reads: float
+
+
+class PositionRow(_Frozen):
+    """Per-position counts and frequencies over one amplicon, with both denominators.
+
+    ``informative_reads`` are aligned reads with a called base (A, C, G or T) at the position:
+    reads that delete it or have an unknown base there are not informative about substitutions.
+    """
+
+    position: int
+    reference_base: str
+    protospacer_position: int | None
+    in_window: bool
+    a: int
+    c: int
+    g: int
+    t: int
+    n: int
+    deleted: int
+    inserted_after: int
+    aligned_reads: int
+    informative_reads: int
+    substitution_fraction_of_aligned_reads: float
+    substitution_fraction_of_informative_reads: float
+    conversion_fraction_of_aligned_reads: float | None
+    conversion_fraction_of_informative_reads: float | None
+    deletion_fraction_of_aligned_reads: float
+    insertion_fraction_of_aligned_reads: float
+
+
+class IndelCount(_Frozen):
+    """Reads carrying one indel (in the window), by HGVS-like label."""
+
+    label: str
+    kind: str
+    start_position: int
+    length: int
+    reads: int
+
+
+class AmpliconQuantification(_Frozen):
+    """Everything counted for one amplicon of one sample."""
+
+    name: str
+    on_target: bool
+    length: int
+    guide_strand: str
+    guide_site_mismatches: int
+    cut_after_position: int
+    window_start_position: int
+    window_end_position: int
+    target_position: int | None
+    conversion: str | None
+    aligned_reads: int
+    outcome_counts: OutcomeCounts
+    outcomes: Outcomes
+    intended_edit_clean: float
+    intended_edit_clean_reads: int
+    target_unknown_reads: int
+    indel_size_distribution: dict[str, int]
+    top_indels: list[IndelCount]
+    alleles: list[AlleleRow]
+    distinct_alleles: int
+    reads_in_untracked_alleles: int
+    positions: list[PositionRow]
+
+
+class SampleQuantification(_Frozen):
+    """One sample (treated or control): its read counts and each amplicon's result."""
+
+    reads: ReadCounts
+    unique_sequences: int
+    aligned_by_wfa: int
+    amplicons: list[AmpliconQuantification]
+
+    @property
+    def on_target(self) -> AmpliconQuantification:
+        """Return the on-target amplicon's result (the first amplicon)."""
+        return self.amplicons[0]
+
+
+class CategoryComparison(_Frozen):
+    """Treated against control for one outcome category (or one position)."""
+
+    treated_reads: int
+    treated_total: int
+    control_reads: int
+    control_total: int
+    treated_fraction: float
+    control_fraction: float
+    net_fraction: float
+    p_value: float
+    detection_limit_fraction: float | None
+    above_background: bool
+
+
+class PositionComparison(_Frozen):
+    """Treated against control at one amplicon position (conversion or indel frequency)."""
+
+    position: int
+    measure: str
+    treated_fraction: float
+    control_fraction: float
+    net_fraction: float
+    p_value: float
+    q_value: float
+    above_background: bool
+
+
+class NetComparison(_Frozen):
+    """Treated minus control: per category, per position, and the verdict for the site."""
+
+    test: str
+    alpha: float
+    categories: dict[str, CategoryComparison]
+    positions_above_background: list[PositionComparison]
+    edited_above_background: bool
+    verdict: str
+
+
+class EditingQuantification(_Frozen):
+    """The result of ``pmpath editing quantify``: what ``summary.json`` holds."""
+
+    pmpath_version: str
+    parameters: dict[str, object]
+    input_sha256: dict[str, str]
+    reads: ReadCounts
+    outcomes: Outcomes
+    intended_edit_clean: float
+    amplicons: list[AmpliconQuantification]
+    control: SampleQuantification | None
+    net: NetComparison | None
+    per_amplicon_net: dict[str, NetComparison]

@@ -1,0 +1,276 @@
+"""Editing quantification against simulated reads with known truth (fixed seeds)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.editing.align import AmpliconAligner
+from pmpath.evidence.editing.geometry import EditSpec, reverse_complement
+from pmpath.evidence.editing.quantify import (
+    QuantifySettings,
+    layout,
+    quantify_editing,
+    quantify_sample,
+)
+from pmpath.evidence.editing.results import CATEGORIES
+from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+
+from .simdata import AMPLICON, CUT, GUIDE, TARGET, base_editor_mix, delete, insert, substitute
+
+BE = EditSpec(mode="base-editor", conversion="A>G", activity_window=(4, 8), target_position=6)
+
+
+def _truth_fractions(mix: list[tuple[str, str, int]]) -> dict[str, float]:
+    aligned = sum(n for cat, _, n in mix if cat != "unassigned")
+    return {c: sum(n for cat, _, n in mix if cat == c) / aligned for c in CATEGORIES}
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_categories_within_half_a_point_at_half_percent_error(tmp_path: Path, paired: bool) -> None:
+    mix = base_editor_mix(scale=4)  # 4,040 reads
+    r1 = tmp_path / "r1.fq.gz"
+    r2 = tmp_path / "r2.fq.gz" if paired else None
+    simulate_amplicon_reads(
+        r1, r2, mix, seed=11, error_start=0.005, error_end=0.005, read_length=150
+    )
+    geometries, expected = layout([("amp", AMPLICON)], GUIDE, BE)
+    result = quantify_sample(r1, r2, geometries, expected)
+    truth = _truth_fractions(mix)
+    outcomes = result.on_target.outcomes.model_dump()
+    for category in CATEGORIES:
+        assert outcomes[category] == pytest.approx(truth[category], abs=0.005), category
+    assert sum(outcomes.values()) == pytest.approx(1.0)
+    assert result.reads.unassigned == 40
+    assert result.reads.total == sum(n for _, _, n in mix)
+    if paired:
+        assert result.reads.merged == result.reads.total  # every pair overlaps (250 < 2 x 150)
+        assert result.reads.merge_rate == 1.0
+    else:
+        assert result.reads.merged is None
+    clean_truth = 300 * 4 / sum(n for c, _, n in mix if c != "unassigned")
+    assert result.on_target.intended_edit_clean == pytest.approx(clean_truth, abs=0.005)
+
+
+def test_error_free_indels_recovered_exactly(tmp_path: Path) -> None:
+    a = AMPLICON
+    alleles = [
+        ("del1", delete(a, CUT - 1, 1), 5),
+        ("del7", delete(a, CUT - 3, 7), 5),
+        ("insA", insert(a, CUT, "A"), 5),
+        ("insGC", insert(a, CUT, "GC"), 5),
+        ("del60", delete(a, CUT - 30, 60), 5),
+    ]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, alleles, seed=3, error_start=0.0, error_end=0.0)
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+    result = quantify_sample(r1, None, geometries).on_target
+    assert result.outcomes.indel == 1.0
+    assert result.indel_size_distribution == {"-60": 5, "-7": 5, "-1": 5, "1": 5, "2": 5}
+    # Each called indel reproduces the allele and is the equally scoring placement nearest
+    # the cut; check it against every placement of the same indel that yields the same allele.
+    aligner = AmpliconAligner(a, CUT)
+    for label, allele, _ in alleles:
+        called = aligner.align(allele).indels
+        assert len(called) == 1, label
+        indel = called[0]
+        if indel.kind == "deletion":
+            assert delete(a, indel.start, indel.length) == allele
+            equivalent = [
+                s for s in range(len(a) - indel.length + 1) if delete(a, s, indel.length) == allele
+            ]
+            distance = [
+                0
+                if s <= CUT <= s + indel.length
+                else min(abs(s - CUT), abs(s + indel.length - CUT))
+                for s in equivalent
+            ]
+            assert min(distance) == (
+                0
+                if indel.start <= CUT <= indel.start + indel.length
+                else min(abs(indel.start - CUT), abs(indel.start + indel.length - CUT))
+            )
+        else:
+            assert insert(a, indel.start, indel.inserted) == allele
+            assert indel.start == CUT
+    labels = {i.label: i.reads for i in result.top_indels}
+    assert labels["117del"] == 5
+    # a[114] == a[121] (G): deleting 114..120 or 115..121 (0-based) gives the same read; both
+    # span the cut, and the second starts nearer to it, so it is reported (1-based 116-122).
+    assert AMPLICON[CUT - 3] == AMPLICON[CUT + 4] == "G"
+    assert labels["116_122del"] == 5
+    assert labels["117_118insA"] == 5
+    assert labels["117_118insGC"] == 5
+    assert labels["88_147del"] == 5
+
+
+def test_ambiguous_deletion_in_repeat_goes_to_the_cut() -> None:
+    # AAAA at 14..17; deleting any one A gives the same read. It is placed to touch the cut
+    # boundary, and among those the deletion starting at the cut wins (cut 16: start 16, not 15).
+    reference = "ACGTACGGTTCAGCAAAAGTCAGTTGGCCAGTCAGT"
+    read = "ACGTACGGTTCAGCAAAGTCAGTTGGCCAGTCAGT"
+    for cut, start in ((18, 17), (14, 14), (16, 16)):
+        indel = AmpliconAligner(reference, cut).align(read).indels[0]
+        assert (indel.kind, indel.length) == ("deletion", 1)
+        assert indel.start == start
+
+
+def test_substitution_only_reads_are_not_aligned(tmp_path: Path) -> None:
+    a = AMPLICON
+    mix = [("u", a, 50), ("e", substitute(a, TARGET, "G"), 50)]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=5, error_start=0.003, error_end=0.003)
+    geometries, expected = layout([("amp", a)], GUIDE, BE)
+    result = quantify_sample(r1, None, geometries, expected)
+    assert result.aligned_by_wfa == 0
+    assert result.on_target.outcome_counts.intended_edit == 50
+
+
+def test_bounded_cache_gives_the_same_answer(tmp_path: Path) -> None:
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, base_editor_mix(), seed=2, error_start=0.005, error_end=0.005)
+    geometries, expected = layout([("amp", AMPLICON)], GUIDE, BE)
+    full = quantify_sample(r1, None, geometries, expected)
+    small = quantify_sample(
+        r1,
+        None,
+        geometries,
+        expected,
+        QuantifySettings(chunk_reads=97, max_cached_alignments=5, max_alleles=3),
+    )
+    assert small.on_target.outcome_counts == full.on_target.outcome_counts
+    assert small.on_target.positions == full.on_target.positions
+    assert small.on_target.distinct_alleles == 3
+    assert small.on_target.reads_in_untracked_alleles > 0
+
+
+def test_several_amplicons_and_reverse_reads(tmp_path: Path) -> None:
+    a = AMPLICON
+    # An off-target amplicon: different flanks, the site with two mismatches.
+    site = "GACCCACACCGGTGGTGAAG" + "AGG"
+    off = make_off = "TTGACCAGTCAGGATCCATGCATGCGTACGTTAGCAGTCGATCGTACGATGCTAGCTAGGACT"
+    off = make_off + site + "CATGGTCAGTACCAGTGACTGATGCAGTCAGGACTTACGAGCATCGACTAGCTGACT"
+    mix = [
+        ("on", substitute(a, TARGET, "G"), 30),
+        ("on_rc", reverse_complement(a), 20),
+        ("off", off, 25),
+        ("off_edited", substitute(off, len(make_off) + 5, "G"), 5),
+        ("junk", "ACGT" * 40, 7),
+    ]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=8, error_start=0.0, error_end=0.0)
+    fasta = tmp_path / "panel.fa"
+    fasta.write_text(f">on\n{a[:120]}\n{a[120:]}\n>off1\n{off}\n")
+    from pmpath.evidence.editing.quantify import read_amplicons
+
+    amplicons = read_amplicons(str(fasta))
+    assert [name for name, _ in amplicons] == ["on", "off1"]
+    geometries, expected = layout(amplicons, GUIDE, BE)
+    assert geometries[1].site_mismatches == 2
+    result = quantify_sample(r1, None, geometries, expected)
+    on, off_result = result.amplicons
+    assert on.aligned_reads == 50
+    assert on.outcome_counts.intended_edit == 30
+    assert off_result.aligned_reads == 30
+    assert off_result.outcome_counts.bystander_only == 5  # conversion at an off-target site
+    assert result.reads.unassigned == 7
+
+
+def test_prime_edit_with_an_insertion(tmp_path: Path) -> None:
+    a = AMPLICON
+    edited = insert(substitute(a, CUT + 3, "T" if a[CUT + 3] != "T" else "C"), CUT, "GAT")
+    mix = [
+        ("intended_edit", edited, 60),
+        ("unmodified", a, 100),
+        ("indel", delete(a, CUT - 2, 4), 40),
+    ]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=9, error_start=0.002, error_end=0.002)
+    spec = EditSpec(mode="prime", expected_amplicon=edited)
+    geometries, expected = layout([("amp", a)], GUIDE, spec)
+    result = quantify_sample(r1, None, geometries, expected).on_target
+    assert result.outcome_counts.intended_edit == 60
+    assert result.outcome_counts.indel == 40
+    assert result.outcome_counts.unmodified == 100
+
+
+def test_one_percent_edit_detected_over_background_control(tmp_path: Path) -> None:
+    a = AMPLICON
+    treated = tmp_path / "t.fq.gz"
+    none = tmp_path / "n.fq.gz"
+    control = tmp_path / "c.fq.gz"
+    edited = substitute(a, TARGET, "G")
+    simulate_amplicon_reads(
+        treated,
+        None,
+        [("e", edited, 30), ("u", a, 2970)],
+        seed=21,
+        error_start=0.005,
+        error_end=0.005,
+    )
+    simulate_amplicon_reads(
+        none, None, [("u", a, 3000)], seed=22, error_start=0.005, error_end=0.005
+    )
+    simulate_amplicon_reads(
+        control, None, [("u", a, 3000)], seed=23, error_start=0.005, error_end=0.005
+    )
+    common = {"amplicons": [("amp", a)], "guide": GUIDE, "spec": BE, "control_r1": control}
+    hit = quantify_editing(r1=treated, **common)  # type: ignore[arg-type]
+    assert hit.net is not None and hit.net.edited_above_background
+    intended = hit.net.categories["intended_edit"]
+    assert intended.net_fraction == pytest.approx(0.01, abs=0.002)
+    assert intended.p_value < 1e-4
+    assert intended.detection_limit_fraction is not None
+    assert intended.detection_limit_fraction < 0.01
+    assert any(p.position == TARGET + 1 for p in hit.net.positions_above_background)
+    miss = quantify_editing(r1=none, **common)  # type: ignore[arg-type]
+    assert miss.net is not None and not miss.net.edited_above_background
+    assert miss.net.verdict.startswith("not above background")
+    assert miss.net.positions_above_background == []
+
+
+def _fastq(path: Path, records: list[tuple[str, str, str]]) -> Path:
+    path.write_text("".join(f"@{n}\n{s}\n+\n{q}\n" for n, s, q in records))
+    return path
+
+
+def test_bad_inputs_name_the_file_and_record(tmp_path: Path) -> None:
+    a = AMPLICON
+    good = ("r1", a, "I" * len(a))
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+
+    def run(r1: Path, r2: Path | None = None) -> str:
+        with pytest.raises(InvalidInputError) as info:
+            quantify_sample(r1, r2, geometries)
+        message = str(info.value)
+        assert "\n" not in message
+        return message
+
+    bad_len = _fastq(tmp_path / "len.fq", [good, ("r2", a, "I" * (len(a) - 1))])
+    assert "len.fq: record 2" in run(bad_len)
+    empty = tmp_path / "empty.fq"
+    empty.write_text("")
+    assert "empty.fq" in run(empty) and "empty" in run(empty)
+    data = gzip.compress(("".join(f"@r{i}\n{a}\n+\n{'I' * len(a)}\n" for i in range(400))).encode())
+    truncated = tmp_path / "cut.fq.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert "cut.fq.gz: record" in run(truncated)
+    r1 = _fastq(tmp_path / "a_R1.fq", [("p1/1", a[:150], "I" * 150), ("p2/1", a[:150], "I" * 150)])
+    r2_short = _fastq(tmp_path / "a_R2.fq", [("p1/2", reverse_complement(a)[:150], "I" * 150)])
+    assert "a_R2.fq: has fewer reads" in run(r1, r2_short)
+    r2_names = _fastq(
+        tmp_path / "b_R2.fq",
+        [("p1/2", reverse_complement(a)[:150], "I" * 150), ("px/2", a[:150], "I" * 150)],
+    )
+    assert "b_R2.fq: record 2 (px/2)" in run(r1, r2_names)
+    with pytest.raises(InvalidInputError, match="guide ACGTACGTACGTACGTACGT not found"):
+        layout([("amp", a)], "ACGTACGTACGTACGTACGT", EditSpec(mode="nuclease"))
+    with pytest.raises(InvalidInputError, match="target-position 7 is C"):
+        layout(
+            [("amp", a)],
+            GUIDE,
+            EditSpec("base-editor", conversion="A>G", activity_window=(4, 8), target_position=7),
+        )
