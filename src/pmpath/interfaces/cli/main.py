@@ -44,12 +44,9 @@ app.add_typer(user_app, name="user")
 
 # Command groups in their own modules: (name, module defining `app`). One line per group.
 _GROUPS: list[tuple[str, str]] = [
-    ("variant", "pmpath.interfaces.cli.variant"),
-    ("design", "pmpath.interfaces.cli.design"),
     ("case", "pmpath.interfaces.cli.case"),
     ("platform", "pmpath.interfaces.cli.platform"),
     ("natural-history", "pmpath.interfaces.cli.natural_history"),
-    ("editing", "pmpath.interfaces.cli.editing"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
