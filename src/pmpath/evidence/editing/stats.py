@@ -57,7 +57,13 @@ def detection_limit(
 
 
 def compare_category(
-    treated: int, treated_total: int, control: int, control_total: int, alpha: float
+    treated: int,
+    treated_total: int,
+    control: int,
+    control_total: int,
+    alpha: float,
+    *,
+    with_limit: bool = True,
 ) -> CategoryComparison:
     """Return treated against control for one count (net fraction, Fisher p, detection limit)."""
     p_treated = treated / treated_total if treated_total else 0.0
@@ -72,7 +78,9 @@ def compare_category(
         control_fraction=p_control,
         net_fraction=p_treated - p_control,
         p_value=p_value,
-        detection_limit_fraction=detection_limit(treated_total, control, control_total, alpha),
+        detection_limit_fraction=detection_limit(treated_total, control, control_total, alpha)
+        if with_limit
+        else None,
         above_background=p_value < alpha,
     )
 
@@ -93,6 +101,7 @@ def compare_amplicon(
             c_counts[name],
             n0,
             category_alpha if name in EDIT_CATEGORIES else alpha,
+            with_limit=name in EDIT_CATEGORIES,
         )
         for name in CATEGORIES
     }

@@ -46,6 +46,7 @@ app.add_typer(user_app, name="user")
 _GROUPS: list[tuple[str, str]] = [
     ("case", "pmpath.interfaces.cli.case"),
     ("platform", "pmpath.interfaces.cli.platform"),
+    ("editing", "pmpath.interfaces.cli.editing"),
     ("natural-history", "pmpath.interfaces.cli.natural_history"),
 ]
 for _name, _module in _GROUPS:

@@ -1,0 +1,256 @@
+"""Writing an editing quantification: summary.json, alleles.tsv, positions.tsv, figures, HTML.
+
+Computes nothing new: lays out :class:`~pmpath.evidence.editing.results.EditingQuantification`
+for people and programs. Figures are drawn by matplotlib with the Agg backend (no display):
+outcome bars (treated, and control when given), the per-position conversion and indel profile
+around the window with both denominators named on the axes, and the top alleles as a table.
+The HTML page is plain, self-contained apart from the PNG files beside it.
+
+All files are first written to a temporary folder beside ``out`` and moved in only when all are
+written, so a failure leaves no half-written result.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pmpath.evidence.editing.results import (
+    CATEGORIES,
+    AmpliconQuantification,
+    EditingQuantification,
+)
+
+FILES = (
+    "summary.json",
+    "alleles.tsv",
+    "positions.tsv",
+    "outcomes.png",
+    "positions.png",
+    "alleles.png",
+    "report.html",
+)
+
+
+def summary_dict(result: EditingQuantification) -> dict[str, Any]:
+    """Return what ``summary.json`` holds: the result without the per-position tables (those are
+    in ``positions.tsv``)."""
+    without_positions = {"__all__": {"positions"}}
+    exclude: dict[str, Any] = {"amplicons": without_positions}
+    if result.control is not None:
+        exclude["control"] = {"amplicons": without_positions}
+    data: dict[str, Any] = result.model_dump(mode="json", exclude=exclude)
+    return data
+
+
+def _alleles_tsv(result: EditingQuantification) -> str:
+    lines = ["sample\tamplicon\tallele_window\tcategory\tchanges\treads\tfraction_of_aligned_reads"]
+    samples = [("treated", result.amplicons)]
+    if result.control is not None:
+        samples.append(("control", result.control.amplicons))
+    for sample, amplicons in samples:
+        for amplicon in amplicons:
+            for row in amplicon.alleles:
+                lines.append(
+                    f"{sample}\t{amplicon.name}\t{row.allele_window}\t{row.category}\t"
+                    f"{row.changes}\t{row.reads}\t{row.fraction_of_aligned_reads:.6g}"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _positions_tsv(result: EditingQuantification) -> str:
+    samples = [("treated", result.amplicons)]
+    if result.control is not None:
+        samples.append(("control", result.control.amplicons))
+    header: list[str] | None = None
+    lines: list[str] = []
+    for sample, amplicons in samples:
+        for amplicon in amplicons:
+            for row in amplicon.positions:
+                data = row.model_dump()
+                if header is None:
+                    header = ["sample", "amplicon", *data]
+                values = [
+                    "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+                    for v in data.values()
+                ]
+                lines.append("\t".join([sample, amplicon.name, *values]))
+    return "\t".join(header or []) + "\n" + "\n".join(lines) + "\n"
+
+
+def _figures(result: EditingQuantification, folder: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    on_target = result.amplicons[0]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    x = list(range(len(CATEGORIES)))
+    treated = [getattr(result.outcomes, c) * 100 for c in CATEGORIES]
+    if result.control is not None:
+        control = [getattr(result.control.on_target.outcomes, c) * 100 for c in CATEGORIES]
+        ax.bar([i - 0.2 for i in x], treated, 0.4, label="treated")
+        ax.bar([i + 0.2 for i in x], control, 0.4, label="control")
+        ax.legend()
+    else:
+        ax.bar(x, treated, 0.6, label="treated")
+    ax.set_xticks(x, [c.replace("_", " ") for c in CATEGORIES])
+    ax.set_ylabel("% of aligned reads")
+    ax.set_title(f"{on_target.name}: outcomes ({on_target.aligned_reads:,} aligned reads)")
+    fig.tight_layout()
+    fig.savefig(folder / "outcomes.png", dpi=110)
+    plt.close(fig)
+
+    start = max(0, on_target.window_start_position - 21)
+    end = min(on_target.length, on_target.window_end_position + 20)
+    rows = on_target.positions[start:end]
+    positions = [r.position for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    if on_target.conversion is not None:
+        conv_all = [(r.conversion_fraction_of_aligned_reads or 0.0) * 100 for r in rows]
+        conv_inf = [(r.conversion_fraction_of_informative_reads or 0.0) * 100 for r in rows]
+        top.bar(positions, conv_all, 0.8, label="% of all aligned reads")
+        top.plot(positions, conv_inf, "k.", label="% of reads informative at the position")
+        top.set_ylabel(f"{on_target.conversion} conversion (%)")
+    else:
+        subs = [r.substitution_fraction_of_aligned_reads * 100 for r in rows]
+        subs_inf = [r.substitution_fraction_of_informative_reads * 100 for r in rows]
+        top.bar(positions, subs, 0.8, label="% of all aligned reads")
+        top.plot(positions, subs_inf, "k.", label="% of reads informative at the position")
+        top.set_ylabel("substitution (%)")
+    top.legend(fontsize=7)
+    bottom.bar(
+        positions, [r.deletion_fraction_of_aligned_reads * 100 for r in rows], 0.8, label="deleted"
+    )
+    bottom.bar(positions, [r.insertion_fraction_of_aligned_reads * 100 for r in rows], 0.8,
+               bottom=[r.deletion_fraction_of_aligned_reads * 100 for r in rows],
+               label="insertion after")  # fmt: skip
+    bottom.set_ylabel("% of all aligned reads")
+    bottom.set_xlabel("amplicon position (shaded: quantification window; line: cut)")
+    bottom.legend(fontsize=7)
+    for axis in (top, bottom):
+        axis.axvspan(
+            on_target.window_start_position - 0.5,
+            on_target.window_end_position + 0.5,
+            color="0.9",
+            zorder=0,
+        )
+        axis.axvline(on_target.cut_after_position + 0.5, color="red", lw=0.8)
+    fig.suptitle(f"{on_target.name}: per-position profile")
+    fig.tight_layout()
+    fig.savefig(folder / "positions.png", dpi=110)
+    plt.close(fig)
+
+    top_rows = on_target.alleles[:12]
+    fig, ax = plt.subplots(figsize=(11, 0.45 * (len(top_rows) + 2)))
+    ax.axis("off")
+    cells = [
+        [row.allele_window, row.category, row.changes[:40], f"{row.reads:,}",
+         f"{row.fraction_of_aligned_reads:.2%}"]
+        for row in top_rows
+    ]  # fmt: skip
+    if cells:
+        table = ax.table(
+            cellText=cells,
+            colLabels=["allele (window)", "category", "changes", "reads", "% aligned"],
+            loc="center",
+            cellLoc="left",
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(7)
+        table.auto_set_column_width(list(range(5)))
+        for (_, _), cell in table.get_celld().items():
+            cell.get_text().set_fontfamily("monospace")
+    ax.set_title(f"{on_target.name}: top alleles of the quantification window")
+    fig.tight_layout()
+    fig.savefig(folder / "alleles.png", dpi=110)
+    plt.close(fig)
+
+
+def _amplicon_rows(amplicons: list[AmpliconQuantification]) -> str:
+    rows = []
+    for a in amplicons:
+        cells = [a.name, f"{a.aligned_reads:,}"] + [
+            f"{getattr(a.outcomes, c):.2%}" for c in CATEGORIES
+        ]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return "\n".join(rows)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.3%}"
+
+
+def _html(result: EditingQuantification) -> str:
+    r = result.reads
+    merged = "" if r.merged is None else f" · merged {r.merged:,} ({(r.merge_rate or 0):.1%})"
+    net = ""
+    if result.net is not None:
+        net_rows = "\n".join(
+            f"<tr><td>{c}</td><td>{v.treated_fraction:.3%}</td><td>{v.control_fraction:.3%}</td>"
+            f"<td>{v.net_fraction:+.3%}</td><td>{v.p_value:.3g}</td>"
+            f"<td>{_percent(v.detection_limit_fraction)}"
+            f"</td><td>{'yes' if v.above_background else 'no'}</td></tr>"
+            for c, v in result.net.categories.items()
+        )
+        net = (
+            f"<h2>Treated against control</h2><p><b>{html.escape(result.net.verdict)}</b></p>"
+            "<table><tr><th>category</th><th>treated</th><th>control</th><th>net</th>"
+            "<th>p (one-sided Fisher)</th><th>detection limit</th><th>above background</th></tr>"
+            f"{net_rows}</table>"
+        )
+    header = "".join(f"<th>{c.replace('_', ' ')}</th>" for c in CATEGORIES)
+    params = html.escape(json.dumps(result.parameters, default=str))
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>pmpath editing quantification</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:1em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}
+</style></head><body>
+<h1>Editing quantification (element 4, target engagement)</h1>
+<p>Reads: {r.total:,} total{merged} · passed filter {r.passed_filter:,} · aligned {r.aligned:,}
+· unassigned {r.unassigned:,}</p>
+<p>Intended edit without bystander conversion: {result.intended_edit_clean:.2%} of aligned
+reads.</p>
+<h2>Outcomes (fractions of aligned reads)</h2>
+<table><tr><th>amplicon</th><th>aligned reads</th>{header}</tr>
+{_amplicon_rows(result.amplicons)}</table>
+{net}
+<p><img src="outcomes.png" alt="outcomes"></p>
+<p><img src="positions.png" alt="per-position profile" width="900"></p>
+<p><img src="alleles.png" alt="top alleles" width="1000"></p>
+<p>Tables: <a href="summary.json">summary.json</a> · <a href="alleles.tsv">alleles.tsv</a> ·
+<a href="positions.tsv">positions.tsv</a>. pmpath {html.escape(result.pmpath_version)};
+parameters: <code>{params}</code></p>
+</body></html>
+"""
+
+
+def write_report(result: EditingQuantification, out: Path, *, figures: bool = True) -> list[Path]:
+    """Write summary.json, alleles.tsv, positions.tsv, the figures and report.html into ``out``;
+    return the paths written. Files appear in ``out`` only once all are written."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".pmpath-editing-", dir=out.parent))
+    try:
+        (staging / "summary.json").write_text(
+            json.dumps(summary_dict(result), indent=2) + "\n", encoding="utf-8"
+        )
+        (staging / "alleles.tsv").write_text(_alleles_tsv(result), encoding="utf-8")
+        (staging / "positions.tsv").write_text(_positions_tsv(result), encoding="utf-8")
+        if figures:
+            _figures(result, staging)
+        (staging / "report.html").write_text(_html(result), encoding="utf-8")
+        written = []
+        for name in FILES:
+            source = staging / name
+            if source.exists():
+                os.replace(source, out / name)
+                written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
