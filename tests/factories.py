@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 
 from pmpath.domain.canonical import digest
 from pmpath.domain.enums import (
+    AdverseEventOutcome,
     BatchStatus,
     CaseStatus,
+    Causality,
     Delivery,
     Element,
     ElementStatus,
@@ -25,6 +27,7 @@ from pmpath.domain.enums import (
     Zygosity,
 )
 from pmpath.domain.models import (
+    AdverseEvent,
     Assessment,
     Batch,
     BespokeSequence,
@@ -156,6 +159,16 @@ def all_entities() -> list[Entity]:
             pmpath_version="0.1.0",
             created_by="alice",
             created_at=AT,
+        ),
+        AdverseEvent(
+            id="AE-1",
+            case_id="CASE-1",
+            term="Alanine aminotransferase increased",
+            serious=False,
+            onset_date_shifted=date(2024, 4, 8),
+            causality=Causality.POSSIBLY_RELATED,
+            outcome=AdverseEventOutcome.RECOVERED,
+            grade=2,
         ),
         Assessment(
             id="ASM-1",

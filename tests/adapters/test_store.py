@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.adapters.store.tables import ENTITIES, SPEC_BY_MODEL, metadata
 from pmpath.domain.enums import AuditAction, CaseStatus
-from pmpath.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from pmpath.domain.errors import ConflictError, InvalidInputError, NotFoundError, PmpathError
 from pmpath.domain.models import Case, CrosswalkEntry, Platform
 from tests import factories
 
@@ -17,12 +17,30 @@ from tests import factories
 def test_migrations_take_an_empty_database_to_head(empty_store: Store) -> None:
     assert empty_store.revision() is None
     empty_store.upgrade()
-    assert empty_store.revision() == empty_store.head_revision() == "0001"
+    assert empty_store.revision() == empty_store.head_revision() == "0002"
     tables = set(inspect(empty_store.engine).get_table_names())
     expected = {spec.table.name for spec in ENTITIES.values()} | {"audit_events", "audit_head"}
     assert expected <= tables
     empty_store.upgrade()  # idempotent
+    assert empty_store.revision() == "0002"
+
+
+def test_upgrading_an_older_database_keeps_its_records(empty_store: Store) -> None:
+    from alembic import command
+
+    with empty_store.engine.connect() as connection:
+        command.upgrade(empty_store._alembic_config(connection), "0001")
+        connection.commit()
     assert empty_store.revision() == "0001"
+    with UnitOfWork(empty_store, actor="alice", reason="before the upgrade") as uow:
+        uow.add(factories.platform())
+        uow.commit()
+    with pytest.raises(PmpathError, match="run `pmpath init` to migrate it"):
+        empty_store.require_current_schema()
+    empty_store.upgrade()
+    assert empty_store.revision() == "0002"
+    with Reader(empty_store) as reader:
+        assert reader.require(Platform, "PLAT-1") == factories.platform()
 
 
 def test_migrated_schema_matches_the_declared_tables(empty_store: Store) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
 import pytest
 
-from pmpath.domain.enums import CaseStatus, EvidenceKind
-from pmpath.domain.models import Case, EvidenceItem
+from pmpath.domain.enums import AdverseEventOutcome, CaseStatus, Causality, EvidenceKind
+from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
 from pmpath.domain.policy import Policy
 from pmpath.evidence.pathway import assess_case
-from pmpath.evidence.platform import decide_platform
+from pmpath.evidence.platform import decide_platform, pooled_safety
 from pmpath.services.pathway import load_policy
 from tests.evidence.test_pathway import FULL, item
 
@@ -105,3 +106,48 @@ def test_a_drop_out_counts_as_a_failure_and_pending_patients_wait() -> None:
     assert decision.patients[1].reasons[0].startswith("withdrawn after dosing")
     assert (decision.consecutive_run, decision.n_pending) == (1, 1)
     assert decision.recommendation == "not yet"
+
+
+def _ae(n: int, case_id: str, serious: bool, **changes: Any) -> AdverseEvent:
+    base = AdverseEvent(
+        id=f"AE-{n}",
+        case_id=case_id,
+        term="Hyperammonaemia",
+        serious=serious,
+        onset_date_shifted=date(2025, 6, 1),
+        causality=Causality.UNRELATED,
+    )
+    return base.model_copy(update=changes)
+
+
+def test_pooled_safety_exact_intervals() -> None:
+    events = [
+        _ae(1, "CASE-1", True, causality=Causality.POSSIBLY_RELATED),
+        _ae(2, "CASE-1", True, outcome=AdverseEventOutcome.FATAL),
+        _ae(3, "CASE-2", False),
+    ]
+    safety = pooled_safety(4, events)
+    assert (safety.patients_with_sae, safety.sae_count, safety.related_sae_count) == (1, 2, 1)
+    assert safety.fatal_count == 1
+    # Clopper-Pearson 1/4: (1 - 0.975^(1/4), beta.ppf(0.975, 2, 3))
+    assert safety.proportion_ci_low == pytest.approx(1 - 0.975**0.25, abs=1e-9)
+    assert safety.proportion_ci_high == pytest.approx(0.8058796, abs=1e-6)
+    # Garwood: chi2.ppf(0.025, 4) = 0.4844186, chi2.ppf(0.975, 6) = 14.449375, over 2n = 8
+    assert safety.sae_per_patient == 0.5
+    assert safety.sae_per_patient_ci_low == pytest.approx(0.4844186 / 8, abs=1e-6)
+    assert safety.sae_per_patient_ci_high == pytest.approx(14.449375 / 8, abs=1e-6)
+    none = pooled_safety(5, [])
+    assert (none.sae_per_patient_ci_low, none.proportion_ci_high) == (
+        0.0,
+        pytest.approx(0.5218, abs=1e-4),
+    )
+    # zero events: upper bound chi2.ppf(0.975, 2) / 2n = -ln(0.025) / n
+    assert none.sae_per_patient_ci_high == pytest.approx(-math.log(0.025) / 5)
+
+
+def test_platform_decision_carries_pooled_safety() -> None:
+    policy = _policy(3)
+    series = [_case(i + 1, "success", policy) for i in range(4)]
+    events = {"CASE-2": [_ae(1, "CASE-2", True)], "CASE-9": [_ae(2, "CASE-9", True)]}
+    decision = decide_platform("PLAT-1", policy, series, events)
+    assert (decision.safety.patients, decision.safety.sae_count) == (4, 1)  # CASE-9 not in series

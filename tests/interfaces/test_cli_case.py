@@ -70,3 +70,37 @@ def test_a_policy_file_with_an_error_names_key_and_line(
     code, _, err = run("case", "assess", "CASE-DEMO-0001", "--policy", str(bad), "-w", str(demo))
     assert code == 2
     assert err.startswith(f"error: {bad}: status (line 3): Input should be 'final' or 'draft'")
+
+
+def test_adverse_events_are_recorded_and_pooled(demo: Path, run: Run) -> None:
+    argv = ["case", "add-event", "CASE-DEMO-0001", "--term", "Hyperammonaemia", "--serious"]
+    code, out, err = run(
+        *argv, "--onset", "2024-05-02", "--causality", "unrelated", "--outcome", "recovered",
+        "-w", str(demo),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("serious adverse event AE-") and "on case CASE-DEMO-0001" in out
+    code, out, _ = run("platform", "assess", "PLAT-UCD-ABE", "-w", str(demo), "--json")
+    safety = json.loads(out)["safety"]
+    assert (safety["patients"], safety["patients_with_sae"], safety["sae_count"]) == (1, 1, 1)
+    code, out, _ = run("platform", "assess", "PLAT-UCD-ABE", "-w", str(demo))
+    assert "serious adverse events: 1 of 1 patients" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--causality", "maybe"], "causality: Input should be 'related'"),
+        (
+            ["--causality", "related", "--grade", "7"],
+            "grade: Input should be less than or equal to 5",
+        ),
+        (["--causality", "related", "--onset", "2024-13-01"], "onset_date_shifted"),
+    ],
+)
+def test_bad_adverse_events(demo: Path, run: Run, extra: list[str], message: str) -> None:
+    before = _dump(demo)
+    argv = ["case", "add-event", "CASE-DEMO-0001", "--term", "X", "--onset", "2024-05-02"]
+    code, _, err = run(*argv, *extra, "-w", str(demo))
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert _dump(demo) == before

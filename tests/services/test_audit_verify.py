@@ -63,8 +63,8 @@ def _n_events(store: Store) -> int:
 def test_intact_store_verifies(populated: Store) -> None:
     report = verify(populated)
     assert report.intact, report.problems
-    # 4 roles, 13 records, user + credential, signature
-    assert report.n_events == _n_events(populated) == 4 + 13 + 2 + 1
+    # 4 roles, 14 records, user + credential, signature
+    assert report.n_events == _n_events(populated) == 4 + 14 + 2 + 1
     assert report.notes == []
 
 

@@ -133,6 +133,26 @@ class EvidenceKind(StrEnum):
     BIOMARKER = "biomarker"
 
 
+class Causality(StrEnum):
+    """Investigator's assessment of an adverse event's relation to the product (WHO-UMC style)."""
+
+    RELATED = "related"
+    POSSIBLY_RELATED = "possibly_related"
+    UNLIKELY_RELATED = "unlikely_related"
+    UNRELATED = "unrelated"
+
+
+class AdverseEventOutcome(StrEnum):
+    """Outcome of an adverse event (CDISC SDTM AEOUT terms)."""
+
+    RECOVERED = "recovered"
+    RECOVERING = "recovering"
+    NOT_RECOVERED = "not_recovered"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae"
+    FATAL = "fatal"
+    UNKNOWN = "unknown"
+
+
 class BatchStatus(StrEnum):
     """Life cycle of one patient-specific batch."""
 

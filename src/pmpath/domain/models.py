@@ -17,8 +17,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from pmpath.domain.canonical import digest
 from pmpath.domain.enums import (
+    AdverseEventOutcome,
     BatchStatus,
     CaseStatus,
+    Causality,
     Delivery,
     Element,
     ElementStatus,
@@ -241,6 +243,18 @@ class Case(Entity):
                 "consecutive series, so it cannot be deleted (mark it withdrawn instead)"
             )
         return None
+
+
+class AdverseEvent(Entity):
+    """One adverse event in a treated patient (ICH E2A seriousness; CTCAE grade if graded)."""
+
+    case_id: RecordId
+    term: Text = Field(description="MedDRA preferred term, or the reported term")
+    serious: bool = Field(description="meets an ICH E2A seriousness criterion")
+    onset_date_shifted: date
+    causality: Causality
+    outcome: AdverseEventOutcome = AdverseEventOutcome.UNKNOWN
+    grade: int | None = Field(default=None, ge=1, le=5, description="CTCAE grade 1-5")
 
 
 class EvidenceItem(Entity):

@@ -17,20 +17,32 @@ The recommendation follows the policy (``pmpath.domain.policy.PlatformRule``):
   evidence to collect is listed;
 * ``not yet``: otherwise, with what is missing.
 
+Pooled safety: the proportion of treated patients with a serious adverse event (exact
+Clopper-Pearson interval) and serious adverse events per patient (exact Poisson interval,
+Garwood 1936), with related and fatal events counted.
+
 For a new product on the platform, the prior for its success is the robust MAP prior from the
 earlier products' outcomes (Neuenschwander 2010; Schmidli 2014), reported with its ESS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
 
-from pmpath.domain.enums import CaseStatus, Element, ElementStatus, EvidenceKind
-from pmpath.domain.models import Case, EvidenceItem
+from pmpath.domain.enums import (
+    AdverseEventOutcome,
+    CaseStatus,
+    Causality,
+    Element,
+    ElementStatus,
+    EvidenceKind,
+)
+from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
 from pmpath.domain.policy import Policy
 from pmpath.evidence.pathway import CaseDecision
 from pmpath.evidence.platform_stats import ResponderAnalysis, map_prior, responder_analysis
@@ -56,6 +68,62 @@ class PatientOutcome(BaseModel):
     surrogate: bool
     follow_up_months: float | None
     reasons: list[str]
+
+
+class PooledSafety(BaseModel):
+    """Serious adverse events (SAEs) across the platform's treated patients."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str = "Clopper-Pearson (patients with an SAE); Garwood exact Poisson (SAEs per patient)"
+    patients: int
+    patients_with_sae: int
+    proportion_with_sae: float | None
+    proportion_ci_low: float = Field(description="95% Clopper-Pearson")
+    proportion_ci_high: float
+    sae_count: int
+    sae_per_patient: float | None
+    sae_per_patient_ci_low: float = Field(description="95% exact Poisson (Garwood)")
+    sae_per_patient_ci_high: float | None
+    related_sae_count: int = Field(description="SAEs judged related or possibly related")
+    fatal_count: int
+
+
+def pooled_safety(patients: int, events: Sequence[AdverseEvent]) -> PooledSafety:
+    """Return SAE figures for ``patients`` treated patients from their adverse ``events``.
+
+    Proportion with an SAE: k of n with the exact Clopper-Pearson 95% interval (scipy
+    ``binomtest``). SAEs per patient: count / n with the exact Poisson interval
+    [chi2(0.025; 2x) / 2n, chi2(0.975; 2x + 2) / 2n] (Garwood 1936).
+    """
+    serious = [e for e in events if e.serious]
+    with_sae = len({e.case_id for e in serious})
+    related = {Causality.RELATED, Causality.POSSIBLY_RELATED}
+    if patients == 0:
+        return PooledSafety(
+            patients=0, patients_with_sae=0, proportion_with_sae=None, proportion_ci_low=0.0,
+            proportion_ci_high=1.0, sae_count=len(serious), sae_per_patient=None,
+            sae_per_patient_ci_low=0.0, sae_per_patient_ci_high=None,
+            related_sae_count=sum(e.causality in related for e in serious),
+            fatal_count=sum(e.outcome is AdverseEventOutcome.FATAL for e in events),
+        )  # fmt: skip
+    ci = stats.binomtest(with_sae, patients).proportion_ci(method="exact")
+    count = len(serious)
+    low = 0.0 if count == 0 else float(stats.chi2.ppf(0.025, 2 * count)) / 2 / patients
+    high = float(stats.chi2.ppf(0.975, 2 * count + 2)) / 2 / patients
+    return PooledSafety(
+        patients=patients,
+        patients_with_sae=with_sae,
+        proportion_with_sae=with_sae / patients,
+        proportion_ci_low=float(ci.low),
+        proportion_ci_high=float(ci.high),
+        sae_count=count,
+        sae_per_patient=count / patients,
+        sae_per_patient_ci_low=low,
+        sae_per_patient_ci_high=high,
+        related_sae_count=sum(e.causality in related for e in serious),
+        fatal_count=sum(e.outcome is AdverseEventOutcome.FATAL for e in events),
+    )
 
 
 class NextProductPrior(BaseModel):
@@ -87,6 +155,7 @@ class PlatformDecision(BaseModel):
     consecutive_required: int
     responder: ResponderAnalysis
     products_with_engagement: int
+    safety: PooledSafety
     next_product_prior: NextProductPrior | None
     recommendation: Literal["not yet", "accelerated approval", "traditional approval"]
     reasons: list[str]
@@ -136,8 +205,10 @@ def decide_platform(
     platform_id: str,
     policy: Policy,
     series: Sequence[tuple[Case, CaseDecision, Sequence[EvidenceItem]]],
+    adverse_events: Mapping[str, Sequence[AdverseEvent]] | None = None,
 ) -> PlatformDecision:
-    """Return the platform decision for the treated cases in ``series`` (any order given)."""
+    """Return the platform decision for the treated cases in ``series`` (any order given), with
+    pooled safety from ``adverse_events`` (by case id)."""
     rule = policy.platform
     treated = sorted(
         (item for item in series if item[0].treated),
@@ -220,6 +291,10 @@ def decide_platform(
         consecutive_required=rule.consecutive_patients_required,
         responder=responder,
         products_with_engagement=len(engaged),
+        safety=pooled_safety(
+            len(patients),
+            [e for p in patients for e in (adverse_events or {}).get(p.case_id, [])],
+        ),
         next_product_prior=_next_product_prior(patients),
         recommendation=recommendation,
         reasons=reasons,

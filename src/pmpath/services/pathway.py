@@ -17,7 +17,14 @@ from pathlib import Path
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import digest
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.models import Assessment, Case, EvidenceItem, Platform, Product
+from pmpath.domain.models import (
+    AdverseEvent,
+    Assessment,
+    Case,
+    EvidenceItem,
+    Platform,
+    Product,
+)
 from pmpath.domain.policy import Policy, parse_policy
 from pmpath.evidence.pathway import CaseDecision, assess_case
 from pmpath.evidence.platform import PlatformDecision, decide_platform
@@ -108,8 +115,10 @@ def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformD
     with Reader(store) as reader:
         reader.require(Platform, platform_id)
         series = []
+        events: dict[str, list[AdverseEvent]] = {}
         for product in reader.find(Product, platform_id=platform_id):
             for case in reader.find(Case, product_id=product.id):
                 evidence = reader.find(EvidenceItem, case_id=case.id)
                 series.append((case, assess_case(policy, evidence), evidence))
-    return decide_platform(platform_id, policy, series)
+                events[case.id] = reader.find(AdverseEvent, case_id=case.id)
+    return decide_platform(platform_id, policy, series, events)

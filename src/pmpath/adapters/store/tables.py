@@ -149,6 +149,7 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
         frozenset(),
     ),
     ("evidence", "evidence_items", m.EvidenceItem, {"case_id": "case"}, False, frozenset()),
+    ("adverse_event", "adverse_events", m.AdverseEvent, {"case_id": "case"}, False, frozenset()),
     ("assessment", "assessments", m.Assessment, {"case_id": "case"}, False, frozenset()),
     (
         "natural_history_dataset",

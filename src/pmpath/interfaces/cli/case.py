@@ -181,3 +181,57 @@ def run_command(
         raise InvalidInputError(
             f"{len(failures)} of {len(parsed.analyses)} analyses failed: " + "; ".join(failures)
         )
+
+
+@app.command("add-event")
+def add_event_command(
+    case_id: Annotated[str, typer.Argument(help="The treated case.")],
+    term: Annotated[str, typer.Option("--term", help="MedDRA preferred term (or reported term).")],
+    onset: Annotated[str, typer.Option("--onset", help="Onset date, shifted (YYYY-MM-DD).")],
+    causality: Annotated[
+        str,
+        typer.Option(
+            "--causality", help="related, possibly_related, unlikely_related or unrelated."
+        ),
+    ],
+    serious: Annotated[
+        bool, typer.Option("--serious/--not-serious", help="Meets an ICH E2A criterion.")
+    ] = False,
+    outcome: Annotated[str, typer.Option("--outcome", help="AE outcome (SDTM AEOUT).")] = (
+        "unknown"
+    ),
+    grade: Annotated[int | None, typer.Option("--grade", help="CTCAE grade 1-5.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Record an adverse event on a treated case (pooled in `pmpath platform assess`)."""
+    from pydantic import ValidationError
+
+    from pmpath.adapters.store import UnitOfWork
+    from pmpath.domain.models import AdverseEvent, Case, new_id
+    from pmpath.interfaces.cli.common import first_validation_error
+
+    try:
+        event = AdverseEvent(
+            id=new_id("AE"),
+            case_id=case_id,
+            term=term,
+            serious=serious,
+            onset_date_shifted=onset,
+            causality=causality,
+            outcome=outcome,
+            grade=grade,
+        )
+    except ValidationError as exc:
+        raise InvalidInputError(first_validation_error(exc)) from None
+    store = open_workspace(workspace).store()
+    try:
+        with UnitOfWork(store, actor=actor(), reason=f"adverse event on {case_id}") as uow:
+            case = uow.require(Case, case_id)
+            if not case.treated:
+                raise InvalidInputError(f"case {case_id} is not treated yet: no adverse events")
+            uow.add(event)
+            uow.commit()
+    finally:
+        store.dispose()
+    kind = "serious adverse event" if serious else "adverse event"
+    typer.echo(f"{kind} {event.id} recorded on case {case_id}: {term}")

@@ -63,6 +63,15 @@ def assess_command(
     )
     for reason in decision.reasons:
         typer.echo(f"- {reason}")
+    safety = decision.safety
+    if safety.patients:
+        typer.echo(
+            f"- serious adverse events: {safety.patients_with_sae} of {safety.patients} patients "
+            f"(95% CI {safety.proportion_ci_low:.3f}-{safety.proportion_ci_high:.3f}); "
+            f"{safety.sae_count} SAEs, {safety.sae_per_patient:.2f} per patient "
+            f"(95% CI {safety.sae_per_patient_ci_low:.2f}-{safety.sae_per_patient_ci_high:.2f}); "
+            f"{safety.related_sae_count} related, {safety.fatal_count} fatal"
+        )
     if decision.next_product_prior is not None:
         prior = decision.next_product_prior
         typer.echo(
