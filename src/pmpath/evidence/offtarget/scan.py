@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -416,22 +416,30 @@ ProgressCallback = Callable[[float], None]
 
 
 def search_genome(
+    genome: Genome, guides: list[Guide], settings: ScanSettings, **options: Any
+) -> list[Hit]:
+    """Return every site of ``guides`` in ``genome`` under ``settings``: :func:`scan_genome`
+    with a new :class:`SiteFinder` (same options)."""
+    return scan_genome(genome, SiteFinder(guides, settings), **options)
+
+
+def scan_genome(
     genome: Genome,
-    guides: list[Guide],
-    settings: ScanSettings,
+    finder: SiteFinder,
     *,
     threads: int | None = None,
     progress: ProgressCallback | None = None,
     block_bp: int = 8 << 20,
     on_window: Callable[[str, int, CodeArray, int], None] | None = None,
+    overlap_bp: int = 0,
 ) -> list[Hit]:
-    """Return every site of ``guides`` in ``genome`` under ``settings`` (module docstring for
-    the definitions), in genome order, from one streaming pass over the FASTA.
+    """Return every site ``finder`` defines in ``genome`` (module docstring for the
+    definitions), in genome order, from one streaming pass over the FASTA.
 
     ``progress`` is called with the fraction of the file read; ``on_window`` sees every buffer
-    (contig, buffer start, codes, first new base), which the variant-aware search uses.
+    (contig, buffer start, codes, first new base), which the variant-aware search uses; it may
+    ask consecutive buffers to share more than a site's length with ``overlap_bp``.
     """
-    finder = SiteFinder(guides, settings)
     n_threads = threads if threads is not None else (os.cpu_count() or 1)
     found: list[Hit] = []
     fractions: dict[int, float] = {}
@@ -441,7 +449,8 @@ def search_genome(
             fractions[block.start_bp] = block.file_fraction_done
             yield block.contig, block.start_bp, block.codes
 
-    for contig, buffer_start, buffer, first_new in windows(blocks(), finder.overlap_bp):
+    overlap = max(finder.overlap_bp, overlap_bp)
+    for contig, buffer_start, buffer, first_new in windows(blocks(), overlap):
         for hit in finder.find(buffer, min_end=first_new - buffer_start, threads=n_threads):
             found.append(
                 Hit(
