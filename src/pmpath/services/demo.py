@@ -79,6 +79,7 @@ class DemoSection:
 DEMO_STEPS: list[str] = [
     # "module:function" of (DemoContext) -> DemoSection, run in this order after the records
     # exist, on every run; each must be idempotent (evidence items are content-addressed).
+    "pmpath.services.demo_naturalhistory:natural_history_step",
 ]
 
 
