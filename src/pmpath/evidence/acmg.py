@@ -580,7 +580,8 @@ class Element1Inputs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     classification: Classification
-    gene_validity: GeneDiseaseValidity | None
+    gene_validity: GeneValidity | None = Field(description="ClinGen class, e.g. Definitive")
+    gene_disease: GeneDiseaseValidity | None = Field(description="the full assertion")
     monogenic: bool
     supports_causality: bool = Field(
         description="P/LP, gene validity in accepted classes, monogenic disease"
@@ -624,7 +625,8 @@ def element1_inputs(
     supports = pathogenic and valid and monogenic
     return Element1Inputs(
         classification=result.classification,
-        gene_validity=validity,
+        gene_validity=validity.classification if validity else None,
+        gene_disease=validity,
         monogenic=monogenic,
         supports_causality=supports,
         rationale="; ".join(reasons),

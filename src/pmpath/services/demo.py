@@ -80,6 +80,7 @@ DEMO_STEPS: list[str] = [
     # "module:function" of (DemoContext) -> DemoSection, run in this order after the records
     # exist, on every run; each must be idempotent (evidence items are content-addressed).
     "pmpath.services.demo_naturalhistory:natural_history_step",
+    "pmpath.services.demo_variants:variant_step",
 ]
 
 
@@ -156,7 +157,7 @@ def _records(patient_id: str) -> tuple[Platform, Disease, Patient, Product, Case
             BespokeSequence(
                 name="guide spacer (synthetic demo sequence, not the clinical guide)",
                 kind=SequenceKind.GUIDE_RNA_SPACER,
-                sequence_5_to_3="GCTCAGTTACCAAGGTCTTG",
+                sequence_5_to_3="TTCCTAAGCTCCCGTTTGTC",
             )
         ],
         design_record={"editor": "adenine base editor", "intended_edit": "T>C (A>G on template)"},

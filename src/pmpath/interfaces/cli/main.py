@@ -44,6 +44,8 @@ app.add_typer(user_app, name="user")
 
 # Command groups in their own modules: (name, module defining `app`). One line per group.
 _GROUPS: list[tuple[str, str]] = [
+    ("variant", "pmpath.interfaces.cli.variant"),
+    ("design", "pmpath.interfaces.cli.design"),
     ("case", "pmpath.interfaces.cli.case"),
     ("platform", "pmpath.interfaces.cli.platform"),
     ("editing", "pmpath.interfaces.cli.editing"),

@@ -1,0 +1,153 @@
+"""Element 1 evidence in one result: the ACMG/AMP classification, the variant on the genome
+with its protein effect and PVS1 strength (when a transcript model and FASTA are given), the
+gene-disease validity, and the Element 1 inputs (classification, gene validity, monogenic
+disease, rationale) that the pathway policy reads.
+
+Method: :mod:`pmpath.evidence.acmg` (Richards 2015; Tavtigian 2018/2020; ClinGen SVI),
+:mod:`pmpath.evidence.transcript` (HGVS mapping, reference check, protein effect, NMD) and
+:mod:`pmpath.evidence.pvs1` (Abou Tayoun 2018). When the transcript model shows a null variant
+and the curator did not give PVS1, the tree's PVS1 code is added at the tree's strength and
+noted; a curator's own PVS1 code is kept and the tree's answer is noted next to it.
+
+Heavy lifting: the modules above (pyfaidx, Biopython); this module only combines them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.acmg import (
+    AppliedCode,
+    Classification,
+    ClassificationResult,
+    CombiningSystem,
+    ConflictMode,
+    GeneDiseaseValidity,
+    GeneValidity,
+    PointsThresholds,
+    RuleSet,
+    classify,
+    element1_inputs,
+)
+from pmpath.evidence.pvs1 import Pvs1Result, pvs1_from_effect
+from pmpath.evidence.transcript import (
+    GenomicVariant,
+    ProteinEffect,
+    Reference,
+    TranscriptModel,
+    map_variant,
+    protein_effect,
+)
+
+
+class VariantOnGenome(BaseModel):
+    """The variant as mapped and checked against the reference, with its protein effect."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hgvs: str
+    transcript: str
+    genomic: GenomicVariant
+    effect: ProteinEffect
+    pvs1: Pvs1Result | None
+
+
+class VariantEvidence(BaseModel):
+    """Element 1 evidence: the fields the pathway policy reads, then the full detail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    classification: Classification
+    points: int
+    rules_fired: list[str]
+    gene_validity: GeneValidity | None
+    monogenic: bool
+    supports_causality: bool
+    rationale: str
+    rules_2015_classification: Classification
+    points_classification: Classification
+    systems_agree: bool
+    disagreement: str | None
+    posterior_probability: float
+    codes: list[AppliedCode]
+    notes: list[str]
+    system: CombiningSystem
+    rule_set: RuleSet
+    conflict_mode: ConflictMode
+    thresholds: PointsThresholds
+    gene_disease: GeneDiseaseValidity | None
+    variant: VariantOnGenome | None = Field(description="None when no transcript was given")
+
+
+def classify_variant(
+    codes: list[str],
+    *,
+    system: CombiningSystem = CombiningSystem.ACMG2015,
+    rule_set: RuleSet = RuleSet.CLINGEN_SVI,
+    conflict: ConflictMode = ConflictMode.ANY,
+    thresholds: PointsThresholds | None = None,
+    validity: GeneDiseaseValidity | None = None,
+    monogenic: bool = False,
+    hgvs: str | None = None,
+    transcript: TranscriptModel | None = None,
+    reference: Reference | None = None,
+    loss_of_function_mechanism: bool = True,
+    critical_region: bool = False,
+) -> VariantEvidence:
+    """Return the Element 1 evidence for ``codes`` (and the variant, when ``hgvs``,
+    ``transcript`` and ``reference`` are given: mapped, reference-checked, its protein effect
+    and, for a null variant, PVS1 from the Abou Tayoun 2018 tree added unless given)."""
+    on_genome = None
+    extra_notes: list[str] = []
+    tokens = list(codes)
+    if hgvs is not None:
+        if transcript is None or reference is None:
+            raise InvalidInputError("--variant needs --transcript and --reference")
+        mapped = map_variant(hgvs, transcript, reference)
+        effect = protein_effect(mapped, transcript, reference)
+        pvs1 = None
+        if effect.consequence in ("nonsense", "frameshift", "start_lost"):
+            pvs1 = pvs1_from_effect(
+                effect,
+                loss_of_function_mechanism=loss_of_function_mechanism,
+                critical_region=critical_region,
+            )
+            given = [t for t in tokens if t.upper().startswith("PVS1")]
+            if given:
+                extra_notes.append(
+                    f"PVS1: kept as given ({given[0]}); the PVS1 tree gives "
+                    f"{pvs1.code or 'not applicable'}"
+                )
+            elif pvs1.code is not None:
+                tokens.append(pvs1.code)
+                extra_notes.append(f"PVS1: {pvs1.code} added from the PVS1 tree ({effect.hgvs_p})")
+        on_genome = VariantOnGenome(
+            hgvs=hgvs, transcript=transcript.name, genomic=mapped, effect=effect, pvs1=pvs1
+        )
+    result: ClassificationResult = classify(
+        tokens, system=system, rule_set=rule_set, conflict=conflict, thresholds=thresholds
+    )
+    inputs = element1_inputs(result, validity, monogenic=monogenic)
+    return VariantEvidence(
+        classification=result.classification,
+        points=result.points,
+        rules_fired=result.rules_fired,
+        gene_validity=inputs.gene_validity,
+        monogenic=monogenic,
+        supports_causality=inputs.supports_causality,
+        rationale=inputs.rationale,
+        rules_2015_classification=result.rules_2015_classification,
+        points_classification=result.points_classification,
+        systems_agree=result.systems_agree,
+        disagreement=result.disagreement,
+        posterior_probability=result.posterior_probability,
+        codes=result.codes,
+        notes=[*extra_notes, *result.notes],
+        system=system,
+        rule_set=rule_set,
+        conflict_mode=conflict,
+        thresholds=result.thresholds,
+        gene_disease=validity,
+        variant=on_genome,
+    )
