@@ -109,7 +109,7 @@ def test_compare_json_has_the_contract_fields(
         assert key in data
     assert data["n_treated"] == 1 and data["kind"] == kind
     assert data["durability"]["windows"][0]["window"] == 1
-    assert "holds_through_latest_window" in data["durability"]
+    assert "holds" in data["durability"]
     if estimate_below_one:
         assert data["estimate"] < 1.0
     assert [Path(p).suffix for p in data["figures"]] == [".png"]

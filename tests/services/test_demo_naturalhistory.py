@@ -41,12 +41,24 @@ def test_demo_step_describes_compares_and_is_idempotent(tmp_path: Path) -> None:
         ("natural_history_model", "natural_history"),
     ]
     by_endpoint = {i.parameters.get("endpoint"): i.result for i in items}
+    # The fields the pathway policies read (pm-2025-11: elements 3 and 5).
+    described = by_endpoint[None]
+    assert described["adequacy"]["adequate"] is True
+    assert described["adequacy"]["n_comparable_subjects"] >= 20
+    for endpoint, kind in [
+        ("plasma_ammonia", "trajectory"),
+        ("hyperammonemic_crises", "events"),
+        ("death_or_transplant", "time_to_event"),
+    ]:
+        assert by_endpoint[endpoint]["endpoint_kind"] == kind
+        assert isinstance(by_endpoint[endpoint]["durability"]["holds"], bool)
+        assert 0 <= by_endpoint[endpoint]["p_value"] <= 1
     ammonia = by_endpoint["plasma_ammonia"]
     patient = ammonia["detail"]["patients"][0]
     # Born 2024-01-15 (shifted), dosed 2024-03-01 (shifted): 46 days old at dosing.
     assert patient["dose_age_days"] == 46.0
     assert patient["mean_difference"] < -30  # simulated effect: -45 umol/L
-    assert ammonia["durability"]["holds_through_latest_window"] is True
+    assert ammonia["durability"]["holds"] is True
     survival = by_endpoint["death_or_transplant"]
     assert survival["detail"]["test"]["observed"] == 0
     assert 0 < survival["detail"]["patients"][0]["prob_untreated_event_free"] < 1

@@ -19,7 +19,11 @@ import pandas as pd
 
 from pmpath.domain.canonical import sha256_file
 from pmpath.domain.enums import Element, EvidenceKind
-from pmpath.evidence.naturalhistory.adequacy import AdequacyThresholds, assess_adequacy
+from pmpath.evidence.naturalhistory.adequacy import (
+    AdequacyThresholds,
+    assess_adequacy,
+    summarize_adequacy,
+)
 from pmpath.evidence.naturalhistory.compare import ComparisonResult, compare
 from pmpath.evidence.naturalhistory.data import load_cohort
 from pmpath.evidence.naturalhistory.describe import describe_cohort
@@ -117,7 +121,9 @@ def natural_history_step(context: DemoContext) -> DemoSection:
     cohort = load_cohort(paths["subjects"], paths["observations"])
     treated = load_cohort(paths["treated"], paths["treated_observations"], treated=True)
     description = describe_cohort(cohort)
-    adequacy = assess_adequacy(cohort, treated, "plasma_ammonia", DEMO_THRESHOLDS)
+    adequacy = summarize_adequacy(
+        assess_adequacy(cohort, treated, "plasma_ammonia", DEMO_THRESHOLDS)
+    )
     described, _ = record_evidence(
         context.store,
         actor=context.actor,
@@ -159,7 +165,7 @@ def natural_history_step(context: DemoContext) -> DemoSection:
                 f"alpha {summary.nb_alpha:.2f}"
             )
         rows.append([f"  {summary.endpoint}", text, ""])
-    report = adequacy[0]
+    report = adequacy.patients[0]
     rows.append(
         [
             "adequacy for the patient (plasma_ammonia)",
@@ -196,7 +202,7 @@ def natural_history_step(context: DemoContext) -> DemoSection:
 
 
 def _summary(result: ComparisonResult) -> str:
-    holds = "holds" if result.durability.holds_through_latest_window else "does not hold"
+    holds = "holds" if result.durability.holds else "does not hold"
     estimate = (
         f"{result.estimate_name} {_fmt(result.estimate)} "
         f"(95% CI {_fmt(result.ci_low)} to {_fmt(result.ci_high)}), p = {_fmt(result.p_value, 4)}"

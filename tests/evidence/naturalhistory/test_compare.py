@@ -84,7 +84,7 @@ def test_one_sample_logrank_hand_computed(write_tables: WriteTables) -> None:
     assert first.end_days_after_dose == 4
     assert first.estimate == pytest.approx(1 / expected)
     assert result.durability.cumulative
-    assert not result.durability.holds_through_latest_window
+    assert not result.durability.holds
 
 
 def test_one_sample_logrank_single_patient_p_values() -> None:
@@ -167,7 +167,7 @@ def test_a_patient_with_a_known_effect_is_detected(
     assert trajectory.ci_high is not None and trajectory.ci_high < 0
     # True slope change -25/year lies inside the interval.
     assert trajectory.ci_low is not None and trajectory.ci_low < -25.0 < trajectory.ci_high
-    assert trajectory.durability.holds_through_latest_window
+    assert trajectory.durability.holds
     detail = trajectory.detail
     assert detail.kind == "trajectory"
     assert detail.patients[0].mean_difference < -30
@@ -186,10 +186,10 @@ def test_a_patient_without_an_effect_is_not_detected(
     treated = _treated_sim(write_tables, truth, NO_EFFECT, 11, "null")
     trajectory = compare(nh_cohort, treated, "plasma_ammonia", direction="lower_is_better")
     assert trajectory.p_value is not None and trajectory.p_value > 0.05
-    assert not trajectory.durability.holds_through_latest_window
+    assert not trajectory.durability.holds
     events = compare(nh_cohort, treated, "hyperammonemic_crises")
     assert events.p_value is not None and events.p_value > 0.05
-    assert not events.durability.holds_through_latest_window
+    assert not events.durability.holds
 
 
 def test_event_free_series_beats_the_natural_history_hazard(

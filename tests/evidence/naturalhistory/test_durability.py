@@ -34,7 +34,7 @@ def test_trajectory_effect_that_wanes_does_not_hold() -> None:
     assert first.ci_high == pytest.approx(-30.0 + 1.959964 * math.sqrt(100 / 3), abs=1e-5)
     assert first.significant and second.significant
     assert third.estimate == pytest.approx(0.0)
-    assert not third.significant and not result.holds_through_latest_window
+    assert not third.significant and not result.holds
     assert result.first_window_without_benefit == 3
     assert third.benefit is False
 
@@ -43,7 +43,7 @@ def test_trajectory_effect_that_holds() -> None:
     patient = _waning_patient()
     held = TrajectoryFollowUp(patient.days_after_dose, np.full(8, -30.0), patient.covariance)
     result = trajectory_windows([held], window_days=180, alpha=0.05, higher_is_better=False)
-    assert result.holds_through_latest_window
+    assert result.holds
     assert [w.n_patients for w in result.windows] == [1, 1, 1]
     # Two patients pool by inverse variance: same estimate, half the variance.
     pooled = trajectory_windows([held, held], window_days=180, alpha=0.05, higher_is_better=False)
@@ -70,7 +70,7 @@ def test_survival_windows_are_cumulative() -> None:
     assert [w.estimate for w in result.windows] == [0.0, 0.0]
     assert [w.p_value for w in result.windows] == pytest.approx([math.exp(-2), math.exp(-3)])
     assert [w.n_patients for w in result.windows] == [2, 1]
-    assert result.holds_through_latest_window
+    assert result.holds
 
 
 def test_window_width_must_be_positive() -> None:

@@ -76,6 +76,30 @@ class AdequacyReport(_Frozen):
     adequate: bool
 
 
+class AdequacySummary(_Frozen):
+    """Adequacy over all treated patients: adequate only if adequate for each; the smallest
+    count of comparable subjects among them."""
+
+    endpoint: str
+    adequate: bool
+    n_comparable_subjects: int
+    thresholds: AdequacyThresholds
+    patients: list[AdequacyReport]
+
+
+def summarize_adequacy(reports: list[AdequacyReport]) -> AdequacySummary:
+    """Return the summary of per-patient reports (InvalidInputError when there are none)."""
+    if not reports:
+        raise InvalidInputError("no treated patient to judge adequacy for")
+    return AdequacySummary(
+        endpoint=reports[0].endpoint,
+        adequate=all(r.adequate for r in reports),
+        n_comparable_subjects=min(int(r.checks[0].value) for r in reports),
+        thresholds=reports[0].thresholds,
+        patients=reports,
+    )
+
+
 def _check(name: str, value: float, threshold: float, rule: str) -> AdequacyCheck:
     passed = value >= threshold if rule == ">=" else value <= threshold
     return AdequacyCheck(name=name, value=value, threshold=threshold, rule=rule, passed=passed)

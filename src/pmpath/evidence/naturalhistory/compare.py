@@ -183,6 +183,7 @@ class ComparisonResult(_Frozen):
 
     endpoint: str
     kind: EndpointKindName
+    endpoint_kind: Literal["time_to_event", "trajectory", "events"]
     method: str
     statistic_name: str
     statistic: float | None
@@ -338,6 +339,7 @@ def _compare_survival(
     return ComparisonResult(
         endpoint=endpoint,
         kind="survival",
+        endpoint_kind="time_to_event",
         method=(
             "one-sample log-rank test (Finkelstein, Muzikansky & Schoenfeld 2003) against the "
             "natural-history Nelson-Aalen cumulative hazard; exact Poisson p-value"
@@ -508,6 +510,7 @@ def _compare_trajectory(
     return ComparisonResult(
         endpoint=endpoint,
         kind="trajectory",
+        endpoint_kind="trajectory",
         method=(
             "natural-history mixed model (REML, random intercept and slope; statsmodels "
             "MixedLM) conditioned on each patient's pre-dose values (BLUP); post-dose slope "
@@ -614,6 +617,7 @@ def _compare_events(
     return ComparisonResult(
         endpoint=endpoint,
         kind="events",
+        endpoint_kind="events",
         method=(
             "within-patient rate ratio after/before dosing with exact conditional binomial CI "
             "and p (pooled counts and exposures); natural-history negative-binomial predictive "

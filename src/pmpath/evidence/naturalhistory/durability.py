@@ -59,7 +59,7 @@ class Durability(BaseModel):
     cumulative: bool
     alpha: float
     windows: list[DurabilityWindow]
-    holds_through_latest_window: bool
+    holds: bool = Field(description="the effect holds through the latest window (see rule)")
     first_window_without_benefit: int | None
     rule: str = HOLDS_RULE
 
@@ -82,7 +82,7 @@ def _summarize(
         cumulative=cumulative,
         alpha=alpha,
         windows=rows,
-        holds_through_latest_window=bool(latest is not None and latest.significant),
+        holds=bool(latest is not None and latest.significant),
         first_window_without_benefit=lost,
     )
 

@@ -21,7 +21,7 @@ from pmpath.interfaces.cli.common import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from pmpath.evidence.naturalhistory.adequacy import AdequacyReport
+    from pmpath.evidence.naturalhistory.adequacy import AdequacyReport, AdequacySummary
     from pmpath.evidence.naturalhistory.compare import ComparisonResult
     from pmpath.evidence.naturalhistory.describe import NaturalHistoryDescription
 
@@ -127,7 +127,11 @@ def describe(
 
     from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.naturalhistory.adequacy import AdequacyThresholds, assess_adequacy
+    from pmpath.evidence.naturalhistory.adequacy import (
+        AdequacyThresholds,
+        assess_adequacy,
+        summarize_adequacy,
+    )
     from pmpath.evidence.naturalhistory.data import load_cohort
     from pmpath.evidence.naturalhistory.describe import describe_cohort
 
@@ -147,9 +151,11 @@ def describe(
         raise InvalidInputError(f"--{field}: {first['msg']}") from None
     cohort = load_cohort(subjects, observations)
     description = describe_cohort(cohort, [endpoint] if endpoint else None, genotype=genotype)
-    adequacy: list[AdequacyReport] = []
+    adequacy: AdequacySummary | None = None
     if treated is not None and endpoint is not None:
-        adequacy = assess_adequacy(cohort, load_cohort(treated, treated=True), endpoint, thresholds)
+        adequacy = summarize_adequacy(
+            assess_adequacy(cohort, load_cohort(treated, treated=True), endpoint, thresholds)
+        )
     output: dict[str, Any] = {"description": description, "adequacy": adequacy}
     figures = _describe_figures(description) if plot is not None else {}
     if plot is not None:
@@ -171,7 +177,9 @@ def describe(
     if as_json:
         print_json(output)
         return
-    _render_description(description, adequacy, output.get("figures", []))
+    _render_description(
+        description, adequacy.patients if adequacy else [], output.get("figures", [])
+    )
 
 
 def _describe_figures(description: NaturalHistoryDescription) -> dict[str, Figure]:
@@ -466,7 +474,7 @@ def _render_comparison(result: ComparisonResult, figures: list[str]) -> None:
         ]
         for w in d.windows
     ]
-    holds = "holds" if d.holds_through_latest_window else "does NOT hold"
+    holds = "holds" if d.holds else "does NOT hold"
     out.print(
         table(
             f"Durability ({d.estimand}): effect {holds} through the latest window",
