@@ -18,6 +18,13 @@ from tests.interfaces.conftest import dump_database as _dump
 PASSWORD = "a long enough password"
 
 
+@pytest.fixture(autouse=True)
+def _base_demo_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests count the base demo's records and audit events; each demo step (one per
+    evidence module) adds its own and is tested with its module."""
+    monkeypatch.setattr("pmpath.services.demo.DEMO_STEPS", [])
+
+
 @pytest.fixture
 def demo_ws(tmp_path: Path, run: Run) -> Path:
     workspace = tmp_path / "ws"
