@@ -70,3 +70,9 @@ def base_editor_mix(scale: int = 1) -> list[tuple[str, str, int]]:
         ("indel", delete(edited, CUT - 5, 80), 20 * scale),
         ("unassigned", junk(), 10 * scale),
     ]
+
+
+def reverse_complement_guide() -> str:
+    """Return the guide as the reverse strand's protospacer would be written (the guide, given
+    on the other strand)."""
+    return GUIDE[::-1].translate(str.maketrans("ACGT", "TGCA"))

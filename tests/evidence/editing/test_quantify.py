@@ -274,3 +274,38 @@ def test_bad_inputs_name_the_file_and_record(tmp_path: Path) -> None:
             GUIDE,
             EditSpec("base-editor", conversion="A>G", activity_window=(4, 8), target_position=7),
         )
+
+
+def test_single_gap_shortcut_matches_the_dynamic_programme() -> None:
+    # Reads with one indel and up to 2 substitutions: the numpy one-gap fit must find an
+    # alignment with the same (optimal) penalty as WFA, and a placement WFA also reaches.
+    import numpy as np
+
+    from pmpath.evidence.editing.align import single_gap_alignment, single_gap_batch
+
+    rng = np.random.default_rng(4)
+    a = AMPLICON
+    reference = np.frombuffer(a.encode(), dtype=np.uint8)
+    aligner = AmpliconAligner(a, CUT)
+    checked = 0
+    for _ in range(300):
+        d = int(rng.integers(1, 40))
+        start = int(rng.integers(60, 160))
+        if rng.random() < 0.5:
+            read = delete(a, start, d)
+        else:
+            read = insert(a, start, "".join(rng.choice(list("ACGT"), d).tolist()))
+        for _ in range(int(rng.integers(0, 3))):
+            i = int(rng.integers(0, len(read)))
+            read = substitute(read, i, "ACGT"[("ACGT".index(read[i]) + 1) % 4])
+        row = np.frombuffer(read.encode(), dtype=np.uint8).reshape(1, -1)
+        mismatches, starts = single_gap_batch(row, reference, CUT)
+        if mismatches[0] > 2:
+            continue
+        fast = single_gap_alignment(read, a, int(starts[0]), int(mismatches[0]))
+        slow = aligner.align(read)
+        assert fast.penalty == slow.penalty, read
+        if mismatches[0] == 0:  # error-free: the same placement, the one nearest the cut
+            assert fast.indels == slow.indels, read
+        checked += 1
+    assert checked > 250

@@ -26,7 +26,11 @@ position-dependent tie-break.
 Reads that differ from the amplicon by substitutions only are not aligned: a same-length read
 with x mismatches scores 18x as an ungapped alignment, and any gapped alignment of it needs an
 insertion and a deletion (penalty at least 2 x (40 + 9) = 98), so the ungapped one is optimal
-whenever 18x <= 98, i.e. x <= :data:`MAX_UNGAPPED_MISMATCHES`.
+whenever 18x <= 98, i.e. x <= :data:`MAX_UNGAPPED_MISMATCHES`. Likewise a read whose length
+differs from the amplicon's by d is first fitted with one gap of length d at every position at
+once (:func:`single_gap_batch`, numpy prefix sums); if the best such fit has at most 2
+mismatches it is optimal (a second gap costs 40 more, two mismatches 36) and no DP is run. Only
+the remaining reads (several indels, or an indel plus several errors) go to WFA.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
 from pywfa import WavefrontAligner
 
 MISMATCH_PENALTY = 18
@@ -180,14 +186,18 @@ def place_gaps_at_cut(ref_row: str, read_row: str, cut: int) -> tuple[str, str]:
     return ref_row, read_row
 
 
-def alignment_from_rows(ref_row: str, read_row: str, penalty: int) -> ReadAlignment:
-    """Return the :class:`ReadAlignment` of two aligned rows of equal length (gaps as ``-``)."""
+def alignment_from_rows(
+    ref_row: str, read_row: str, penalty: int, matches: int | None = None
+) -> ReadAlignment:
+    """Return the :class:`ReadAlignment` of two aligned rows of equal length (gaps as ``-``);
+    ``matches`` (N counting as a match) is counted from the rows unless given."""
+    count_matches = matches is None
+    matches = matches or 0
     indels: list[Indel] = []
     projection: list[str] = []
     ref_index = 0
     c = 0
     n = len(ref_row)
-    matches = 0
     while c < n:
         if ref_row[c] == "-":
             d = 1
@@ -209,9 +219,10 @@ def alignment_from_rows(ref_row: str, read_row: str, penalty: int) -> ReadAlignm
         while c + d < n and ref_row[c + d] != "-" and read_row[c + d] != "-":
             d += 1
         segment = read_row[c : c + d]
-        reference = ref_row[c : c + d]
         projection.append(segment)
-        matches += sum(1 for a, b in zip(segment, reference, strict=True) if a == b)
+        if count_matches:
+            reference = ref_row[c : c + d]
+            matches += sum(1 for a, b in zip(segment, reference, strict=True) if a in (b, "N"))
         ref_index += d
         c += d
     read_length = n - read_row.count("-")
@@ -241,7 +252,10 @@ class AmpliconAligner:
         ref_parts: list[str] = []
         read_parts: list[str] = []
         i = j = 0
+        matches = 0
         for op, length in self._wfa.cigartuples:
+            if op in (_M, _EQ):
+                matches += length
             if op in (_M, _EQ, _X):
                 ref_parts.append(self.amplicon[i : i + length])
                 read_parts.append(read[j : j + length])
@@ -258,4 +272,72 @@ class AmpliconAligner:
         ref_row, read_row = "".join(ref_parts), "".join(read_parts)
         if "-" in ref_row or "-" in read_row:
             ref_row, read_row = place_gaps_at_cut(ref_row, read_row, self.cut_boundary)
-        return alignment_from_rows(ref_row, read_row, -int(self._wfa.score))
+        return alignment_from_rows(ref_row, read_row, -int(self._wfa.score), matches)
+
+
+MAX_SINGLE_GAP_MISMATCHES = (
+    GAP_OPEN_PENALTY // MISMATCH_PENALTY
+)  # 2 x 18 < 40: a second gap costs more
+"""Largest mismatch count (N excluded) at which the best one-gap alignment is provably optimal."""
+
+
+def _placement_ranks(kind: str, length: int, positions: int, cut: int) -> npt.NDArray[np.int64]:
+    """Return, for each gap start 0..positions-1, its rank in the cut-placement preference."""
+    order = sorted(range(positions), key=lambda p: _placement_key(kind, p, length, cut))
+    ranks = np.empty(positions, dtype=np.int64)
+    ranks[order] = np.arange(positions)
+    return ranks
+
+
+def single_gap_batch(
+    reads: npt.NDArray[np.uint8], amplicon: npt.NDArray[np.uint8], cut: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return, for reads of one length that differs from the amplicon's by d, the best alignment
+    with a single gap of length d: (mismatches, gap start) per read.
+
+    A deletion of amplicon bases p..p+d-1 (reads shorter) or an insertion of d read bases at
+    amplicon boundary p (reads longer): mismatches(p) = mismatches of the read's bases before p
+    against the amplicon's bases before p, plus those after the gap against the amplicon after
+    it; both are prefix/suffix sums over one comparison matrix (numpy). Among the p with the
+    fewest mismatches the one preferred by the cut-placement rule wins. With at most
+    :data:`MAX_SINGLE_GAP_MISMATCHES` mismatches this one-gap alignment is the optimal alignment
+    (any alignment with two or more gaps pays at least one more gap opening, 40 > 18 x 2), so these
+    reads need no dynamic programming.
+    """
+    n, read_length = reads.shape
+    ref_length = len(amplicon)
+    d = abs(ref_length - read_length)
+    unknown = reads == ord("N")
+    if read_length < ref_length:  # deletion: read[i] ~ ref[i] (i < p), read[i] ~ ref[i + d]
+        left = (reads != amplicon[:read_length]) & ~unknown
+        right = (reads != amplicon[d:]) & ~unknown
+        positions = read_length + 1
+        kind = "deletion"
+    else:  # insertion: read[i] ~ ref[i] (i < p), read[i + d] ~ ref[i] (i >= p)
+        left = (reads[:, :ref_length] != amplicon) & ~unknown[:, :ref_length]
+        right = (reads[:, d:] != amplicon) & ~unknown[:, d:]
+        positions = ref_length + 1
+        kind = "insertion"
+    width = left.shape[1]
+    cost = np.zeros((n, width + 1), dtype=np.int64)
+    np.cumsum(left, axis=1, out=cost[:, 1:])
+    suffix = np.zeros((n, width + 1), dtype=np.int64)
+    suffix[:, :width] = np.cumsum(right[:, ::-1], axis=1)[:, ::-1]
+    cost += suffix
+    ranks = _placement_ranks(kind, d, positions, cut)
+    best = np.argmin(cost * (positions + 1) + ranks, axis=1)
+    return cost[np.arange(n), best], best
+
+
+def single_gap_alignment(read: str, amplicon: str, start: int, mismatches: int) -> ReadAlignment:
+    """Return the :class:`ReadAlignment` of the one-gap alignment that
+    :func:`single_gap_batch` found (gap at ``start``, ``mismatches`` mismatches)."""
+    d = len(amplicon) - len(read)
+    if d > 0:
+        projection = read[:start] + "-" * d + read[start:]
+        indel = Indel("deletion", start, d)
+    else:
+        projection = read[:start] + read[start - d :]
+        indel = Indel("insertion", start, -d, read[start : start - d])
+    penalty = GAP_OPEN_PENALTY + GAP_EXTEND_PENALTY * abs(d) + MISMATCH_PENALTY * mismatches
+    return ReadAlignment(projection, (indel,), penalty, (len(read) - mismatches) / len(read))

@@ -32,11 +32,14 @@ import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.editing.align import (
+    MAX_SINGLE_GAP_MISMATCHES,
     MAX_UNGAPPED_MISMATCHES,
     MISMATCH_PENALTY,
     AmpliconAligner,
     Indel,
     ReadAlignment,
+    single_gap_alignment,
+    single_gap_batch,
 )
 from pmpath.evidence.editing.assign import AmpliconIndex
 from pmpath.evidence.editing.classify import AmpliconTally, ExpectedEdit
@@ -182,6 +185,7 @@ class _Engine:
         self.unassigned = 0
         self.unique = 0
         self.aligned_by_wfa = 0
+        self.single_gap = 0
 
     def _ungapped(self, read: str, amplicon: int) -> ReadAlignment | None:
         reference = self.geometries[amplicon].sequence
@@ -208,6 +212,54 @@ class _Engine:
                 best, best_score = (amplicon, alignment), score
         return best
 
+    def _single_gap(
+        self,
+        length: int,
+        members: list[str],
+        counts: Counter[str],
+        batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]],
+        slow: list[str],
+    ) -> None:
+        """Place reads of one length that fit an amplicon with one indel and <= 2 mismatches
+        (:func:`~pmpath.evidence.editing.align.single_gap_batch`); the rest go to ``slow``."""
+        matrix = np.frombuffer("".join(members).encode("ascii"), dtype=np.uint8).reshape(
+            len(members), length
+        )
+        best_penalty = np.full(len(members), np.iinfo(np.int64).max, dtype=np.int64)
+        best_amplicon = np.full(len(members), -1, dtype=np.int64)
+        best_start = np.zeros(len(members), dtype=np.int64)
+        best_mismatches = np.zeros(len(members), dtype=np.int64)
+        for amplicon, geometry in enumerate(self.geometries):
+            if length < self.settings.min_read_identity * geometry.length:
+                continue
+            mismatches, starts = single_gap_batch(
+                matrix, self.references[amplicon], geometry.cut_boundary
+            )
+            penalty = MISMATCH_PENALTY * mismatches + 9 * abs(geometry.length - length)
+            better = (mismatches <= MAX_SINGLE_GAP_MISMATCHES) & (penalty < best_penalty)
+            best_penalty[better] = penalty[better]
+            best_amplicon[better] = amplicon
+            best_start[better] = starts[better]
+            best_mismatches[better] = mismatches[better]
+        for sequence, amplicon, start, misfits in zip(
+            members,
+            best_amplicon.tolist(),
+            best_start.tolist(),
+            best_mismatches.tolist(),
+            strict=True,
+        ):
+            if amplicon < 0:
+                slow.append(sequence)
+                continue
+            alignment = single_gap_alignment(
+                sequence, self.geometries[amplicon].sequence, start, misfits
+            )
+            batch = batches[amplicon]
+            batch[0].append(alignment.projection)
+            batch[1].append(counts[sequence])
+            batch[2].append(alignment.indels)
+            self.single_gap += 1
+
     def add_chunk(self, sequences: list[str]) -> None:
         counts = Counter(sequences)
         self.unique += len(counts)
@@ -215,9 +267,10 @@ class _Engine:
             ([], [], []) for _ in self.geometries
         ]
         groups: dict[int, list[str]] = defaultdict(list)
+        gapped: dict[int, list[str]] = defaultdict(list)
         slow: list[str] = []
         for sequence in counts:
-            (groups[len(sequence)] if len(sequence) in self.by_length else slow).append(sequence)
+            (groups if len(sequence) in self.by_length else gapped)[len(sequence)].append(sequence)
         n_code = ord("N")
         for length, members in groups.items():
             matrix = np.frombuffer("".join(members).encode("ascii"), dtype=np.uint8).reshape(
@@ -242,6 +295,8 @@ class _Engine:
                     batch[2].append(())
                 else:
                     slow.append(sequence)
+        for length, members in gapped.items():
+            self._single_gap(length, members, counts, batches, slow)
         limit = self.settings.max_cached_alignments
         for sequence in slow:
             if sequence in self.cache:
@@ -331,7 +386,6 @@ def quantify_editing(
     """
     from pmpath import __version__
     from pmpath.domain.canonical import sha256_file
-    from pmpath.evidence.editing.stats import compare_amplicon
 
     settings = settings or QuantifySettings()
     if control_r2 is not None and control_r1 is None:
@@ -346,6 +400,8 @@ def quantify_editing(
         control = quantify_sample(control_r1, control_r2, geometries, expected, settings, progress)
     nets = {}
     if control is not None:
+        from pmpath.evidence.editing.stats import compare_amplicon  # scipy: only with a control
+
         nets = {
             t.name: compare_amplicon(t, c, alpha=alpha)
             for t, c in zip(treated.amplicons, control.amplicons, strict=True)

@@ -1,0 +1,179 @@
+"""Throughput and accuracy of `pmpath editing quantify` on simulated amplicon reads (issue #4).
+
+Simulates single-end 250-bp reads with a known truth (the layout of the project's CRISPResso2
+benchmark, shared domain brief section 3.1: protospacer GACCCACACCGGAGGTGTAG at 100 + TGG, A6
+target and A8 bystander, cut at 117|118) in this mix: 38% unmodified, 30% A6G, 5% A6G+A8G, 2% A8G
+only (bystander), 15% small indels at the cut (8 deletions of 1-10 bp, 4 insertions), 10%
+deletions of 21-80 bp across the cut, 0.1% unrelated reads; substitution errors rising from 0.1%
+to 0.5% along the read, Illumina-like qualities. Then runs the CLI (a subprocess, figures and
+HTML included) in nuclease and base-editor mode, and prints wall time, reads/s, peak RSS, and each
+category's estimate beside its truth. CRISPResso2 2.3.4 on this machine (brief section 3.3):
+1,000,000 reads in 228 s (nuclease, plots) and 392 s (base editor), 1.44 GB peak.
+
+    .venv/bin/python bench/editing_throughput.py                # 1,000,000 reads
+    .venv/bin/python bench/editing_throughput.py --reads 100000 --aligners
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+
+GUIDE = "GACCCACACCGGAGGTGTAG"
+CUT = 117
+
+
+def amplicon(seed: int = 42) -> str:
+    rng = np.random.default_rng(seed)
+    while True:
+        s = "".join(rng.choice(list("ACGT"), 250).tolist())
+        s = s[:100] + GUIDE + "TGG" + s[123:]
+        if not any(b * 4 in s for b in "ACGT"):
+            return s
+
+
+def mix(a: str, n: int) -> list[tuple[str, str, int]]:
+    def sub(s: str, i: int, b: str) -> str:
+        return s[:i] + b + s[i + 1 :]
+
+    def dele(s: str, start: int, length: int) -> str:
+        return s[:start] + s[start + length :]
+
+    def ins(s: str, at: int, bases: str) -> str:
+        return s[:at] + bases + s[at:]
+
+    small = [dele(a, CUT - k // 2, k) for k in range(1, 9)] + [
+        ins(a, CUT, x) for x in ("A", "T", "GC", "CAT")
+    ]
+    large = [dele(a, CUT - 12, 21), dele(a, CUT - 20, 30), dele(a, CUT - 15, 45),
+             dele(a, CUT - 30, 60), dele(a, CUT - 40, 80)]  # fmt: skip
+    junk = "".join(np.random.default_rng(9).choice(list("ACGT"), 250).tolist())
+    shares: list[tuple[str, str, float]] = [
+        ("unmodified", a, 0.38),
+        ("intended_edit", sub(a, 105, "G"), 0.30),
+        ("intended_edit", sub(sub(a, 105, "G"), 107, "G"), 0.05),
+        ("bystander_only", sub(a, 107, "G"), 0.02),
+    ]
+    shares += [("indel", s, 0.15 / len(small)) for s in small]
+    shares += [("indel", s, 0.10 / len(large)) for s in large]
+    shares.append(("unassigned", junk, 0.001))
+    total = sum(share for _, _, share in shares)
+    return [(label, seq, round(n * share / total)) for label, seq, share in shares]
+
+
+def truth(alleles: list[tuple[str, str, int]], mode: str) -> dict[str, float]:
+    aligned = sum(k for label, _, k in alleles if label != "unassigned")
+    out = {c: 0.0 for c in ("indel", "intended_edit", "bystander_only", "unmodified")}
+    for label, _, k in alleles:
+        if label == "unassigned":
+            continue
+        if mode == "nuclease" and label != "indel":
+            label = "unmodified"
+        out[label] += k / aligned
+    return out
+
+
+def run(args: list[str]) -> tuple[float, float, dict[str, object]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(done.stderr)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024, json.loads(done.stdout)
+
+
+def aligners(a: str) -> None:
+    """Per-read time of the candidate aligners on 2,000 reads with a deletion and 2 errors."""
+    import random
+
+    from pywfa import WavefrontAligner
+
+    rng = random.Random(1)
+    reads = []
+    for _ in range(2000):
+        s = list(a)
+        p, d = rng.randint(90, 130), rng.randint(1, 60)
+        del s[p : p + d]
+        for _ in range(2):
+            s[rng.randrange(len(s))] = rng.choice("ACGT")
+        reads.append("".join(s))
+    wfa = WavefrontAligner(a, mismatch=18, gap_opening=40, gap_extension=9, span="end-to-end")
+    t = time.perf_counter()
+    for r in reads:
+        wfa.wavefront_align(r)
+        _ = wfa.cigartuples
+    print(f"pywfa (WFA2-lib, exact): {(time.perf_counter() - t) / len(reads) * 1e6:.0f} us/read")
+    try:
+        import parasail  # type: ignore[import-not-found]
+    except ImportError:
+        print("parasail not installed: skipped")
+        return
+    matrix = parasail.matrix_create("ACGTN", 5, -4)
+    for name in ("nw_trace_scan_16", "nw_trace_diag_16", "nw_trace_striped_16"):
+        f = getattr(parasail, name)
+        t = time.perf_counter()
+        for r in reads[:500]:
+            _ = f(r, a, 22, 2, matrix).cigar.decode
+        print(f"parasail {name}: {(time.perf_counter() - t) / 500 * 1e6:.0f} us/read")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--aligners", action="store_true", help="also time the aligners")
+    parser.add_argument("--keep", type=Path, help="folder to keep the reads and outputs in")
+    args = parser.parse_args()
+    a = amplicon()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="pmpath-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    reads = folder / f"sim{args.reads}.fastq.gz"
+    alleles = mix(a, args.reads)
+    n = sum(k for _, _, k in alleles)
+    if not reads.exists():
+        t = time.perf_counter()
+        simulate_amplicon_reads(reads, None, alleles, seed=args.seed)
+        print(f"simulated {n:,} reads in {time.perf_counter() - t:.1f} s -> {reads}")
+    load = os.getloadavg()
+    loads = " ".join(f"{x:.2f}" for x in load)
+    print(f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {loads}")
+    if args.aligners:
+        aligners(a)
+    pmpath = [str(Path(sys.executable).parent / "pmpath"), "editing", "quantify"]
+    common = ["--amplicon", a, "--guide", GUIDE, "--r1", str(reads), "--json"]
+    modes = {
+        "nuclease": ["--mode", "nuclease", "--editor", "SpCas9"],
+        "base-editor": ["--editor", "ABE8e", "--window", "4-8", "--target-position", "6"],
+    }
+    for mode, extra in modes.items():
+        out = folder / f"out-{mode}"
+        wall, rss_mb, summary = run([*pmpath, *common, *extra, "--out", str(out)])
+        outcomes = summary["outcomes"]
+        assert isinstance(outcomes, dict)
+        print(f"\n{mode}: {n:,} reads in {wall:.1f} s = {n / wall:,.0f} reads/s, "
+              f"peak RSS {rss_mb:,.0f} MB (CLI subprocess, figures and HTML included)")  # fmt: skip
+        print(f"  reads: {summary['reads']}")
+        print(f"  {'category':<16}{'truth':>10}{'pmpath':>10}{'diff (pp)':>11}")
+        for category, value in truth(alleles, mode).items():
+            got = float(outcomes[category])
+            print(f"  {category:<16}{value:>10.4%}{got:>10.4%}{(got - value) * 100:>+11.3f}")
+        if mode == "base-editor":
+            print(f"  intended_edit_clean: truth {0.30 * n / (n * 0.999):.4%}, "
+                  f"pmpath {float(summary['intended_edit_clean']):.4%}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
