@@ -214,10 +214,12 @@ def compare(
     alpha: float = 0.05,
     genotype: str | None = None,
     baseline_days: float | None = None,
+    trajectory_model: TrajectoryModel | None = None,
 ) -> ComparisonResult:
     """Return the comparison of the treated patients with the natural history on ``endpoint``
     by the method of its kind (one-sample log-rank, conditional trajectory prediction, or rate
-    ratio with the NB predictive), with the durability table over ``window_days`` windows."""
+    ratio with the NB predictive), with the durability table over ``window_days`` windows.
+    ``trajectory_model`` reuses a natural-history fit of ``endpoint`` (default: fit it here)."""
     if not treated.treated:
         raise InvalidInputError(f"{treated.subjects_source} is not loaded as treated patients")
     if not 0.0 < alpha < 1.0:
@@ -243,7 +245,14 @@ def compare(
     if inferred == "survival":
         return _compare_survival(nh, treated, endpoint, window_days, alpha, parameters)
     if inferred == "trajectory":
-        return _compare_trajectory(nh, treated, endpoint, direction, window_days, alpha, parameters)
+        model = trajectory_model or fit_trajectory(nh, endpoint)
+        if model.endpoint != endpoint:
+            raise InvalidInputError(
+                f"trajectory_model is a model of {model.endpoint!r}, not {endpoint!r}"
+            )
+        return _compare_trajectory(
+            model, treated, endpoint, direction, window_days, alpha, parameters
+        )
     return _compare_events(nh, treated, endpoint, window_days, alpha, baseline_days, parameters)
 
 
@@ -397,7 +406,7 @@ def predict_untreated(
 
 
 def _compare_trajectory(
-    nh: Cohort,
+    model: TrajectoryModel,
     treated: Cohort,
     endpoint: str,
     direction: Direction,
@@ -407,7 +416,6 @@ def _compare_trajectory(
 ) -> ComparisonResult:
     from scipy.stats import norm
 
-    model = fit_trajectory(nh, endpoint)
     zq = float(norm.ppf(1.0 - alpha / 2.0))
     higher = direction == "higher_is_better"
     obs = treated.observations
