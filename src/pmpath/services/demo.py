@@ -81,6 +81,7 @@ DEMO_STEPS: list[str] = [
     # exist, on every run; each must be idempotent (evidence items are content-addressed).
     "pmpath.services.demo_naturalhistory:natural_history_step",
     "pmpath.services.demo_variants:variant_step",
+    "pmpath.services.demo_editing:editing_step",
 ]
 
 
