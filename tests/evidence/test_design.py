@@ -201,3 +201,16 @@ def test_aso_allele_selectivity_and_splice_sites(gene: Gene) -> None:
     assert splice.oligo.splice_sites_overlapped == ["3' splice site of exon 2"]
     short = check_design(transcript=tx, reference=ref, variant="c.100C>T", sirna=aso[:15])
     assert short.oligo is not None and not short.oligo.length_ok and not short.targets_alteration
+
+
+def test_cas12a_positions_count_from_the_pam_distal_3prime_end(tmp_path: Path) -> None:
+    patient = "GACCTGAAGCATCGTTAGCCATG"  # 23 nt after the 5' PAM TTTA
+    wild_type = "TTTA" + patient[:4] + "C" + patient[5:]
+    fasta, tx_path = _fixture_gene(tmp_path, wild_type)
+    tx, ref = load_transcript(tx_path), Reference(fasta)
+    # the variant is the 5th base from the PAM: PAM-distal position 23 - 4 = 19
+    result = check_design(transcript=tx, reference=ref, variant="g.69C>T",
+                          editor=load_editor("Cas12a"), guide=patient)  # fmt: skip
+    assert (result.pam, result.pam_ok, result.target_position) == ("TTTA", True, 19)
+    # staggered cut 18 nt after the PAM: between g82 and g83, 13 nt from g69
+    assert result.cut_site_distance_nt == 13 and not result.targets_alteration

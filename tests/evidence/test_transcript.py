@@ -164,3 +164,22 @@ def test_model_needs_cds_inside_exons() -> None:
             name="t", chrom="c", strand="+", exons=[{"start": 1, "end": 10}],  # type: ignore[list-item]
             cds_start=2, cds_end=15,
         )  # fmt: skip
+
+
+def test_vcf_left_normalisation_and_the_hgvs_3prime_rule(gene: Gene) -> None:
+    # codon 33 is TTT (c.97-99) after a T-free codon: deleting one T of the run
+    tx, ref = load_transcript(gene.transcript_json), Reference(gene.fasta)
+    first, last = map_variant("c.97del", tx, ref), map_variant("c.99del", tx, ref)
+    # HGVS puts the deletion at the 3'-most T (c.99); c.97del breaks the rule
+    assert (first.hgvs_3prime_rule, last.hgvs_3prime_rule) == (False, True)
+    # VCF puts both at the left-most position, with the anchor base before the run
+    anchor = gene.g(266) if gene.strand == "+" else gene.g(270)  # c.96 (+) or c.100 (-)
+    run = "T" if gene.strand == "+" else "A"
+    for mapped in (first, last):
+        assert mapped.vcf_pos == anchor
+        assert mapped.vcf_ref == ref.fetch("chrT", anchor, anchor) + run
+        assert mapped.vcf_alt == ref.fetch("chrT", anchor, anchor)
+    dup = map_variant("c.97_99dup", tx, ref)
+    assert dup.hgvs_3prime_rule is True and len(dup.vcf_alt) == 4 and dup.vcf_pos == anchor
+    snv = map_variant("c.100C>T", tx, ref)
+    assert (snv.vcf_pos, snv.hgvs_3prime_rule) == (gene.g(270), None)

@@ -5,13 +5,13 @@ patient allele and the wild-type allele.
 What it computes (:func:`check_design`):
 
 - guides, on either strand: the best ungapped site of the protospacer in the patient allele
-  around the variant (mismatch count), the PAM found next to it and whether it fits the editor's
-  IUPAC pattern, where the variant sits in the protospacer (position 1 = the 5' end, which is
-  the PAM-distal end for 3'-PAM editors; editors.yaml), whether it lies in the editor's window,
-  whether the conversion restores the reference base (``corrects_variant``), every other
-  editable base in the window (bystander) with its protein consequence from the transcript model
-  (synonymous, missense with the amino-acid change, nonsense, ...), and whether the same guide
-  also matches the wild-type allele with a PAM (relevant for heterozygous patients);
+  around the variant (mismatch count), the PAM found next to it and whether it fits the
+  editor's IUPAC pattern, where the variant sits in the protospacer (position 1 = the PAM-distal
+  end: the 5' end for 3'-PAM editors, the 3' end for 5'-PAM Cas12a), whether it lies in the
+  editor's window, whether the conversion restores the reference base (``corrects_variant``),
+  every other editable base in the window (bystander) with its protein consequence from the
+  transcript model (synonymous, missense with the amino-acid change, nonsense, ...), and
+  whether the same guide also matches the wild-type allele with a PAM (heterozygous patients);
 - nucleases: the distance from the cut (between positions ``cut_after`` and ``cut_after + 1``)
   to the variant;
 - prime editing (Anzalone et al., Nature 2019;576:149): the primer-binding site (PBS) is the
@@ -67,7 +67,7 @@ class Bystander(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    position: int = Field(description="protospacer position (1 = 5' end)")
+    position: int = Field(description="protospacer position (1 = PAM-distal end)")
     genomic_position: int | None
     base_change: str = Field(description="on the protospacer strand, e.g. A>G")
     genomic_change: str = Field(description="on the genome + strand, e.g. T>C")
@@ -236,6 +236,13 @@ def _pam(seq: str, start: int, editor: EditorProfile) -> tuple[str | None, bool]
         return None, False
     found = seq[lo:hi]
     return found, re.fullmatch(iupac_regex(editor.pam), found) is not None
+
+
+def _position(index: int, size: int, editor: EditorProfile) -> int:
+    """Return the protospacer position (PAM-distal end = 1) of 0-based ``index`` from the
+    protospacer's 5' end: the 5' end is PAM-distal for 3'-PAM editors, the 3' end for 5'-PAM
+    editors (Cas12a)."""
+    return index + 1 if editor.pam_side == "3prime" else size - index
 
 
 def _complement(base: str) -> str:
@@ -418,8 +425,10 @@ def _check_guide(
         ok = False
         reasons.append(f"fail: PAM {pam or '(none)'} does not fit {editor.name} {editor.pam}")
     oriented_marks = sorted(marks if strand == "+" else {len(seq) - 1 - k for k in marks})
-    inside = [k - start + 1 for k in oriented_marks if start <= k < start + size]
-    target = inside[0] if inside else None
+    inside = [
+        _position(k - start, size, editor) for k in oriented_marks if start <= k < start + size
+    ]
+    target = min(inside) if inside else None
     result["target_position"] = target
     # wild-type allele: best site of the same guide, and whether it has a PAM
     wt_site = _best_site(guide, wt, None)
@@ -477,7 +486,8 @@ def _base_editor(
     ok = in_window
     corrects = False
     if len(mapped.ref) == 1 and len(mapped.alt) == 1:
-        patient_base = seq[start + target - 1]
+        index = target - 1 if editor.pam_side == "3prime" else size - target
+        patient_base = seq[start + index]
         wt_base = mapped.ref if strand == "+" else _complement(mapped.ref)
         corrects = patient_base == source and wt_base == product
         reasons.append(
@@ -497,7 +507,7 @@ def _base_editor(
     for p in range(low, high + 1):
         if p == target or p > size:
             continue
-        k = start + p - 1
+        k = start + (p - 1 if editor.pam_side == "3prime" else size - p)
         if seq[k] != source:
             continue
         g = positions[k]

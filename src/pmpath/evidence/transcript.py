@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -410,6 +409,13 @@ class GenomicVariant(BaseModel):
     alt: str
     strand: Literal["+", "-"] = Field(description="strand of the transcript")
     hgvs_g: str
+    vcf_pos: int = Field(description="VCF POS, left-normalised (Tan et al. 2015)")
+    vcf_ref: str
+    vcf_alt: str
+    hgvs_3prime_rule: bool | None = Field(
+        default=None,
+        description="indels: the description is the 3'-most on the transcript (HGVS rule)",
+    )
 
     def apply(self, window_start: int, window: str) -> str:
         """Return ``window`` (+ strand bases from ``window_start``) with the variant applied."""
@@ -495,6 +501,11 @@ def map_variant(
         start, end, ref, alt = high, high - 1, "", plus(parsed.alt or "")
     else:
         start, end, ref, alt = low, high, span, plus(parsed.alt or "")
+    vcf_pos, vcf_ref, vcf_alt = left_normalise(reference, chrom, start, ref, alt)
+    three_prime = None
+    if (ref == "") != (alt == "") and parsed.coordinate != "g":
+        three_prime = not _can_shift_3prime(reference, chrom, start, end, ref or alt, ref == "",
+                                            transcript.strand)  # fmt: skip
     return GenomicVariant(
         hgvs=parsed.text,
         chrom=chrom,
@@ -504,7 +515,56 @@ def map_variant(
         alt=alt,
         strand=transcript.strand,
         hgvs_g=_g_description(chrom, low, high, span, plus(parsed.alt or ""), parsed.edit),
+        vcf_pos=vcf_pos,
+        vcf_ref=vcf_ref,
+        vcf_alt=vcf_alt,
+        hgvs_3prime_rule=three_prime,
     )
+
+
+def left_normalise(
+    reference: Reference, chrom: str, start: int, ref: str, alt: str
+) -> tuple[int, str, str]:
+    """Return (POS, REF, ALT) of a replacement of ``ref`` at ``start`` by ``alt``, as VCF writes
+    it: trimmed, shifted left as far as the sequence allows, and with the anchor base before an
+    indel (the normalisation of Tan et al., Bioinformatics 2015;31:2202)."""
+    pos = start
+    while True:
+        changed = False
+        if ref and alt and ref[-1] == alt[-1]:
+            ref, alt = ref[:-1], alt[:-1]
+            changed = True
+        if not ref or not alt:
+            if pos <= 1:
+                break
+            pos -= 1
+            base = reference.fetch(chrom, pos, pos)
+            ref, alt = base + ref, base + alt
+            changed = True
+        if not changed:
+            break
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
+def _can_shift_3prime(
+    reference: Reference,
+    chrom: str,
+    start: int,
+    end: int,
+    seq: str,
+    insertion: bool,
+    strand: str,
+) -> bool:
+    """Return True if a pure deletion (``start..end``) or insertion (before ``start``) of ``seq``
+    could move one base towards the transcript's 3' end (+ strand: right; - strand: left)."""
+    length = reference.length(chrom)
+    if strand == "+":
+        nxt = start if insertion else end + 1
+        return nxt <= length and reference.fetch(chrom, nxt, nxt) == seq[0]
+    prev = start - 1
+    return prev >= 1 and reference.fetch(chrom, prev, prev) == seq[-1]
 
 
 # --- protein consequence -----------------------------------------------------------------------
@@ -713,16 +773,3 @@ def spliced_mrna(
     ]
     plus = "".join(exon_pieces)
     return plus if transcript.strand == "+" else reverse_complement(plus)
-
-
-def parse_position_text(text: str) -> Position:
-    """Return a c. position parsed from text like ``1003``, ``-12``, ``*5`` or ``88+2``."""
-    match = re.fullmatch(r"([-*]?)(\d+)([+-]\d+)?", text.strip())
-    if match is None or int(match[2]) == 0:
-        raise InvalidInputError(f"{text!r} is not a c. position")
-    base = int(match[2])
-    return Position(
-        base=-base if match[1] == "-" else base,
-        utr3=match[1] == "*",
-        offset=int(match[3]) if match[3] else 0,
-    )
