@@ -246,18 +246,19 @@ def _render(result: Any, out: Path) -> None:
         f"reads: {r.total:,} total{merged}, passed filter {r.passed_filter:,}, "
         f"aligned {r.aligned:,}, unassigned {r.unassigned:,}"
     )
-    columns = ["amplicon", "aligned reads", *CATEGORIES, "intended_edit_clean"]
+    columns = ["amplicon", "aligned", "indel", "intended", "bystander only", "unmodified", "clean"]
     rows = [
         [a.name, f"{a.aligned_reads:,}"]
         + [f"{getattr(a.outcomes, c):.2%}" for c in CATEGORIES]
         + [f"{a.intended_edit_clean:.2%}"]
         for a in result.amplicons
     ]
-    lines.print(table("Outcomes (fraction of aligned reads)", columns, rows))
+    title = "Outcomes, % of aligned reads (clean: intended edit without bystander)"
+    lines.print(table(title, columns, rows))
     if result.net is not None:
         net_rows = [
             [
-                name,
+                name.replace("_", " "),
                 f"{c.treated_fraction:.3%}",
                 f"{c.control_fraction:.3%}",
                 f"{c.net_fraction:+.3%}",
@@ -269,8 +270,8 @@ def _render(result: Any, out: Path) -> None:
         ]
         lines.print(
             table(
-                "Treated against control",
-                ["category", "treated", "control", "net", "p", "detection limit", "above"],
+                "Treated against control (one-sided Fisher; limit: detection limit)",
+                ["category", "treated", "control", "net", "p", "limit", "above"],
                 net_rows,
             )
         )
