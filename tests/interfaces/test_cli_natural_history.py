@@ -67,7 +67,7 @@ def _treated(files: dict[str, Path]) -> list[str]:
     return ["--treated", str(files["t"]), "--treated-observations", str(files["to"])]
 
 
-def test_describe_json_and_tables(run: Run, files: dict[str, Path]) -> None:
+def test_describe_json_and_tables(run: Run, files: dict[str, Path], tmp_path: Path) -> None:
     code, out, err = run("natural-history", "describe", *_nh(files), "--json")
     assert code == 0, err
     data = json.loads(out)
@@ -75,12 +75,31 @@ def test_describe_json_and_tables(run: Run, files: dict[str, Path]) -> None:
     assert kinds == ["survival", "survival", "trajectory", "events"]
     assert data["description"]["cohort"]["n_subjects"] == 60
     code, out, err = run(
-        "natural-history", "describe", *_nh(files), "--endpoint", "plasma_ammonia",
-        "--treated", files["t"], "--min-comparable-subjects", "1000",
-    )  # fmt: skip
+        "natural-history",
+        "describe",
+        *_nh(files),
+        "--endpoint",
+        "plasma_ammonia",
+        "--treated",
+        files["t"],
+        "--min-comparable-subjects",
+        "1000",
+    )
     assert code == 0, err
     assert "mixed model (REML)" in out
     assert "NOT adequate" in out
+    code, out, err = run(
+        "natural-history",
+        "describe",
+        *_nh(files),
+        "--endpoint",
+        "death_or_transplant",
+        "--plot",
+        tmp_path / "plots",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["figures"] == [str(tmp_path / "plots" / "km_death_or_transplant.png")]
 
 
 @pytest.mark.parametrize(
@@ -100,9 +119,20 @@ def test_compare_json_has_the_contract_fields(
     estimate_below_one: bool,
 ) -> None:
     code, out, err = run(
-        "natural-history", "compare", *_nh(files), *_treated(files), "--endpoint", endpoint,
-        "--kind", kind, "--better", "lower", "--json", "--plot", tmp_path / "figs",
-    )  # fmt: skip
+        "natural-history",
+        "compare",
+        *_nh(files),
+        *_treated(files),
+        "--endpoint",
+        endpoint,
+        "--kind",
+        kind,
+        "--better",
+        "lower",
+        "--json",
+        "--plot",
+        tmp_path / "figs",
+    )
     assert code == 0, err
     data = json.loads(out)
     for key in ("method", "statistic", "p_value", "estimate", "ci_low", "ci_high", "n_treated"):
@@ -118,9 +148,17 @@ def test_compare_json_has_the_contract_fields(
 
 def test_compare_tables(run: Run, files: dict[str, Path]) -> None:
     code, out, err = run(
-        "natural-history", "compare", *_nh(files), *_treated(files),
-        "--endpoint", "plasma_ammonia", "--kind", "trajectory", "--better", "lower",
-    )  # fmt: skip
+        "natural-history",
+        "compare",
+        *_nh(files),
+        *_treated(files),
+        "--endpoint",
+        "plasma_ammonia",
+        "--kind",
+        "trajectory",
+        "--better",
+        "lower",
+    )
     assert code == 0, err
     assert "slope difference" in out and "Durability" in out
 
@@ -130,20 +168,43 @@ def test_results_are_stored_as_evidence(run: Run, files: dict[str, Path], tmp_pa
     assert run("demo", "--workspace", workspace)[0] == 0
     case = ["--case", "CASE-DEMO-0001", "--workspace", str(workspace)]
     code, _, err = run(
-        "natural-history", "compare", *_nh(files), *_treated(files),
-        "--endpoint", "hyperammonemic_crises", "--kind", "events", "--json", *case,
-    )  # fmt: skip
+        "natural-history",
+        "compare",
+        *_nh(files),
+        *_treated(files),
+        "--endpoint",
+        "hyperammonemic_crises",
+        "--kind",
+        "events",
+        "--json",
+        *case,
+    )
     assert code == 0, err
     assert "stored on case CASE-DEMO-0001 (clinical_response, element 5)" in err
     code, _, err = run(
-        "natural-history", "compare", *_nh(files), *_treated(files),
-        "--endpoint", "hyperammonemic_crises", "--kind", "events", "--json", *case,
-    )  # fmt: skip
+        "natural-history",
+        "compare",
+        *_nh(files),
+        *_treated(files),
+        "--endpoint",
+        "hyperammonemic_crises",
+        "--kind",
+        "events",
+        "--json",
+        *case,
+    )
     assert code == 0 and "already stored" in err
     code, _, err = run(
-        "natural-history", "describe", *_nh(files), "--endpoint", "plasma_ammonia",
-        "--treated", files["t"], "--json", *case,
-    )  # fmt: skip
+        "natural-history",
+        "describe",
+        *_nh(files),
+        "--endpoint",
+        "plasma_ammonia",
+        "--treated",
+        files["t"],
+        "--json",
+        *case,
+    )
     assert code == 0, err
     assert "(natural_history_model, element 3)" in err
 

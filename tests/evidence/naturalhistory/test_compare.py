@@ -72,6 +72,10 @@ def test_one_sample_logrank_hand_computed(write_tables: WriteTables) -> None:
     assert result.p_value == pytest.approx(math.exp(-expected) * (1 + expected), abs=1e-12)
     assert result.estimate == pytest.approx(1 / expected)
     assert detail.test.z_modified == pytest.approx((1 - expected) / math.sqrt((1 + expected) / 2))
+    # Szurewsky et al. 2025: pi = 2 treated / 5 natural-history subjects.
+    assert detail.size_ratio == pytest.approx(0.4)
+    assert detail.z_adjusted_for_natural_history_size == pytest.approx(z * math.sqrt(1 / 1.4))
+    assert result.inputs["treated_subjects"].endswith("tr_subjects.csv")
     # P1: KM S(1) = 1, S(5) = 4/5 * 3/4 = 0.6.
     p1 = detail.patients[0]
     assert p1.expected_events == pytest.approx(0.45)
@@ -234,6 +238,9 @@ def test_bad_comparisons_are_refused(
         compare(nh_cohort, nh_cohort, "plasma_ammonia")
     with pytest.raises(InvalidInputError, match=r"window_days must be > 0"):
         compare(nh_cohort, treated, "plasma_ammonia", window_days=0)
+    no_observations = load_cohort(treated.subjects_source, treated=True)
+    with pytest.raises(InvalidInputError, match=r"observations are needed"):
+        compare(nh_cohort, no_observations, "hyperammonemic_crises")
 
 
 def test_result_round_trips_as_json(

@@ -7,7 +7,9 @@ Time-to-event (``survival``)
     entry, ties counted d/n) accumulated over each treated patient's ages at risk, from the dose
     age (delayed entry) to event or last follow-up: E = sum(L0(t_i) - L0(u_i)). Reported: O, E,
     Z = (O - E)/sqrt(E) with one-sided p = Phi(Z), the exact Poisson tail P(X <= O | E) as
-    ``p_value`` (few patients), Wu's modified Z, and O/E with its exact interval. For each
+    ``p_value`` (few patients), Wu's modified Z, Z scaled by sqrt(1/(1 + pi)) with pi = treated
+    / natural-history subjects for the variability of the natural-history estimate (Szurewsky
+    et al. 2025), and O/E with its exact interval. For each
     patient, the probability that an untreated child event-free at the dose age stays event-free
     as long, S(t)/S(u), from the Kaplan-Meier curve (lifelines).
 
@@ -102,6 +104,11 @@ class SurvivalDetail(_Frozen):
 
     kind: Literal["survival"] = "survival"
     test: OneSampleLogRank
+    size_ratio: float = Field(description="pi = treated patients / natural-history subjects")
+    z_adjusted_for_natural_history_size: float | None = Field(
+        description="Z * sqrt(1/(1 + pi)): the natural-history estimate's own variability"
+    )
+    p_value_adjusted_normal: float | None
     natural_history_max_age_days: float
     patients: list[SurvivalPatient]
 
@@ -201,6 +208,9 @@ class ComparisonResult(_Frozen):
     durability: Durability
     assumptions: list[str]
     parameters: dict[str, Any]
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="the tables compared (paths as given)"
+    )
 
 
 def compare(
@@ -242,18 +252,34 @@ def compare(
         "genotype": genotype,
         "baseline_days": baseline_days,
     }
+    inputs = {
+        "natural_history_subjects": natural_history.subjects_source,
+        "natural_history_observations": natural_history.observations_source,
+        "treated_subjects": treated.subjects_source,
+        "treated_observations": treated.observations_source,
+    }
+    if inferred != "survival" and treated.observations_source == "(no observations)":
+        raise InvalidInputError(
+            f"endpoint {endpoint!r} is a {inferred} endpoint: the treated patients' "
+            "observations are needed (--treated-observations)"
+        )
+    result: ComparisonResult
     if inferred == "survival":
-        return _compare_survival(nh, treated, endpoint, window_days, alpha, parameters)
-    if inferred == "trajectory":
+        result = _compare_survival(nh, treated, endpoint, window_days, alpha, parameters)
+    elif inferred == "trajectory":
         model = trajectory_model or fit_trajectory(nh, endpoint)
         if model.endpoint != endpoint:
             raise InvalidInputError(
                 f"trajectory_model is a model of {model.endpoint!r}, not {endpoint!r}"
             )
-        return _compare_trajectory(
+        result = _compare_trajectory(
             model, treated, endpoint, direction, window_days, alpha, parameters
         )
-    return _compare_events(nh, treated, endpoint, window_days, alpha, baseline_days, parameters)
+    else:
+        result = _compare_events(
+            nh, treated, endpoint, window_days, alpha, baseline_days, parameters
+        )
+    return result.model_copy(update={"inputs": inputs})
 
 
 def _step(times: np.ndarray, values: np.ndarray) -> Callable[[float], float]:
@@ -297,6 +323,7 @@ def _compare_survival(
     parameters: dict[str, Any],
 ) -> ComparisonResult:
     from lifelines import KaplanMeierFitter
+    from scipy.stats import norm
 
     hazard = nelson_aalen(nh, endpoint)
     times = survival_times(nh, endpoint)
@@ -333,6 +360,8 @@ def _compare_survival(
     observed = sum(p.event for p in patients)
     expected = sum(p.expected_events for p in patients)
     test = one_sample_logrank(observed, expected, 1.0 - alpha)
+    size_ratio = len(patients) / len(times)
+    z_adjusted = None if test.z is None else test.z * math.sqrt(1.0 / (1.0 + size_ratio))
     durability = survival_windows(follow, hazard, window_days=window_days, alpha=alpha)
     assumptions = [
         "the natural-history hazard over age is what the treated patients would have had",
@@ -365,7 +394,14 @@ def _compare_survival(
         n_treated=len(patients),
         n_natural_history_subjects=len(times),
         genotype=parameters["genotype"],
-        detail=SurvivalDetail(test=test, natural_history_max_age_days=nh_max, patients=patients),
+        detail=SurvivalDetail(
+            test=test,
+            size_ratio=size_ratio,
+            z_adjusted_for_natural_history_size=z_adjusted,
+            p_value_adjusted_normal=None if z_adjusted is None else float(norm.cdf(z_adjusted)),
+            natural_history_max_age_days=nh_max,
+            patients=patients,
+        ),
         durability=durability,
         assumptions=assumptions,
         parameters=parameters,
