@@ -224,3 +224,37 @@ def test_property_finder_equals_brute_force(case: tuple[str, str, str, int, int,
     }
     assert got == brute_force([("c", genome)], guide, pam, max_mm, dna, rna)
     assert len(hits) == len(got)
+
+
+def test_bgzip_genome_with_index_gives_the_same_sites(
+    planted: tuple[Path, list[tuple[str, str]]], tmp_path: Path
+) -> None:
+    import struct
+    import zlib
+
+    path, records = planted
+    data = path.read_bytes()
+    blocks = []
+    for i in range(0, len(data), 4000):  # several BGZF blocks, as bgzip writes them
+        piece = data[i : i + 4000]
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = compressor.compress(piece) + compressor.flush()
+        extra = b"BC" + struct.pack("<HH", 2, len(body) + 25)
+        header = b"\x1f\x8b\x08\x04" + b"\x00" * 4 + b"\x00\xff" + struct.pack("<H", len(extra))
+        blocks.append(header + extra + body + struct.pack("<II", zlib.crc32(piece), len(piece)))
+    bgz = tmp_path / "planted.fa.gz"
+    bgz.write_bytes(b"".join(blocks))
+    offset, fai = 0, []
+    for name, seq in records:
+        offset += len(f">{name}\n")
+        fai.append(f"{name}\t{len(seq)}\t{offset}\t60\t61\n")
+        offset += len(seq) + (len(seq) + 59) // 60
+    Path(f"{bgz}.fai").write_text("".join(fai))
+    genome = Genome(bgz)
+    assert genome.compressed and genome.contigs == ["chr1", "chr2", "chr3"]
+    assert genome.lengths_bp == {name: len(seq) for name, seq in records}
+    settings_ = ScanSettings(pam="NGG", max_mismatches=3)
+    guide = [Guide(name="g", sequence=GUIDE)]
+    assert _keys(search_genome(genome, guide, settings_)) == _keys(
+        search_genome(Genome(path), guide, settings_)
+    )

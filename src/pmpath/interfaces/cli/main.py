@@ -50,6 +50,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("platform", "pmpath.interfaces.cli.platform"),
     ("editing", "pmpath.interfaces.cli.editing"),
     ("natural-history", "pmpath.interfaces.cli.natural_history"),
+    ("offtarget", "pmpath.interfaces.cli.offtarget"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)

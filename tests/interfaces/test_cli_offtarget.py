@@ -1,0 +1,184 @@
+"""`pmpath offtarget search|panel`, in-process: outputs, evidence on a case, bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pmpath.adapters.store import Reader, UnitOfWork
+from pmpath.domain.enums import EvidenceKind
+from pmpath.domain.models import Case, Disease, EvidenceItem, Patient, Platform, Product
+from pmpath.evidence.offtarget.genome import write_fasta
+from pmpath.interfaces.cli.main import main
+from pmpath.services.workspace import open_workspace
+from tests.factories import all_entities
+
+GUIDE = "GACCCACACCGGAGGTGTAG"
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.delenv("PMPATH_HOME", raising=False)
+    monkeypatch.delenv("PMPATH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PMPATH_USER", "tester")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+@pytest.fixture
+def genome(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(4)
+    chr1 = list("".join(rng.choice(list("ACGT"), 3000)))
+    chr1[1000:1023] = list(GUIDE + "TGG")
+    chr1[2000:2023] = list(GUIDE[:5] + "T" + GUIDE[6:] + "AGG")
+    path = tmp_path / "genome.fa"
+    write_fasta(path, [("chr1", "".join(chr1)), ("chr2", "".join(rng.choice(list("ACGT"), 500)))])
+    return path
+
+
+def test_search_writes_tsv_panel_and_prints_ranked_sites(
+    run: Run, genome: Path, tmp_path: Path
+) -> None:
+    out, panel = tmp_path / "sites.tsv", tmp_path / "panel.fa"
+    code, stdout, stderr = run(
+        "offtarget", "search", "--genome", str(genome), "--guide", GUIDE, "--pam", "NGG",
+        "--max-mismatches", "3", "--out", str(out), "--panel", str(panel), "--flank", "40",
+    )  # fmt: skip
+    assert code == 0, stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text()), delimiter="\t"))
+    assert rows[0]["chrom"] == "chr1" and rows[0]["start"] == "1000" and rows[0]["cfd"] == "1"
+    assert rows[1]["start"] == "2000" and rows[1]["site"] == GUIDE[:5] + "t" + GUIDE[6:] + "AGG"
+    assert "chr1:1000-1023+ (on-target)" in stdout and "specificity CFD" in stdout
+    assert panel.read_text().startswith(">chr1:1000-1023+ on-target chr1:960-1063\n")
+    assert "candidate sites" in stderr
+
+
+def test_search_json_and_evidence_on_a_case(run: Run, genome: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    assert run("init", "--workspace", str(workspace))[0] == 0
+    store = open_workspace(workspace).store()
+    keep = (Platform, Disease, Product, Patient, Case)
+    with UnitOfWork(store, actor="tester", reason="test records") as uow:
+        for entity in all_entities():
+            if isinstance(entity, keep):
+                uow.add(entity)
+        uow.commit()
+    args = [
+        "offtarget", "search", "--genome", str(genome), "--guide", f"demo={GUIDE}",
+        "--editor", "SpCas9", "--out", str(tmp_path / "s.tsv"), "--json", "--case", "CASE-1",
+        "--workspace", str(workspace), "--genome-build", "synthetic-1",
+    ]  # fmt: skip
+    code, stdout, stderr = run(*args)
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert result["guides"][0]["name"] == "demo" and result["genome_build"] == "synthetic-1"
+    assert "stored on case CASE-1" in stderr
+    with Reader(store) as reader:
+        items = reader.find(EvidenceItem, case_id="CASE-1")
+    mine = [i for i in items if i.kind == EvidenceKind.OFFTARGET_SEARCH]
+    assert len(mine) == 1
+    item = mine[0]
+    assert item.element.number == 4
+    assert item.parameters["candidate_list_sha256"] == result["candidate_list_sha256"]
+    assert item.parameters["pam"] == "NGG" and item.parameters["genome_build"] == "synthetic-1"
+    assert set(item.input_digests) == {"genome"}
+    code, _, stderr = run(*args)
+    assert code == 0 and "already stored" in stderr
+    store.dispose()
+
+
+def test_panel_command_from_the_json(run: Run, genome: Path, tmp_path: Path) -> None:
+    code, stdout, _ = run(
+        "offtarget", "search", "--genome", str(genome), "--guide", GUIDE,
+        "--out", str(tmp_path / "s.tsv"), "--json",
+    )  # fmt: skip
+    assert code == 0
+    nomination = tmp_path / "n.json"
+    nomination.write_text(stdout)
+    panel = tmp_path / "p.fa"
+    code, stdout, stderr = run(
+        "offtarget", "panel", "--nomination", str(nomination), "--genome", str(genome),
+        "--out", str(panel), "--top", "1",
+    )  # fmt: skip
+    assert code == 0, stderr
+    names = [line.split()[0][1:] for line in panel.read_text().splitlines() if line[0] == ">"]
+    assert names == ["chr1:1000-1023+", "chr1:2000-2023+"]
+
+
+def _bgzip_without_index(genome: Path) -> Path:
+    """A BGZF file (one block: gzip member with the 'BC' extra field) and no .fai."""
+    import struct
+    import zlib
+
+    data = genome.read_bytes()
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = compressor.compress(data) + compressor.flush()
+    extra = b"BC" + struct.pack("<HH", 2, len(body) + 25)
+    header = b"\x1f\x8b\x08\x04" + b"\x00" * 4 + b"\x00\xff" + struct.pack("<H", len(extra))
+    block = header + extra + body + struct.pack("<II", zlib.crc32(data), len(data))
+    path = genome.with_suffix(".fa.gz")
+    path.write_bytes(block)
+    with gzip.open(path) as check:
+        assert check.read() == data
+    return path
+
+
+def _vcf(tmp_path: Path) -> Path:
+    path = tmp_path / "v.vcf"
+    path.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "1\t100\t.\tA\tG\t.\tPASS\tAF=0.1\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--guide": "GACCCACACCGGAGGTGTAX"}, "only A, C, G, T"),
+        ({"--pam": "NGJ"}, "PAM pattern 'NGJ'"),
+        ({"--max-mismatches": "7"}, "--max-mismatches 7 is not in 0..6"),
+        ({"--dna-bulge": "3"}, "--dna-bulge 3 is not in 0..2"),
+        ({"--editor": "NoSuchCas"}, "unknown editor"),
+        ({"--genome": "MISSING"}, "does not exist"),
+        ({"--genome": "BGZIP"}, "bgzip-compressed and has no index"),
+        ({"--vcf": "VCF"}, "chromosome '1' is not in the genome"),
+        ({"--annotation": "MISSING"}, "does not exist"),
+        ({"--case": "CASE-NOPE"}, ""),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    run: Run, genome: Path, tmp_path: Path, change: dict[str, str], message: str
+) -> None:
+    options = {"--genome": str(genome), "--guide": GUIDE, "--out": str(tmp_path / "s.tsv")}
+    for key, value in change.items():
+        if value == "MISSING":
+            value = str(tmp_path / "missing.file")
+        elif value == "BGZIP":
+            value = str(_bgzip_without_index(genome))
+        elif value == "VCF":
+            value = str(_vcf(tmp_path))
+        options[key] = value
+    if "--case" in options:
+        options["--workspace"] = str(tmp_path / "no-workspace")
+    argv = ["offtarget", "search"] + [x for kv in options.items() for x in kv]
+    code, _, stderr = run(*argv)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert not (tmp_path / "s.tsv").exists()
