@@ -154,6 +154,12 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(
         (["--r1", str(reads["treated"]), "--conversion", "A>G", "--window", "8-4"], "--window"),
         (["--r1", str(reads["treated"]), "--editor", "ABE8e"], "give --target-position"),
         (["--r1", str(reads["treated"]), "--mode", "prime"], "needs --expected-amplicon"),
+        (["--r1", str(reads["treated"]), "--window", "4-8"], "needs --editor"),
+        (
+            ["--r1", str(reads["treated"]), "--mode", "nuclease", "--expected-amplicon", "ACGT"],
+            "needs --mode prime",
+        ),
+        (["--r1", str(reads["treated"]), "--min-base-quality", "99"], "--min-base-quality 99"),
         (["--r1", str(reads["treated"]), "--case", "NOPE", "-w", str(tmp_path / "nows")], ""),
     ]
     for extra, expected in cases:

@@ -309,3 +309,36 @@ def test_single_gap_shortcut_matches_the_dynamic_programme() -> None:
             assert fast.indels == slow.indels, read
         checked += 1
     assert checked > 250
+
+
+def test_alleles_that_delete_the_whole_window_stay_apart(tmp_path: Path) -> None:
+    a = AMPLICON
+    mix = [("d60", delete(a, CUT - 30, 60), 7), ("d80", delete(a, CUT - 40, 80), 3)]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=12, error_start=0.0, error_end=0.0)
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+    result = quantify_sample(r1, None, geometries).on_target
+    window = result.window_end_position - result.window_start_position + 1
+    rows = [(r.allele_window, r.changes, r.reads) for r in result.alleles]
+    assert rows == [("-" * window, "88_147del", 7), ("-" * window, "78_157del", 3)]
+
+
+def test_low_quality_reads_and_bases(tmp_path: Path) -> None:
+    a = AMPLICON
+    edited = substitute(a, TARGET, "G")
+    high, low = "I" * len(a), "+" * len(a)  # Phred 40 and 10
+    # a read whose target base is Q10: unknown there, never counted as an edit
+    masked = high[:TARGET] + "+" + high[TARGET + 1 :]
+    records = [("h1", edited, high), ("h2", a, high), ("l1", edited, low), ("m1", edited, masked)]
+    r1 = _fastq(tmp_path / "q.fq", records)
+    geometries, expected = layout([("amp", a)], GUIDE, BE)
+    strict = quantify_sample(r1, None, geometries, expected, QuantifySettings(min_mean_quality=30))
+    assert (strict.reads.total, strict.reads.passed_filter) == (4, 3)
+    tally = strict.on_target
+    assert tally.target_unknown_reads == 1
+    # the unknown read is shared 1:1 like the known reads without bystander (1 edited, 1 not)
+    assert tally.outcome_counts.intended_edit + tally.outcome_counts.unmodified == 3
+    loose = quantify_sample(r1, None, geometries, expected, QuantifySettings(min_base_quality=0))
+    assert loose.reads.passed_filter == 4
+    assert loose.on_target.outcome_counts.intended_edit == 3
+    assert loose.on_target.target_unknown_reads == 0

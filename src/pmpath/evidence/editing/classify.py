@@ -219,8 +219,12 @@ class AmpliconTally:
                 for indel in found:
                     if indel in self.indels or len(self.indels) < self.max_alleles:
                         self.indels[indel] += weight
+            # An allele is its window sequence plus the full extent of its window indels (two
+            # deletions that both remove the whole window are different alleles).
             key = (
                 self._allele(projection, all_indels)
+                + "|"
+                + ",".join(indel.label() for indel in found)
                 if all_indels
                 else projection[g.window_start : g.window_end]
             )
@@ -258,7 +262,7 @@ class AmpliconTally:
         ranked = sorted(self.alleles.items(), key=lambda item: (-item[1][0], item[0]))
         alleles = [
             AlleleRow(
-                allele_window=key,
+                allele_window=key.partition("|")[0],
                 category=_ALLELE_CATEGORIES[category],
                 changes=changes,
                 reads=reads,

@@ -62,7 +62,11 @@ def _edit_spec(
     if mode is None:
         if expected_amplicon:
             mode = "prime"
-        elif conv is not None or (profile is not None and profile.kind == "base_editor"):
+        elif (
+            conv is not None
+            or window is not None
+            or (profile is not None and profile.kind == "base_editor")
+        ):
             mode = "base-editor"
         else:
             mode = "nuclease"
@@ -70,6 +74,8 @@ def _edit_spec(
         raise InvalidInputError(
             "--mode base-editor needs --editor NAME (a base editor) or --conversion and --window"
         )
+    if mode != "prime" and expected_amplicon:
+        raise InvalidInputError("--expected-amplicon needs --mode prime (prime editing or HDR)")
     if mode == "prime" and not expected_amplicon:
         raise InvalidInputError("--mode prime needs --expected-amplicon SEQ")
     spec = EditSpec(
