@@ -57,6 +57,10 @@ def test_positions_carry_utr_and_offsets() -> None:
         ("p.(Gly4_Gln6dup)", "duplication", "Gly4", None, True),
         ("p.Lys2_Met3insGlnSer", "insertion", "Lys2", "GlnSer", False),
         ("p.Cys28delinsTrpVal", "delins", "Cys28", "TrpVal", False),
+        ("p.Arg97fs", "frameshift", "Arg97", None, False),
+        ("p.(Arg97ProfsTer23)", "frameshift", "Arg97", "Pro", True),
+        ("p.R97Pfs*23", "frameshift", "Arg97", "Pro", False),
+        ("p.(Ter80GlnextTer?)", "extension", "Ter80", "Gln", True),
     ],
 )
 def test_protein_variants_parse(

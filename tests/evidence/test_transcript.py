@@ -102,10 +102,16 @@ def test_protein_effects(gene: Gene) -> None:
     assert effect("c.100C>T") == ("nonsense", "p.(Gln34Ter)")
     assert effect("c.102G>A") == ("synonymous", "p.(=)")
     assert effect("c.101A>G") == ("missense", "p.(Gln34Arg)")
-    assert effect("c.99del")[0] == "frameshift"
+    assert effect("c.99del") == ("frameshift", "p.(Gln34ArgfsTer33)")
+    assert effect("c.238T>C") == ("stop_lost", "p.(Ter80GlnextTer?)")
+    shifted = protein_effect(map_variant("c.100_101insA", tx, ref), tx, ref)
+    assert (shifted.consequence, shifted.hgvs_p) == ("frameshift", "p.(Glu35GlyfsTer15)")
+    # the new stop starts at patient CDS base 145 = reference c.144 (1 nt inserted upstream),
+    # 47 nt before the last exon-exon junction after c.190: escapes NMD
+    assert shifted.nmd is not None and shifted.nmd.ptc_c_position == 144
+    assert shifted.nmd.nt_to_last_junction == 47 and shifted.nmd.escapes_nmd
     assert effect("c.100_102del") == ("inframe_deletion", "p.(Gln34del)")
     assert effect("c.1A>G") == ("start_lost", "p.(Met1?)")
-    assert effect("c.238T>C")[0] == "stop_lost"
     assert effect("c.40+2T>A") == ("splice_site", None)
     assert effect("c.41-30del")[0] == "intronic"
     assert effect("c.*3del") == ("3_prime_utr", "p.(=)")

@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
 
-EditKind = Literal["substitution", "deletion", "duplication", "insertion", "delins"]
+EditKind = Literal[
+    "substitution", "deletion", "duplication", "insertion", "delins", "frameshift", "extension"
+]
 Coordinate = Literal["c", "n", "g", "p"]
 
 AMINO_ACIDS: dict[str, str] = {
@@ -201,9 +203,34 @@ def parse_hgvs(text: str) -> HgvsVariant:
     )
 
 
+_PROT_FS = re.compile(
+    rf"(?P<aa1>{_AA})(?P<pos1>\d+)(?P<alt>{_AA})?fs(?:(?:Ter|\*)(?P<stop>\d+|\?))?$"
+)
+_PROT_EXT = re.compile(rf"(?P<aa1>Ter|\*)(?P<pos1>\d+)(?P<alt>{_AA})?ext(?:Ter|\*)(\d+|\?)$")
+
+
 def _parse_protein(raw: str, accession: str | None, body: str) -> HgvsVariant:
     predicted = body.startswith("(") and body.endswith(")")
     inner = body[1:-1] if predicted else body
+    specials: tuple[tuple[re.Pattern[str], EditKind], ...] = (
+        (_PROT_FS, "frameshift"),
+        (_PROT_EXT, "extension"),
+    )
+    for pattern, special_kind in specials:
+        special = pattern.fullmatch(inner)
+        if special is not None:
+            start = Position(base=int(special["pos1"]), amino_acid=_three(special["aa1"]))
+            return HgvsVariant(
+                text=raw,
+                accession=accession,
+                coordinate="p",
+                edit=special_kind,
+                start=start,
+                end=start,
+                ref=start.amino_acid,
+                alt=_three(special["alt"]) if special["alt"] else None,
+                predicted=predicted,
+            )
     edit = _PROT_EDIT.fullmatch(inner)
     if edit is None:
         raise _bad(

@@ -712,10 +712,13 @@ def protein_effect(
     removed = None
     if delta % 3 != 0:
         consequence: Consequence = "frameshift"
-        hgvs_p = f"p.({AMINO_ACIDS[ref_aa]}{residue}fs)"
+        new_aa = AMINO_ACIDS.get(alt_aa, "Xaa") if alt_aa not in ("X", "*") else ""
+        ter = f"Ter{stop - first + 1}" if stop >= first else "Ter?"
+        hgvs_p = f"p.({AMINO_ACIDS[ref_aa]}{residue}{new_aa}fs{ter})"
     elif first >= length:
         consequence = "stop_lost"
-        hgvs_p = f"p.(Ter{residue}ext*?)"
+        new_aa = AMINO_ACIDS.get(alt_aa, "Xaa") if alt_aa != "X" else "Xaa"
+        hgvs_p = f"p.(Ter{residue}{new_aa}extTer?)"
     elif alt_aa == "*":
         consequence = "nonsense"
         hgvs_p = f"p.({AMINO_ACIDS[ref_aa]}{residue}Ter)"
@@ -732,7 +735,8 @@ def protein_effect(
         )
         hgvs_p = f"p.({AMINO_ACIDS[ref_aa]}{residue}{'del' if delta < 0 else 'delins'})"
     if consequence in ("nonsense", "frameshift") and stop >= 0 and stop < length:
-        nmd = nmd_escape(transcript, 3 * stop + 1)
+        # the stop's first base in the patient CDS, back in reference c. numbering
+        nmd = nmd_escape(transcript, max(1, 3 * stop + 1 - delta))
         removed = round((length - stop) / length, 4)
     return ProteinEffect(
         consequence=consequence,
