@@ -253,6 +253,21 @@ def test_bad_input_exits_2_with_one_line(run: Run, files: dict[str, Path], tmp_p
             "--endpoint",
             "plasma_ammonia",
             "--kind",
+            "trajectory",
+            "--estimand",
+            "median",
+        )
+    )
+    assert "--estimand 'median' is not one of: slope, mean" in line
+    line = _one_line_error(
+        *run(
+            "natural-history",
+            "compare",
+            *nh,
+            *_treated(files),
+            "--endpoint",
+            "plasma_ammonia",
+            "--kind",
             "events",
         )
     )

@@ -58,6 +58,8 @@ def test_demo_step_describes_compares_and_is_idempotent(tmp_path: Path) -> None:
     # Born 2024-01-15 (shifted), dosed 2024-03-01 (shifted): 46 days old at dosing.
     assert patient["dose_age_days"] == 46.0
     assert patient["mean_difference"] < -30  # simulated effect: -45 umol/L
+    assert ammonia["estimate"] == pytest.approx(patient["mean_difference"])
+    assert ammonia["p_value"] < 0.05 and ammonia["ci_high"] < 0
     assert ammonia["durability"]["holds"] is True
     survival = by_endpoint["death_or_transplant"]
     assert survival["detail"]["test"]["observed"] == 0

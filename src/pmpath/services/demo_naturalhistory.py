@@ -80,6 +80,12 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2g}" if value < 1e-3 else f"{value:.4f}"
+
+
 def natural_history_step(context: DemoContext) -> DemoSection:
     """Simulate, describe and compare; store the evidence; return the demo's table."""
     folder = context.workspace.path / "demo-data" / "naturalhistory"
@@ -176,10 +182,14 @@ def natural_history_step(context: DemoContext) -> DemoSection:
             "",
         ]
     )
+    # The primary endpoint last: among evidence of one kind the newest decides element 5.
     comparisons: list[tuple[str, dict[str, Any]]] = [
-        ("plasma_ammonia", {"direction": "lower_is_better"}),
-        ("hyperammonemic_crises", {}),
         ("death_or_transplant", {}),
+        ("hyperammonemic_crises", {}),
+        (
+            "plasma_ammonia",
+            {"direction": "lower_is_better", "trajectory_estimand": "mean_difference"},
+        ),
     ]
     for endpoint, options in comparisons:
         result = compare(cohort, treated, endpoint, window_days=90.0, **options)
@@ -205,12 +215,13 @@ def _summary(result: ComparisonResult) -> str:
     holds = "holds" if result.durability.holds else "does not hold"
     estimate = (
         f"{result.estimate_name} {_fmt(result.estimate)} "
-        f"(95% CI {_fmt(result.ci_low)} to {_fmt(result.ci_high)}), p = {_fmt(result.p_value, 4)}"
+        f"(95% CI {_fmt(result.ci_low)} to {_fmt(result.ci_high)}), p = {_p(result.p_value)}"
     )
     detail = result.detail
     extra = ""
     if detail.kind == "trajectory":
-        extra = f"; mean difference {detail.patients[0].mean_difference:.0f} umol/L"
+        slope = detail.patients[0].slope_difference_per_year
+        extra = f" (umol/L); slope difference {_fmt(slope)} umol/L/year"
     elif detail.kind == "events":
         extra = (
             f"; P(untreated as few crises) {detail.patients[0].prob_untreated_as_few_events:.3f}"

@@ -268,3 +268,26 @@ def test_no_events_after_dosing_has_the_closed_form_nb_probability(
     a, m = patient.natural_history_alpha, patient.expected_events_untreated
     assert patient.prob_untreated_as_few_events == pytest.approx((1 + a * m) ** (-1 / a))
     assert result.estimate == 0.0
+
+
+def test_a_level_shift_is_the_mean_difference_estimand(
+    nh_cohort: Cohort, truth: CohortTruth, write_tables: WriteTables
+) -> None:
+    level_only = EFFECT.model_copy(update={"slope_change_per_year": 0.0})
+    treated = _treated_sim(write_tables, truth, level_only, 11, "level")
+    result = compare(
+        nh_cohort,
+        treated,
+        "plasma_ammonia",
+        direction="lower_is_better",
+        trajectory_estimand="mean_difference",
+    )
+    assert result.detail.kind == "trajectory"
+    patient = result.detail.patients[0]
+    assert result.estimate == pytest.approx(patient.mean_difference)
+    assert result.ci_low == pytest.approx(patient.mean_difference_ci_low)
+    # True shift -40 (this patient's own random effects aside): detected, interval holds it.
+    assert result.ci_high is not None and result.ci_high < 0
+    assert result.ci_low < -40.0 < result.ci_high
+    assert result.p_value is not None and result.p_value < 1e-3
+    assert result.parameters["trajectory_estimand"] == "mean_difference"

@@ -21,8 +21,10 @@ Progressive endpoint (``trajectory``)
     prediction is X* beta + Z* b with covariance Z* G_post Z*' + sigma^2 I + A Cov(beta) A',
     A = X* - Z* G Zo' V^-1 Xo (the uncertainty of beta through both terms). Reported per visit:
     the 95% prediction interval and z = (y - mu)/sd; per patient the post-dose least-squares
-    slope minus the predicted untreated slope, with its interval from the same covariance;
-    over patients the inverse-variance pooled slope difference, two-sided normal p.
+    slope minus the predicted untreated slope, and the mean post-dose difference from the
+    prediction, each with its interval from the same covariance; over patients the
+    inverse-variance pooled slope difference (default headline: progression slowed) or mean
+    difference (``trajectory_estimand="mean_difference"``: level shifted), two-sided normal p.
     statsmodels fits the model; the conditional prediction is hand-written because statsmodels
     has no API for predicting a new subject.
 
@@ -76,6 +78,7 @@ from pmpath.evidence.naturalhistory.exact import (
 )
 
 Direction = Literal["higher_is_better", "lower_is_better"]
+TrajectoryEstimand = Literal["slope_difference", "mean_difference"]
 
 
 class _Frozen(BaseModel):
@@ -225,11 +228,15 @@ def compare(
     genotype: str | None = None,
     baseline_days: float | None = None,
     trajectory_model: TrajectoryModel | None = None,
+    trajectory_estimand: TrajectoryEstimand = "slope_difference",
 ) -> ComparisonResult:
     """Return the comparison of the treated patients with the natural history on ``endpoint``
     by the method of its kind (one-sample log-rank, conditional trajectory prediction, or rate
     ratio with the NB predictive), with the durability table over ``window_days`` windows.
-    ``trajectory_model`` reuses a natural-history fit of ``endpoint`` (default: fit it here)."""
+    ``trajectory_model`` reuses a natural-history fit of ``endpoint`` (default: fit it here);
+    ``trajectory_estimand`` picks the headline trajectory estimate: the post-dose slope
+    difference (progression slowed) or the mean difference from the prediction (level shifted);
+    both are always in the per-patient detail."""
     if not treated.treated:
         raise InvalidInputError(f"{treated.subjects_source} is not loaded as treated patients")
     if not 0.0 < alpha < 1.0:
@@ -252,6 +259,8 @@ def compare(
         "genotype": genotype,
         "baseline_days": baseline_days,
     }
+    if inferred == "trajectory":
+        parameters["trajectory_estimand"] = trajectory_estimand
     inputs = {
         "natural_history_subjects": natural_history.subjects_source,
         "natural_history_observations": natural_history.observations_source,
@@ -273,7 +282,7 @@ def compare(
                 f"trajectory_model is a model of {model.endpoint!r}, not {endpoint!r}"
             )
         result = _compare_trajectory(
-            model, treated, endpoint, direction, window_days, alpha, parameters
+            model, treated, endpoint, direction, window_days, alpha, parameters, trajectory_estimand
         )
     else:
         result = _compare_events(
@@ -449,6 +458,7 @@ def _compare_trajectory(
     window_days: float,
     alpha: float,
     parameters: dict[str, Any],
+    estimand: TrajectoryEstimand,
 ) -> ComparisonResult:
     from scipy.stats import norm
 
@@ -463,6 +473,7 @@ def _compare_trajectory(
     patients: list[TrajectoryPatient] = []
     follow: list[TrajectoryFollowUp] = []
     slopes: list[tuple[float, float]] = []
+    levels: list[tuple[float, float]] = []
     for sid, row in treated.subjects.iterrows():
         dose = float(row["dose_age_days"])
         mine = obs[(obs["subject_id"] == sid) & (obs["endpoint"] == endpoint)].dropna(
@@ -500,6 +511,7 @@ def _compare_trajectory(
         weights = np.full(len(values), 1.0 / len(values))
         mean_diff = float(weights @ residuals)
         mean_se = math.sqrt(float(weights @ cov @ weights))
+        levels.append((mean_diff, mean_se * mean_se))
         predicted_slope = model.slope_per_year + float(b_hat[1])
         slope_fields: dict[str, float | None] = dict.fromkeys(
             (
@@ -542,8 +554,9 @@ def _compare_trajectory(
         )
         follow.append(TrajectoryFollowUp(ages - dose, residuals, cov))
     statistic = p_value = estimate = ci_low = ci_high = None
-    if slopes:
-        estimate, variance = pool_inverse_variance(slopes)
+    pooled = slopes if estimand == "slope_difference" else levels
+    if pooled:
+        estimate, variance = pool_inverse_variance(pooled)
         se = math.sqrt(variance)
         statistic = estimate / se
         p_value = float(2.0 * norm.sf(abs(statistic)))
@@ -551,20 +564,26 @@ def _compare_trajectory(
     durability = trajectory_windows(
         follow, window_days=window_days, alpha=alpha, higher_is_better=higher
     )
+    if estimand == "slope_difference":
+        what, name = "post-dose slope difference", "slope difference"
+        estimate_name = "post-dose slope minus predicted untreated slope (per year)"
+    else:
+        what, name = "mean post-dose difference from the prediction", "mean difference"
+        estimate_name = "mean of observed minus predicted untreated values after dosing"
     return ComparisonResult(
         endpoint=endpoint,
         kind="trajectory",
         endpoint_kind="trajectory",
         method=(
             "natural-history mixed model (REML, random intercept and slope; statsmodels "
-            "MixedLM) conditioned on each patient's pre-dose values (BLUP); post-dose slope "
-            "difference, inverse-variance pooled over patients"
+            f"MixedLM) conditioned on each patient's pre-dose values (BLUP); {what}, "
+            "inverse-variance pooled over patients"
         ),
-        statistic_name="z = slope difference / SE",
+        statistic_name=f"z = {name} / SE",
         statistic=statistic,
         p_value=p_value,
         p_value_sided="two-sided, normal",
-        estimate_name="post-dose slope minus predicted untreated slope (per year)",
+        estimate_name=estimate_name,
         estimate=estimate,
         ci_low=ci_low,
         ci_high=ci_high,

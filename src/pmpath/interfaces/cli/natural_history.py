@@ -38,6 +38,7 @@ DEFAULT_MAX_MISSING = 0.2
 DEFAULT_AGE_BIN_DAYS = 180.0
 KINDS = ("survival", "trajectory", "events")
 BETTER = {"higher": "higher_is_better", "lower": "lower_is_better"}
+ESTIMANDS = {"slope": "slope_difference", "mean": "mean_difference"}
 
 SubjectsOption = Annotated[
     Path, typer.Option("--subjects", help="Natural-history subject table (CSV or Parquet).")
@@ -293,6 +294,13 @@ def compare_command(
         float | None,
         typer.Option("--baseline-days", help="Events: pre-dose window length (default: all)."),
     ] = None,
+    estimand: Annotated[
+        str,
+        typer.Option(
+            "--estimand",
+            help="Trajectory headline: 'slope' (slope difference) or 'mean' (mean difference).",
+        ),
+    ] = "slope",
     genotype: GenotypeOption = None,
     as_json: JsonOption = False,
     plot: PlotOption = None,
@@ -309,6 +317,8 @@ def compare_command(
         raise InvalidInputError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
     if better not in BETTER:
         raise InvalidInputError(f"--better {better!r} is not one of: higher, lower")
+    if estimand not in ESTIMANDS:
+        raise InvalidInputError(f"--estimand {estimand!r} is not one of: slope, mean")
     natural_history = load_cohort(subjects, observations)
     patients = load_cohort(treated, treated_observations, treated=True)
     result = compare(
@@ -321,6 +331,7 @@ def compare_command(
         alpha=alpha,
         genotype=genotype,
         baseline_days=baseline_days,
+        trajectory_estimand=ESTIMANDS[estimand],  # type: ignore[arg-type]
     )
     written: list[str] = []
     if plot is not None:
