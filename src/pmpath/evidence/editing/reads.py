@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import ne
 from pathlib import Path
 
 import dnaio
@@ -111,9 +112,7 @@ def merge_pair(seq1: str, qual1: str, seq2: str, qual2: str) -> tuple[str, str] 
             start = pos - seed_offset
             if start >= 0:
                 overlap = min(n1 - start, n2)
-                mismatches = sum(
-                    1 for a, b in zip(seq1[start : start + overlap], rc2, strict=False) if a != b
-                )
+                mismatches = sum(map(ne, seq1[start : start + overlap], rc2[:overlap]))
                 if mismatches <= MAX_OVERLAP_MISMATCH_FRACTION * overlap and (
                     best is None or mismatches < best[1]
                 ):
@@ -125,6 +124,10 @@ def merge_pair(seq1: str, qual1: str, seq2: str, qual2: str) -> tuple[str, str] 
         return None
     start = best[0]
     overlap = min(n1 - start, n2)
+    if best[1] == 0:  # the common case: the overlap agrees; keep the better quality
+        quals_overlap = "".join(map(max, qual1[start : start + overlap], rq2[:overlap]))
+        sequence = seq1[: start + overlap] + rc2[overlap:]
+        return sequence, qual1[:start] + quals_overlap + rq2[overlap:]
     bases: list[str] = []
     quals: list[str] = []
     for a, qa, b, qb in zip(
