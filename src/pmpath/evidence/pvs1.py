@@ -6,7 +6,9 @@ nonsense/frameshift, canonical +/-1,2 splice, initiation codon, exon deletion an
 duplication variants, and returns the strength (VeryStrong, Strong, Moderate, Supporting) with
 every decision taken. :func:`pvs1_from_effect` fills the NMD question from the transcript model
 (:func:`pmpath.evidence.transcript.nmd_escape`: a stop in the last exon or in the 3'-most 50 nt
-of the penultimate exon escapes NMD) and the fraction of protein removed.
+of the penultimate exon escapes NMD) and the fraction of protein removed;
+:func:`predict_exon_skipping` and :func:`pvs1_for_splice` do the same for canonical splice
+variants, predicting whole-exon skipping (cryptic sites are not modelled).
 
 Assumptions: the questions the transcript model cannot answer (is loss of function a known
 disease mechanism, is the truncated region critical to function, is the exon present in
@@ -26,7 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.acmg import Strength
-from pmpath.evidence.transcript import ProteinEffect
+from pmpath.evidence.transcript import (
+    GenomicVariant,
+    NmdPrediction,
+    ProteinEffect,
+    Reference,
+    TranscriptModel,
+    nmd_escape,
+    spliced_mrna,
+    translate,
+)
 
 NullKind = Literal[
     "nonsense_frameshift",
@@ -192,3 +203,104 @@ def pvs1_from_effect(
         f"PVS1 tree: a {effect.consequence} variant is not a null variant the transcript model "
         "can assess (splice and copy-number variants need the curator's answers)"
     )
+
+
+class ExonSkipping(BaseModel):
+    """The predicted outcome of a canonical +/-1,2 splice variant: its exon is skipped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skipped_exon: int = Field(description="exon number in transcription order")
+    skipped_exon_length_nt: int
+    reading_frame_disrupted: bool
+    nmd: NmdPrediction | None = Field(description="for a new premature stop, on the skipped mRNA")
+    fraction_of_protein_removed: float
+
+
+def predict_exon_skipping(
+    mapped: GenomicVariant, transcript: TranscriptModel, reference: Reference
+) -> ExonSkipping:
+    """Return the effect of skipping the exon next to a canonical splice variant.
+
+    Basis: the ClinGen PVS1 tree's first question for splice variants (Abou Tayoun 2018) is
+    answered with the simplest prediction, whole-exon skipping: the exon whose donor (3' end)
+    or acceptor (5' end) lies within 2 nt of the variant is removed, the shorter mRNA is
+    translated from c.1, and NMD is decided on the skipped transcript's exon structure.
+    Cryptic splice-site use is not modelled. InvalidInputError if the variant is not within
+    2 nt of an internal exon boundary, or if the skipped exon holds the start or stop codon.
+    """
+    exons = transcript.ordered_exons
+    low, high = min(mapped.start, mapped.end), max(mapped.start, mapped.end)
+    chosen = None
+    for number, exon in enumerate(exons, start=1):
+        five, three = (exon.start, exon.end) if transcript.strand == "+" else (exon.end, exon.start)
+        sign = 1 if transcript.strand == "+" else -1
+        donor = {three + sign, three + 2 * sign} if number < len(exons) else set()
+        acceptor = {five - sign, five - 2 * sign} if number > 1 else set()
+        if any(low <= g <= high for g in donor | acceptor):
+            chosen = number
+            break
+    if chosen is None:
+        raise InvalidInputError(
+            f"{mapped.hgvs}: not within 2 nt of an internal exon boundary "
+            "(not a canonical splice site)"
+        )
+    exon = exons[chosen - 1]
+    if (
+        exon.start <= transcript.cds_start <= exon.end
+        or exon.start <= transcript.cds_end <= exon.end
+    ):
+        raise InvalidInputError(
+            f"{mapped.hgvs}: exon {chosen} holds the start or stop codon; skipping is not modelled"
+        )
+    skipped = transcript.model_copy(update={"exons": [e for e in transcript.exons if e != exon]})
+    skipped = TranscriptModel.model_validate(skipped.model_dump())
+    size = exon.end - exon.start + 1
+    reference_protein = translate(
+        spliced_mrna(transcript, reference, None)[transcript.cds_n_start - 1 :]
+    ).split("*")[0]
+    protein = translate(spliced_mrna(skipped, reference, None)[skipped.cds_n_start - 1 :])
+    stop = protein.find("*")
+    length = len(reference_protein)
+    frame = size % 3 != 0
+    nmd = None
+    if frame and stop >= 0:
+        nmd = nmd_escape(skipped, 3 * stop + 1)
+        removed = (length - min(stop, length)) / length
+    else:
+        removed = (size // 3) / length
+    return ExonSkipping(
+        skipped_exon=chosen,
+        skipped_exon_length_nt=size,
+        reading_frame_disrupted=frame,
+        nmd=nmd,
+        fraction_of_protein_removed=round(min(removed, 1.0), 4),
+    )
+
+
+def pvs1_for_splice(
+    skipping: ExonSkipping,
+    *,
+    loss_of_function_mechanism: bool = True,
+    critical_region: bool = False,
+    exon_in_relevant_transcripts: bool = True,
+    lof_frequent_in_population: bool = False,
+) -> Pvs1Result:
+    """Return the PVS1 tree's result for a canonical splice variant with predicted skipping."""
+    inputs = Pvs1Inputs(
+        kind="canonical_splice",
+        loss_of_function_mechanism=loss_of_function_mechanism,
+        reading_frame_disrupted=skipping.reading_frame_disrupted,
+        nmd_predicted=None if skipping.nmd is None else not skipping.nmd.escapes_nmd,
+        exon_in_relevant_transcripts=exon_in_relevant_transcripts,
+        critical_region=critical_region,
+        lof_frequent_in_population=lof_frequent_in_population,
+        fraction_of_protein_removed=skipping.fraction_of_protein_removed,
+    )
+    if inputs.reading_frame_disrupted and inputs.nmd_predicted is None:
+        inputs = inputs.model_copy(update={"nmd_predicted": False})
+    result = pvs1_strength(inputs)
+    first = f"exon {skipping.skipped_exon} ({skipping.skipped_exon_length_nt} nt) predicted skipped"
+    if skipping.nmd is not None:
+        first += f"; {skipping.nmd.reason}"
+    return result.model_copy(update={"path": [first, *result.path]})

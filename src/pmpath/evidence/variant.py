@@ -30,7 +30,12 @@ from pmpath.evidence.acmg import (
     classify,
     element1_inputs,
 )
-from pmpath.evidence.pvs1 import Pvs1Result, pvs1_from_effect
+from pmpath.evidence.pvs1 import (
+    Pvs1Result,
+    predict_exon_skipping,
+    pvs1_for_splice,
+    pvs1_from_effect,
+)
 from pmpath.evidence.transcript import (
     GenomicVariant,
     ProteinEffect,
@@ -113,7 +118,19 @@ def classify_variant(
                 loss_of_function_mechanism=loss_of_function_mechanism,
                 critical_region=critical_region,
             )
-            given = [t for t in tokens if t.upper().startswith("PVS1")]
+        elif effect.consequence == "splice_site":
+            try:
+                skipping = predict_exon_skipping(mapped, transcript, reference)
+            except InvalidInputError as exc:
+                extra_notes.append(f"PVS1 tree not applied: {exc}")
+            else:
+                pvs1 = pvs1_for_splice(
+                    skipping,
+                    loss_of_function_mechanism=loss_of_function_mechanism,
+                    critical_region=critical_region,
+                )
+        if pvs1 is not None:
+            given = [t for t in tokens if t.strip().upper().startswith("PVS1")]
             if given:
                 extra_notes.append(
                     f"PVS1: kept as given ({given[0]}); the PVS1 tree gives "
@@ -121,7 +138,8 @@ def classify_variant(
                 )
             elif pvs1.code is not None:
                 tokens.append(pvs1.code)
-                extra_notes.append(f"PVS1: {pvs1.code} added from the PVS1 tree ({effect.hgvs_p})")
+                what = effect.hgvs_p or effect.consequence
+                extra_notes.append(f"PVS1: {pvs1.code} added from the PVS1 tree ({what})")
         on_genome = VariantOnGenome(
             hgvs=hgvs, transcript=transcript.name, genomic=mapped, effect=effect, pvs1=pvs1
         )
