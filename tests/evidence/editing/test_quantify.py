@@ -375,3 +375,22 @@ def test_merge_pair_hand_computed() -> None:
     assert merged_bad[0] == fragment
     assert merged_bad[1][30] == chr(33 + 20 - 10)
     assert merge_pair(r1, "I" * 40, reverse_complement(AMPLICON[100:140]), "I" * 40) is None
+
+
+def test_sequencing_errors_do_not_inflate_modified_in_a_wide_window(tmp_path: Path) -> None:
+    # Unedited reads with 0.5% substitution errors: about 1 - 0.995^43 = 19% of reads have an
+    # error somewhere in the 43-bp window (CRISPResso2 would call them all MODIFIED); errors
+    # that are not the editor's conversion at a convertible base are noise here.
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(
+        r1, None, [("u", AMPLICON, 3000)], seed=17, error_start=0.005, error_end=0.005
+    )
+    geometries, expected = layout([("amp", AMPLICON)], GUIDE, BE)
+    tally = quantify_sample(r1, None, geometries, expected).on_target
+    window = slice(tally.window_start_position - 1, tally.window_end_position)
+    substitutions_per_read = sum(
+        r.substitution_fraction_of_aligned_reads for r in tally.positions[window]
+    )
+    assert substitutions_per_read > 0.03  # errors of Q20 or more stay called in the window
+    assert tally.outcomes.unmodified >= 0.998
+    assert len(tally.positions[window]) == 43
