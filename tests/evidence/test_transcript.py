@@ -189,3 +189,10 @@ def test_vcf_left_normalisation_and_the_hgvs_3prime_rule(gene: Gene) -> None:
     assert dup.hgvs_3prime_rule is True and len(dup.vcf_alt) == 4 and dup.vcf_pos == anchor
     snv = map_variant("c.100C>T", tx, ref)
     assert (snv.vcf_pos, snv.hgvs_3prime_rule) == (gene.g(270), None)
+
+
+def test_malformed_fasta_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">chrT\nACGT\nAC\nACGT\n")  # a short line inside a record
+    with pytest.raises(InvalidInputError, match=r"bad.fa cannot be indexed"):
+        Reference(bad)

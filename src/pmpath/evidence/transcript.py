@@ -366,6 +366,11 @@ class Reference:
         except (FastaIndexingError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
             raise InvalidInputError(f"reference FASTA {path} cannot be indexed: {first}") from None
+        except OSError as exc:
+            raise InvalidInputError(
+                f"reference FASTA {path} cannot be read or indexed ({exc.strerror}); "
+                "a .fai index next to it is needed (samtools faidx)"
+            ) from None
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Return bases ``start..end`` (1-based, inclusive, + strand, upper case) of ``chrom``."""
