@@ -394,3 +394,23 @@ def test_sequencing_errors_do_not_inflate_modified_in_a_wide_window(tmp_path: Pa
     assert substitutions_per_read > 0.03  # errors of Q20 or more stay called in the window
     assert tally.outcomes.unmodified >= 0.998
     assert len(tally.positions[window]) == 43
+
+
+def test_reads_from_the_other_strand(tmp_path: Path) -> None:
+    a = AMPLICON
+    mix = [
+        ("intended", reverse_complement(substitute(a, TARGET, "G")), 30),
+        ("deletion", reverse_complement(delete(a, CUT - 1, 1)), 20),
+        ("large", reverse_complement(delete(a, CUT - 30, 60)), 10),
+    ]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=19, error_start=0.0, error_end=0.0)
+    geometries, expected = layout([("amp", a)], GUIDE, BE)
+    result = quantify_sample(r1, None, geometries, expected)
+    assert result.aligned_by_wfa == 0  # the fast paths also run on reverse complements
+    counts = result.on_target.outcome_counts
+    assert (counts.intended_edit, counts.indel, result.reads.unassigned) == (30, 30, 0)
+    assert {i.label: i.reads for i in result.on_target.top_indels} == {
+        "117del": 20,
+        "88_147del": 10,
+    }

@@ -34,9 +34,9 @@ def reverse_complement(sequence: str) -> str:
 
 
 def clean_dna(sequence: str, what: str) -> str:
-    """Return ``sequence`` upper-cased without whitespace; InvalidInputError naming ``what`` if it
-    holds anything but A, C, G, T (and N) or is empty."""
-    cleaned = "".join(sequence.split()).upper()
+    """Return ``sequence`` upper-cased without whitespace, U read as T (an RNA guide);
+    InvalidInputError naming ``what`` if it holds anything but A, C, G, T (and N) or is empty."""
+    cleaned = "".join(sequence.split()).upper().replace("U", "T")
     if not cleaned:
         raise InvalidInputError(f"{what} is empty")
     bad = set(cleaned) - set("ACGTN")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,7 +216,7 @@ class _Engine:
         self,
         length: int,
         members: list[str],
-        counts: Counter[str],
+        counts: Mapping[str, int],
         batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]],
         slow: list[str],
     ) -> None:
@@ -260,16 +260,18 @@ class _Engine:
             batch[2].append(alignment.indels)
             self.single_gap += 1
 
-    def add_chunk(self, sequences: list[str]) -> None:
-        counts = Counter(sequences)
-        self.unique += len(counts)
-        batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]] = [
-            ([], [], []) for _ in self.geometries
-        ]
+    def _fast_paths(
+        self,
+        sequences: list[str],
+        counts: Mapping[str, int],
+        batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]],
+    ) -> list[str]:
+        """Tally the sequences that are substitution-only or one-indel fits of an amplicon (no
+        dynamic programming, see :mod:`.align`); return the others."""
         groups: dict[int, list[str]] = defaultdict(list)
         gapped: dict[int, list[str]] = defaultdict(list)
         slow: list[str] = []
-        for sequence in counts:
+        for sequence in sequences:
             (groups if len(sequence) in self.by_length else gapped)[len(sequence)].append(sequence)
         n_code = ord("N")
         for length, members in groups.items():
@@ -297,6 +299,22 @@ class _Engine:
                     slow.append(sequence)
         for length, members in gapped.items():
             self._single_gap(length, members, counts, batches, slow)
+        return slow
+
+    def add_chunk(self, sequences: list[str]) -> None:
+        """Tally one chunk of reads: forward fast paths, then the same on the reverse
+        complements of what is left (reads from the other strand), then WFA."""
+        counts = Counter(sequences)
+        self.unique += len(counts)
+        batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]] = [
+            ([], [], []) for _ in self.geometries
+        ]
+        slow = self._fast_paths(list(counts), counts, batches)
+        if slow:
+            reverse = {reverse_complement(s): counts[s] for s in slow}
+            slow = [
+                reverse_complement(s) for s in self._fast_paths(list(reverse), reverse, batches)
+            ]
         limit = self.settings.max_cached_alignments
         for sequence in slow:
             if sequence in self.cache:
