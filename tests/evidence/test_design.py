@@ -214,3 +214,15 @@ def test_cas12a_positions_count_from_the_pam_distal_3prime_end(tmp_path: Path) -
     assert (result.pam, result.pam_ok, result.target_position) == ("TTTA", True, 19)
     # staggered cut 18 nt after the PAM: between g82 and g83, 13 nt from g69
     assert result.cut_site_distance_nt == 13 and not result.targets_alteration
+
+
+def test_intended_change_instead_of_the_reference(gene: Gene) -> None:
+    # c.100C>T (TAG): the ABE makes C on the transcript strand (restores CAG) ...
+    restore = _check(gene, editor=load_editor("ABE8e"), guide=gene.guide, intended_base="C")
+    assert restore.corrects_variant and restore.intended_base == "C"  # type: ignore[attr-defined]
+    # ... and cannot make an intended G at the same base
+    other = _check(gene, editor=load_editor("ABE8e"), guide=gene.guide, intended_base="G")
+    assert not other.corrects_variant and not other.targets_alteration  # type: ignore[attr-defined]
+    assert any("the intended base is C" in r for r in other.reasons)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInputError, match="must be one base"):
+        _check(gene, editor=load_editor("ABE8e"), guide=gene.guide, intended_base="CG")

@@ -110,6 +110,9 @@ def test_design_check_json_contract(run: Run, gene: Gene) -> None:
     assert all(r.split(":")[0] in ("pass", "fail", "note") for r in result["reasons"])
     code, out, _ = run(*_design_args(gene, "--editor", "ABE8e", "--guide", gene.guide.lower()))
     assert code == 0 and "targets the alteration" in out and "yes" in out
+    code, out, _ = run(*_design_args(gene, "--editor", "ABE8e", "--guide", gene.guide,
+                                     "--intended-base", "G", "--json"))  # fmt: skip
+    assert code == 0 and json.loads(out)["targets_alteration"] is False
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,9 @@ class DesignCheck(BaseModel):
     matches_wild_type: bool
     wild_type_mismatches: int | None
     cut_site_distance_nt: int | None
+    intended_base: str | None = Field(
+        description="base editors: transcript-strand base to make; None = restore the reference"
+    )
     prime_editing: PrimeEditCheck | None
     oligo: OligoCheck | None
     targets_alteration: bool
@@ -310,12 +313,15 @@ def check_design(
     sirna: str | None = None,
     flank_nt: int = 80,
     max_cut_distance_nt: int = 10,
+    intended_base: str | None = None,
 ) -> DesignCheck:
     """Return the Element 2 sequence checks of a guide (with ``editor``) or an ASO/siRNA.
 
     Basis: the module docstring (PAM/window geometry of editors.yaml; Anzalone 2019 for pegRNA
-    geometry). InvalidInputError for an unparseable variant, a wrong reference base, missing
-    or conflicting arguments, or sequences that are not nucleotides.
+    geometry). ``intended_base`` (transcript strand) is the base a base editor should make at
+    the variant when the aim is not to restore the reference. InvalidInputError for an
+    unparseable variant, a wrong reference base, missing or conflicting arguments, or
+    sequences that are not nucleotides.
     """
     parsed = parse_hgvs(variant) if isinstance(variant, str) else variant
     mapped = map_variant(parsed, transcript, reference)
@@ -330,6 +336,12 @@ def check_design(
         raise InvalidInputError(f"--peg-rt/--peg-pbs need a prime editor, not {editor.name}")
     if flank_nt < 40:
         raise InvalidInputError("flank_nt must be >= 40")
+    intended_plus = None
+    if intended_base is not None:
+        intended = _clean(intended_base, "intended base")
+        if len(intended) != 1:
+            raise InvalidInputError(f"intended base {intended_base!r} must be one base")
+        intended_plus = intended if transcript.strand == "+" else _complement(intended)
     wt, pt, _ = _alleles(mapped, reference, flank_nt)
     marks = _variant_marks(mapped, pt.positions)
     reasons: list[str] = []
@@ -356,12 +368,13 @@ def check_design(
         "cut_site_distance_nt": None,
         "prime_editing": None,
         "oligo": None,
+        "intended_base": intended_base.upper() if intended_base else None,
     }
     ok = True
     if guide is not None and editor is not None:
         ok = _check_guide(
             _clean(guide, "guide"), editor, mapped, transcript, reference, wt, pt, marks,
-            result, reasons, peg_rt, peg_pbs, max_cut_distance_nt,
+            result, reasons, peg_rt, peg_pbs, max_cut_distance_nt, intended_plus,
         )  # fmt: skip
     if oligo_seq is not None:
         modality: Literal["aso", "sirna"] = "aso" if aso else "sirna"
@@ -387,6 +400,7 @@ def _check_guide(
     peg_rt: str | None,
     peg_pbs: str | None,
     max_cut_distance_nt: int,
+    intended_plus: str | None,
 ) -> bool:
     result["guide"] = guide
     size = len(guide)
@@ -445,7 +459,7 @@ def _check_guide(
     )
     if editor.kind == "base_editor":
         ok = _base_editor(editor, mapped, transcript, reference, seq, positions, start, size,
-                          strand, target, result, reasons) and ok  # fmt: skip
+                          strand, target, result, reasons, intended_plus) and ok  # fmt: skip
     elif editor.kind == "nuclease":
         ok = (
             _nuclease(editor, mapped, positions, start, result, reasons, max_cut_distance_nt) and ok
@@ -469,6 +483,7 @@ def _base_editor(
     target: int | None,
     result: dict[str, object],
     reasons: list[str],
+    intended_plus: str | None,
 ) -> bool:
     assert editor.conversion is not None and editor.window is not None
     source, product = editor.conversion.split(">")
@@ -488,11 +503,13 @@ def _base_editor(
     if len(mapped.ref) == 1 and len(mapped.alt) == 1:
         index = target - 1 if editor.pam_side == "3prime" else size - target
         patient_base = seq[start + index]
-        wt_base = mapped.ref if strand == "+" else _complement(mapped.ref)
-        corrects = patient_base == source and wt_base == product
+        desired_plus = intended_plus or mapped.ref
+        desired = desired_plus if strand == "+" else _complement(desired_plus)
+        corrects = patient_base == source and desired == product
+        aim = "the intended base" if intended_plus else "the reference base"
         reasons.append(
             f"{'pass' if corrects else 'fail'}: {editor.conversion} on the protospacer strand "
-            f"turns the patient {patient_base} into {product}; the reference base is {wt_base}"
+            f"turns the patient {patient_base} into {product}; {aim} is {desired}"
         )
     else:
         reasons.append("fail: a base editor corrects single-base substitutions only")
@@ -500,7 +517,7 @@ def _base_editor(
     ok = ok and corrects
     overrides: dict[int, str] = {}
     if corrects:
-        overrides[mapped.start] = mapped.ref
+        overrides[mapped.start] = intended_plus or mapped.ref
     else:
         overrides[mapped.start] = mapped.alt if len(mapped.alt) == 1 else mapped.ref
     bystanders: list[Bystander] = []

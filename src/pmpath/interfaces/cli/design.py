@@ -48,6 +48,13 @@ def check_command(
     editors_file: Annotated[
         Path | None, typer.Option("--editors-file", help="Your own editor profiles (YAML).")
     ] = None,
+    intended_base: Annotated[
+        str | None,
+        typer.Option(
+            "--intended-base",
+            help="Base editors: the transcript-strand base to make (default: the reference).",
+        ),
+    ] = None,
     max_cut_distance: Annotated[
         int, typer.Option("--max-cut-distance", help="Nuclease: largest cut-to-variant nt.")
     ] = 10,
@@ -91,6 +98,7 @@ def check_command(
             aso=aso,
             sirna=sirna,
             max_cut_distance_nt=max_cut_distance,
+            intended_base=intended_base,
         )
     finally:
         ref.close()
@@ -108,6 +116,7 @@ def check_command(
             "aso": aso,
             "sirna": sirna,
             "max_cut_distance_nt": max_cut_distance,
+            "intended_base": intended_base,
         }
         message = store_evidence(
             workspace,
