@@ -82,6 +82,7 @@ DEMO_STEPS: list[str] = [
     "pmpath.services.demo_naturalhistory:natural_history_step",
     "pmpath.services.demo_variants:variant_step",
     "pmpath.services.demo_editing:editing_step",
+    "pmpath.services.demo_offtarget:offtarget_step",
 ]
 
 

@@ -117,7 +117,7 @@ def search_command(
     """Search the genome for every site of the guide(s) + PAM; score, annotate, rank."""
     from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.evidence.editors import load_editor
-    from pmpath.evidence.offtarget.nominate import nominate
+    from pmpath.evidence.offtarget.nominate import evidence_parameters, nominate
     from pmpath.evidence.offtarget.output import tsv_text, write_atomic
     from pmpath.evidence.offtarget.scan import ScanSettings, check_pam
 
@@ -194,19 +194,6 @@ def search_command(
         print_json(result)
         return
     _render(result)
-
-
-def evidence_parameters(result: OfftargetNomination, guides: list[Guide]) -> dict[str, Any]:
-    """The parameters recorded with the evidence item (what decides the candidate list)."""
-    return {
-        "method": result.method,
-        "software_version": result.software_version,
-        "genome": result.genome,
-        "genome_build": result.genome_build,
-        "guides": [g.model_dump() for g in guides],
-        **result.parameters.model_dump(mode="json"),
-        "candidate_list_sha256": result.candidate_list_sha256,
-    }
 
 
 def _panel_text(result: OfftargetNomination, genome: Path, top: int, flank: int) -> str:

@@ -1,0 +1,111 @@
+"""Confirmation of nominated off-target sites by targeted sequencing, per site.
+
+What it computes: from an off-target nomination (:mod:`.nominate`) and the quantification of its
+amplicon panel (:mod:`.panel`) in treated and control cells (``pmpath editing quantify``,
+:mod:`pmpath.evidence.editing.quantify`), one row per sequenced site: the share of aligned reads
+with any edit (indel, conversion) in treated and in control cells, the difference, and whether
+the site is edited above background, with the candidate's mismatches, bulge and CFD beside it.
+
+Method: the treated-versus-control test is the editing module's (one-sided Fisher's exact test
+per outcome category with Bonferroni over categories, and per position with Benjamini-Hochberg;
+the approach of CRISPRessoCompare and CRISPECTOR), taken as it stands; this module only joins it
+to the candidates, so the FDA draft guidance's "nominated in silico, confirmed by targeted
+sequencing" chain is one record. Assumption: panel amplicons are named by site id (as
+:func:`pmpath.evidence.offtarget.panel.panel_fasta` writes them).
+
+Heavy lifting: none here (the statistics live in :mod:`pmpath.evidence.editing.stats`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.editing.results import EditingQuantification
+from pmpath.evidence.offtarget.nominate import OfftargetNomination
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SiteConfirmation(_Frozen):
+    """One sequenced site: edited share of aligned reads, treated against control."""
+
+    site_id: str
+    on_target: bool
+    mismatches: int
+    bulge_type: str
+    cfd: float | None
+    treated_aligned_reads: int
+    control_aligned_reads: int
+    treated_edited_fraction_of_aligned_reads: float
+    control_edited_fraction_of_aligned_reads: float
+    net_edited_fraction: float
+    above_background: bool
+    verdict: str
+
+
+class OfftargetConfirmation(_Frozen):
+    """The follow-up of a nomination: every sequenced site, and the off-targets confirmed."""
+
+    guide: str
+    candidate_list_sha256: str
+    sites: list[SiteConfirmation]
+    off_targets_above_background: list[str]
+    on_target_edited: bool | None
+
+
+def confirm_sites(
+    nomination: OfftargetNomination, quantification: EditingQuantification
+) -> OfftargetConfirmation:
+    """Return the per-site confirmation of the nominated sites that were sequenced.
+
+    Joins the quantification's amplicons to the nomination's sites by name (= site id).
+    InvalidInputError if an amplicon is not a site of the nomination or there is no control
+    (a confirmation needs treated and control cells).
+    """
+    if quantification.control is None:
+        raise InvalidInputError("confirming off-target sites needs control reads")
+    by_id = {s.site_id: s for s in nomination.sites}
+    rows: list[SiteConfirmation] = []
+    controls = {a.name: a for a in quantification.control.amplicons}
+    guide = ""
+    for treated in quantification.amplicons:
+        site = by_id.get(treated.name)
+        if site is None:
+            raise InvalidInputError(
+                f"amplicon {treated.name!r} is not a site of the nomination "
+                f"(candidate list {nomination.candidate_list_sha256[:12]})"
+            )
+        guide = site.guide
+        control = controls[treated.name]
+        net = quantification.per_amplicon_net.get(treated.name)
+        t_edit = 1.0 - treated.outcomes.unmodified if treated.aligned_reads else 0.0
+        c_edit = 1.0 - control.outcomes.unmodified if control.aligned_reads else 0.0
+        rows.append(
+            SiteConfirmation(
+                site_id=site.site_id,
+                on_target=site.on_target,
+                mismatches=site.mismatches,
+                bulge_type=site.bulge_type,
+                cfd=site.cfd,
+                treated_aligned_reads=treated.aligned_reads,
+                control_aligned_reads=control.aligned_reads,
+                treated_edited_fraction_of_aligned_reads=t_edit,
+                control_edited_fraction_of_aligned_reads=c_edit,
+                net_edited_fraction=t_edit - c_edit,
+                above_background=bool(net and net.edited_above_background),
+                verdict=net.verdict if net else "no comparison",
+            )
+        )
+    on = next((r for r in rows if r.on_target), None)
+    return OfftargetConfirmation(
+        guide=guide,
+        candidate_list_sha256=nomination.candidate_list_sha256,
+        sites=rows,
+        off_targets_above_background=[
+            r.site_id for r in rows if r.above_background and not r.on_target
+        ],
+        on_target_edited=on.above_background if on else None,
+    )
