@@ -45,7 +45,7 @@ def test_variant_classify_with_transcript_adds_pvs1_from_the_tree(run: Run, gene
         "variant", "classify", "--codes", "PM2_Supporting,PM3,PP4", "--variant", "c.100C>T",
         "--reference", str(gene.fasta), "--transcript", str(gene.gff3), "--gene", "SYN1",
         "--disease", "OMIM:237300", "--inheritance", "autosomal_recessive",
-        "--gene-validity", "Definitive", "--monogenic", "--json",
+        "--gene-validity", "Definitive", "--monogenic", "--hgnc", "HGNC:2323", "--json",
     )  # fmt: skip
     assert code == 0, err
     result = json.loads(out)
@@ -55,6 +55,7 @@ def test_variant_classify_with_transcript_adds_pvs1_from_the_tree(run: Run, gene
         "Pathogenic", 12, "Definitive",
     )  # fmt: skip
     assert result["supports_causality"] is True and result["monogenic"] is True
+    assert result["gene_disease"]["hgnc_id"] == "HGNC:2323"
     code, out, err = run(
         "variant", "classify", "--codes", "PM2", "--variant", "c.100C>T",
         "--reference", str(gene.fasta), "--transcript", str(gene.gff3),
@@ -85,6 +86,19 @@ def test_variant_map_and_reference_error(run: Run, gene: Gene) -> None:
         (["--codes", "PVS1", "--gene", "CPS1"], "error: gene-disease validity needs --gene"),
         (["--codes", "PVS1", "--variant", "c.1A>G"], "error: --variant, --transcript and"),
         (["--codes", "PVS1", "--benign-max", "0"], "error: --benign-max 0 must be below -1"),
+        (
+            [
+                "--gene",
+                "CPS1",
+                "--disease",
+                "OMIM:23730",
+                "--inheritance",
+                "autosomal_recessive",
+                "--gene-validity",
+                "Definitive",
+            ],
+            "error: disease_id: String should match pattern",
+        ),
     ],
 )
 def test_variant_classify_bad_input(run: Run, argv: list[str], message: str) -> None:

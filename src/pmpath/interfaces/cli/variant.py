@@ -80,6 +80,10 @@ def classify_command(
         str | None,
         typer.Option("--gene-validity", help="ClinGen class: Definitive, Strong, Moderate, ..."),
     ] = None,
+    hgnc: Annotated[str | None, typer.Option("--hgnc", help="HGNC id, e.g. HGNC:2323.")] = None,
+    gcep: Annotated[
+        str | None, typer.Option("--gcep", help="ClinGen expert panel that curated validity.")
+    ] = None,
     monogenic: Annotated[
         bool, typer.Option("--monogenic", help="The disease is monogenic (Element 1).")
     ] = False,
@@ -130,6 +134,8 @@ def classify_command(
             disease_id=disease or "",
             inheritance=inheritance or "",
             classification=GeneValidity(_choice(gene_validity or "", allowed, "--gene-validity")),
+            hgnc_id=hgnc,
+            gcep=gcep,
         )
     tx = ref = None
     digests: dict[str, str] = {}
