@@ -109,6 +109,12 @@ def test_exact_rate_ratio_matches_published_and_statsmodels() -> None:
     assert ratio.p_value == pytest.approx(0.00061, abs=5e-6)
     reference = test_poisson_2indep(2, 1.5, 12, 1.0, method="exact-cond")
     assert ratio.p_value == pytest.approx(reference.pvalue, rel=1e-6)
+    # The interval is scipy's Clopper-Pearson interval of p = 2/14, mapped to p/(1-p) * 1.0/1.5.
+    from scipy.stats import binomtest
+
+    cp = binomtest(2, 14).proportion_ci(method="exact")
+    assert ratio.ci_low == pytest.approx(cp.low / (1 - cp.low) / 1.5, rel=1e-12)
+    assert ratio.ci_high == pytest.approx(cp.high / (1 - cp.high) / 1.5, rel=1e-12)
 
 
 def test_conditional_prediction_equals_gaussian_conditioning(nh_cohort: Cohort) -> None:

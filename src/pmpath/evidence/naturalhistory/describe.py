@@ -347,15 +347,13 @@ def event_counts(
         start = start.clip(lower=window_days[0])
         stop = stop.clip(upper=window_days[1])
     obs = cohort.endpoint_observations(endpoint).dropna(subset=["value"])
-    counts: list[int] = []
-    for sid in cohort.subjects.index:
-        rows = obs[obs["subject_id"] == sid]
-        inside = rows[(rows["age_days"] >= start[sid]) & (rows["age_days"] <= stop[sid])]
-        counts.append(int(inside["value"].sum()))
+    sid = obs["subject_id"]
+    inside = (obs["age_days"] >= sid.map(start)) & (obs["age_days"] <= sid.map(stop))
+    counts = obs[inside].groupby("subject_id")["value"].sum()
     frame = pd.DataFrame(
         {
-            "count": counts,
-            "exposure_years": ((stop - start) / DAYS_PER_YEAR).to_numpy(),
+            "count": counts.reindex(cohort.subjects.index, fill_value=0).astype(int),
+            "exposure_years": (stop - start) / DAYS_PER_YEAR,
         },
         index=cohort.subjects.index,
     )
