@@ -182,3 +182,55 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert not (tmp_path / "s.tsv").exists()
+
+
+def test_panel_is_quantified_by_editing_quantify_and_confirmed(
+    run: Run, genome: Path, tmp_path: Path
+) -> None:
+    """search -> panel FASTA -> `pmpath editing quantify` -> `pmpath offtarget confirm`."""
+    from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+
+    nomination, panel = tmp_path / "n.json", tmp_path / "panel.fa"
+    code, stdout, stderr = run(
+        "offtarget", "search", "--genome", str(genome), "--guide", GUIDE, "--json",
+        "--out", str(tmp_path / "s.tsv"), "--panel", str(panel), "--flank", "60",
+    )  # fmt: skip
+    assert code == 0, stderr
+    nomination.write_text(stdout)
+    records = [r.split("\n", 1) for r in panel.read_text().split(">")[1:]]
+    amplicons = [(head.split()[0], body.replace("\n", "")) for head, body in records]
+    assert [a[0] for a in amplicons] == ["chr1:1000-1023+", "chr1:2000-2023+"]
+    on_name, on_seq = amplicons[0]
+    off_name, off_seq = amplicons[1]
+    cut = 60 + 17  # SpCas9 cuts between protospacer positions 17 and 18
+    treated = [
+        (on_name, on_seq, 300), (on_name, on_seq[:cut] + on_seq[cut + 1 :], 100),
+        (off_name, off_seq, 380), (off_name, off_seq[:cut] + off_seq[cut + 2 :], 20),
+    ]  # fmt: skip
+    control = [(on_name, on_seq, 400), (off_name, off_seq, 400)]
+    simulate_amplicon_reads(tmp_path / "t.fastq", None, treated, seed=1)
+    simulate_amplicon_reads(tmp_path / "c.fastq", None, control, seed=2)
+    report = tmp_path / "report"
+    code, _, stderr = run(
+        "editing", "quantify", "--amplicon", str(panel), "--guide", GUIDE, "--mode", "nuclease",
+        "--r1", str(tmp_path / "t.fastq"), "--control-r1", str(tmp_path / "c.fastq"),
+        "--out", str(report),
+    )  # fmt: skip
+    assert code == 0, stderr
+    code, stdout, stderr = run(
+        "offtarget", "confirm", "--nomination", str(nomination),
+        "--quantification", str(report / "summary.json"), "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    by_site = {s["site_id"]: s for s in result["sites"]}
+    assert by_site[on_name]["net_edited_fraction"] == pytest.approx(0.25, abs=0.02)
+    assert by_site[off_name]["above_background"] is True
+    assert by_site[off_name]["net_edited_fraction"] == pytest.approx(0.05, abs=0.02)
+    assert result["off_targets_above_background"] == [off_name]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"amplicons": 3}')
+    code, _, stderr = run(
+        "offtarget", "confirm", "--nomination", str(nomination), "--quantification", str(bad)
+    )
+    assert code == 2 and stderr.startswith("error: ") and "summary.json" in stderr

@@ -18,9 +18,12 @@ Heavy lifting: none here (the statistics live in :mod:`pmpath.evidence.editing.s
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import json
+from pathlib import Path
 
-from pmpath.domain.errors import InvalidInputError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pmpath.domain.errors import InvalidInputError, NotFoundError
 from pmpath.evidence.editing.results import EditingQuantification
 from pmpath.evidence.offtarget.nominate import OfftargetNomination
 
@@ -109,3 +112,29 @@ def confirm_sites(
         ],
         on_target_edited=on.above_background if on else None,
     )
+
+
+def read_quantification_summary(path: Path) -> EditingQuantification:
+    """Return the quantification in a ``summary.json`` written by ``pmpath editing quantify``
+    (which leaves out the per-position tables; they are not needed here). InvalidInputError
+    for a file that is not such a summary; NotFoundError if it does not exist."""
+    if not path.is_file():
+        raise NotFoundError(f"quantification summary {path} does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        samples = [data.get("amplicons", [])]
+        if isinstance(data.get("control"), dict):
+            samples.append(data["control"].get("amplicons", []))
+        for amplicons in samples:
+            for amplicon in amplicons:
+                amplicon.setdefault("positions", [])
+        return EditingQuantification.model_validate(data)
+    except (ValueError, AttributeError, TypeError) as exc:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            reason = ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
+        else:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInputError(
+            f"{path} is not a summary.json of `pmpath editing quantify` ({reason})"
+        ) from None

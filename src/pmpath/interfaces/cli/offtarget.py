@@ -253,24 +253,10 @@ def panel_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write the on-target and top off-target sites as amplicons for `editing quantify`."""
-    from pydantic import ValidationError
-
-    from pmpath.domain.errors import InvalidInputError, NotFoundError
-    from pmpath.evidence.offtarget.nominate import OfftargetNomination
     from pmpath.evidence.offtarget.output import write_atomic
     from pmpath.evidence.offtarget.panel import amplicon_panel, panel_fasta
 
-    if not nomination.is_file():
-        raise NotFoundError(f"--nomination {nomination} does not exist")
-    try:
-        result = OfftargetNomination.model_validate_json(nomination.read_bytes())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(
-            f"--nomination {nomination} is not an off-target nomination JSON ({where}: "
-            f"{first['msg']})"
-        ) from None
+    result = _read_nomination(nomination)
     built = amplicon_panel(result, genome, guide=guide, top=top, flank_bp=flank)
     write_atomic(out, panel_fasta(built))
     if as_json:
@@ -282,3 +268,78 @@ def panel_command(
     ]
     rows += [[site, "left out", reason] for site, reason in built.left_out.items()]
     console().print(table(f"Amplicon panel {out}", ["amplicon", "role", "bp / reason"], rows))
+
+
+@app.command("confirm")
+def confirm_command(
+    nomination: Annotated[
+        Path, typer.Option("--nomination", help="JSON of `offtarget search --json`.")
+    ],
+    quantification: Annotated[
+        Path,
+        typer.Option("--quantification", help="summary.json of `editing quantify` on the panel."),
+    ],
+    as_json: JsonOption = False,
+    case: CaseOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Join the panel's treated-vs-control quantification to the nominated sites, per site."""
+    from pmpath.domain.canonical import sha256_file
+    from pmpath.domain.enums import Element, EvidenceKind
+    from pmpath.evidence.offtarget.confirm import confirm_sites, read_quantification_summary
+
+    result = confirm_sites(
+        _read_nomination(nomination), read_quantification_summary(quantification)
+    )
+    if case is not None:
+        message = store_evidence(
+            workspace,
+            case,
+            kind=EvidenceKind.OFFTARGET_SEARCH,
+            element=Element.TARGET_ENGAGEMENT,
+            input_digests={
+                "nomination": sha256_file(nomination),
+                "quantification": sha256_file(quantification),
+            },
+            parameters={
+                "stage": "confirmation",
+                "candidate_list_sha256": result.candidate_list_sha256,
+            },
+            result=result,
+        )
+        typer.echo(message, err=True)
+    if as_json:
+        print_json(result)
+        return
+    rows = [
+        [
+            s.site_id + (" (on-target)" if s.on_target else ""),
+            str(s.mismatches) + (f" {s.bulge_type}" if s.bulge_type != "none" else ""),
+            f"{s.cfd:.3f}" if s.cfd is not None else "",
+            f"{s.treated_edited_fraction_of_aligned_reads:.2%}",
+            f"{s.control_edited_fraction_of_aligned_reads:.2%}",
+            f"{s.net_edited_fraction:+.2%}",
+            "ABOVE BACKGROUND" if s.above_background else "background",
+        ]
+        for s in result.sites
+    ]
+    columns = ["site", "mm", "CFD", "treated", "control", "net", "call"]
+    console().print(table(f"Off-target follow-up of guide {result.guide}", columns, rows))
+
+
+def _read_nomination(path: Path) -> OfftargetNomination:
+    from pydantic import ValidationError
+
+    from pmpath.domain.errors import InvalidInputError, NotFoundError
+    from pmpath.evidence.offtarget.nominate import OfftargetNomination
+
+    if not path.is_file():
+        raise NotFoundError(f"--nomination {path} does not exist")
+    try:
+        return OfftargetNomination.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInputError(
+            f"--nomination {path} is not an off-target nomination JSON ({where}: {first['msg']})"
+        ) from None
