@@ -226,3 +226,20 @@ def test_intended_change_instead_of_the_reference(gene: Gene) -> None:
     assert any("the intended base is C" in r for r in other.reasons)  # type: ignore[attr-defined]
     with pytest.raises(InvalidInputError, match="must be one base"):
         _check(gene, editor=load_editor("ABE8e"), guide=gene.guide, intended_base="CG")
+
+
+def test_sirna_reports_the_guide_position_of_the_variant(gene: Gene) -> None:
+    plus = build(gene.fasta.parent / "plus").genome
+    patient = plus[:269] + "T" + plus[270:]
+    # 21-nt mRNA site c.90..c.110 (+ layout g260..g280); the variant c.100 is its 11th base,
+    # so it pairs with guide position 21 - 10 = 11 (counted from the guide's 5' end)
+    guide = reverse_complement(patient[259:280])
+    result = _check(gene, sirna=guide)
+    oligo = result.oligo  # type: ignore[attr-defined]
+    assert oligo is not None and oligo.variant_position == 11 and oligo.length_ok
+    assert (
+        "note: the variant pairs with guide position 11 (central: favours allele selectivity)"
+        in (
+            result.reasons  # type: ignore[attr-defined]
+        )
+    )

@@ -22,7 +22,9 @@ What it computes (:func:`check_design`):
 - ASO and siRNA: complementarity to the patient pre-mRNA (introns included) or mRNA, whether the
   site covers the variant, mismatches to the mutant versus the best wild-type site (allele
   selectivity), length, GC content, GGGG and CpG motifs, and overlap with splice sites
-  (5' site: last 3 exonic + first 6 intronic nt; 3' site: last 40 intronic + first exonic nt).
+  (5' site: last 3 exonic + first 6 intronic nt; 3' site: last 40 intronic + first exonic nt),
+  and the guide-strand position that pairs with the variant (central positions 9-12 favour allele
+  selectivity of siRNAs; Schwarz et al., PLoS Genet 2006).
 
 ``targets_alteration`` is True only when every required check passes; ``reasons`` lists every
 check, passed or failed (``pass:``, ``fail:``, ``note:``).
@@ -104,6 +106,9 @@ class OligoCheck(BaseModel):
     mismatches_to_mutant: int | None
     mismatches_to_wild_type: int | None
     covers_variant: bool
+    variant_position: int | None = Field(
+        description="position of the variant in the oligo, from its 5' end (siRNA guide position)"
+    )
     allele_selective: bool
     gc_fraction: float
     gc_ok: bool
@@ -700,11 +705,12 @@ def _check_oligo(
     pre_pt, pre_pos = pt.oriented(transcript.strand)
     pre_wt, _ = wt.oriented(transcript.strand)
     oriented_marks = marks if transcript.strand == "+" else {len(pre_pt) - 1 - k for k in marks}
-    candidates: list[tuple[int, str, int, bool, list[int | None]]] = []
+    candidates: list[tuple[int, str, int, bool, list[int | None], set[int]]] = []
     for start in range(0, len(pre_pt) - size + 1):
         mm = _mismatches(target, pre_pt[start : start + size])
         covers = any(start <= k < start + size for k in oriented_marks)
-        candidates.append((mm, "pre-mRNA", start, covers, pre_pos[start : start + size]))
+        window = pre_pos[start : start + size]
+        candidates.append((mm, "pre-mRNA", start, covers, window, oriented_marks))
     mrna_pt = spliced_mrna(transcript, reference, mapped)
     mrna_wt = spliced_mrna(transcript, reference, None)
     changed = {k for k in range(min(len(mrna_pt), len(mrna_wt))) if mrna_pt[k] != mrna_wt[k]}
@@ -714,7 +720,7 @@ def _check_oligo(
     for start in range(0, len(mrna_pt) - size + 1):
         mm = _mismatches(target, mrna_pt[start : start + size])
         covers = any(start <= k < start + size for k in changed)
-        candidates.append((mm, "mRNA", start, covers, []))
+        candidates.append((mm, "mRNA", start, covers, [], changed))
     candidates.sort(key=lambda c: (c[0], not c[3]))
     best = candidates[0] if candidates else None
     wt_best = min(
@@ -734,6 +740,11 @@ def _check_oligo(
             ]
     mismatches = best[0] if best else None
     covers = bool(best and best[3])
+    variant_position = None
+    if best is not None and covers:
+        # the oligo pairs antiparallel: target offset o (5'->3' on the RNA) is oligo position size-o
+        offsets = [k - best[2] for k in best[5] if best[2] <= k < best[2] + size]
+        variant_position = min(size - o for o in offsets)
     check = OligoCheck(
         modality=modality,
         sequence=oligo,
@@ -743,6 +754,7 @@ def _check_oligo(
         mismatches_to_mutant=mismatches,
         mismatches_to_wild_type=wt_best,
         covers_variant=covers,
+        variant_position=variant_position,
         allele_selective=bool(wt_best) and mismatches == 0,
         gc_fraction=gc,
         gc_ok=0.40 <= gc <= 0.60,
@@ -766,6 +778,12 @@ def _check_oligo(
         f"note: {wt_best} mismatch(es) to the best wild-type site"
         + (" (allele-selective)" if check.allele_selective else " (not allele-selective)")
     )
+    if modality == "sirna" and variant_position is not None:
+        central = 9 <= variant_position <= 12
+        reasons.append(
+            f"note: the variant pairs with guide position {variant_position}"
+            + (" (central: favours allele selectivity)" if central else " (not central 9-12)")
+        )
     reasons.append(f"note: GC {gc:.0%} ({'within' if check.gc_ok else 'outside'} 40-60%)")
     if check.has_gggg:
         reasons.append("note: contains GGGG (G-quadruplex liability)")
