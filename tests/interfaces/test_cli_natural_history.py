@@ -207,6 +207,27 @@ def test_results_are_stored_as_evidence(run: Run, files: dict[str, Path], tmp_pa
     )
     assert code == 0, err
     assert "(natural_history_model, element 3)" in err
+    plots = tmp_path / "plots"
+    line = _one_line_error(
+        *run(
+            "natural-history",
+            "compare",
+            *_nh(files),
+            *_treated(files),
+            "--endpoint",
+            "hyperammonemic_crises",
+            "--kind",
+            "events",
+            "--plot",
+            plots,
+            "--case",
+            "CASE-NOPE",
+            "--workspace",
+            workspace,
+        )
+    )
+    assert "CASE-NOPE" in line
+    assert not plots.exists()
 
 
 def _one_line_error(code: int, out: str, err: str) -> str:

@@ -159,8 +159,6 @@ def describe(
         )
     output: dict[str, Any] = {"description": description, "adequacy": adequacy}
     figures = _describe_figures(description) if plot is not None else {}
-    if plot is not None:
-        output["figures"] = [str(p) for p in _write_figures(plot, figures)]
     if case is not None:
         parameters: dict[str, Any] = {"endpoint": endpoint, "genotype": genotype}
         if treated is not None:
@@ -175,6 +173,8 @@ def describe(
             result={"description": description, "adequacy": adequacy},
         )
         typer.echo(message, err=True)
+    if plot is not None:  # after storing: a bad --case leaves no files behind
+        output["figures"] = [str(p) for p in _write_figures(plot, figures)]
     if as_json:
         print_json(output)
         return
@@ -333,9 +333,7 @@ def compare_command(
         baseline_days=baseline_days,
         trajectory_estimand=ESTIMANDS[estimand],  # type: ignore[arg-type]
     )
-    written: list[str] = []
-    if plot is not None:
-        written = [str(p) for p in _write_figures(plot, _compare_figures(natural_history, result))]
+    figures = _compare_figures(natural_history, result) if plot is not None else {}
     if case is not None:
         message = store_evidence(
             workspace,
@@ -352,6 +350,9 @@ def compare_command(
             result=result,
         )
         typer.echo(message, err=True)
+    written: list[str] = []
+    if plot is not None:  # after storing: a bad --case leaves no files behind
+        written = [str(p) for p in _write_figures(plot, figures)]
     if as_json:
         from pmpath.domain.canonical import to_jsonable
 
