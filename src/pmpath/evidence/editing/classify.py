@@ -202,15 +202,17 @@ class AmpliconTally:
             self.known_split[with_bystander, 0] += int(w[rows & intended].sum())
             self.known_split[with_bystander, 1] += int(w[rows & ~intended].sum())
         self.clean_intended += int(w[intended & ~bystander & counted].sum())
-        weights_float = w.astype(np.float64)
+        weights_float = w.astype(np.float32)  # exact: a chunk holds < 2**24 reads
         for first in range(0, len(projections), _BLOCK_ROWS):
             block = matrix[first : first + _BLOCK_ROWS]
             block_weights = weights_float[first : first + _BLOCK_ROWS]
             for k, code in enumerate(_CODES):
                 self.base_counts[k] += np.rint(block_weights @ (block == code)).astype(np.int64)
-        for row, (projection, weight, found, all_indels) in enumerate(
-            zip(projections, weights, window_indels, indels, strict=True)
-        ):
+        plain = np.fromiter((not i for i in indels), dtype=bool, count=len(indels))
+        self._add_plain_alleles(matrix, w, category, np.flatnonzero(plain))
+        for row in np.flatnonzero(~plain).tolist():
+            projection, weight = projections[row], weights[row]
+            found, all_indels = window_indels[row], indels[row]
             for indel in all_indels:
                 if indel.kind == "insertion":
                     self.insertions_after[indel.start] += weight
@@ -225,17 +227,42 @@ class AmpliconTally:
                 self._allele(projection, all_indels)
                 + "|"
                 + ",".join(indel.label() for indel in found)
-                if all_indels
-                else projection[g.window_start : g.window_end]
             )
-            entry = self.alleles.get(key)
-            if entry is not None:
-                entry[0] += weight
-            elif len(self.alleles) < self.max_alleles:
-                changes = self._changes(projection, found)
-                self.alleles[key] = [weight, int(category[row]), changes]
-            else:
-                self.untracked_allele_reads += weight
+            self._count_allele(key, weight, int(category[row]), projection, found)
+
+    def _count_allele(
+        self, key: str, weight: int, category: int, projection: str, found: tuple[Indel, ...]
+    ) -> None:
+        entry = self.alleles.get(key)
+        if entry is not None:
+            entry[0] += weight
+        elif len(self.alleles) < self.max_alleles:
+            self.alleles[key] = [weight, category, self._changes(projection, found)]
+        else:
+            self.untracked_allele_reads += weight
+
+    def _add_plain_alleles(
+        self,
+        matrix: npt.NDArray[np.uint8],
+        weights: npt.NDArray[np.int64],
+        category: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.intp],
+    ) -> None:
+        """Count the window alleles of reads without indels: identical windows are grouped by
+        numpy (rows viewed as fixed-size byte strings) before any Python loop."""
+        if len(rows) == 0:
+            return
+        g = self.geometry
+        width = g.window_end - g.window_start
+        window = np.ascontiguousarray(matrix[rows, g.window_start : g.window_end])
+        keys = window.view(np.dtype((np.void, width))).ravel()
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        totals = np.bincount(inverse.ravel(), weights=weights[rows]).astype(np.int64)
+        for key, index, total in zip(unique, first.tolist(), totals.tolist(), strict=True):
+            row = int(rows[index])
+            text = key.tobytes().decode("ascii")
+            padded = " " * g.window_start + text
+            self._count_allele(text, total, int(category[row]), padded, ())
 
     def _changes(self, projection: str, window_indels: tuple[Indel, ...]) -> str:
         """Return the changes of a read in the window against the reference: its window indels

@@ -73,6 +73,8 @@ class QuantifySettings:
             raise InvalidInputError(f"--min-base-quality {self.min_base_quality} not in 0..60")
         if not 0 <= self.min_mean_quality <= 60:
             raise InvalidInputError(f"--min-mean-quality {self.min_mean_quality} not in 0..60")
+        if not 1 <= self.chunk_reads <= 1_000_000:  # also keeps float32 tallies exact
+            raise InvalidInputError(f"chunk_reads {self.chunk_reads} not in 1..1000000")
         if not 0 < self.min_read_identity <= 1:
             raise InvalidInputError(f"min_read_identity {self.min_read_identity} not in (0, 1]")
 

@@ -79,18 +79,14 @@ def _records(path: Path) -> Iterator[dnaio.SequenceRecord]:
     """Yield the records of ``path``; InvalidInputError naming the file and record on errors."""
     count = 0
     with _open(path) as reader:
-        iterator = iter(reader)
-        while True:
-            try:
-                record = next(iterator)
-            except StopIteration:
-                break
-            except (dnaio.exceptions.FileFormatError, EOFError, OSError, ValueError) as exc:
-                raise _format_error(path, count + 1, exc) from None
-            if record.qualities is None:
-                raise InvalidInputError(f"{path}: record {count + 1} ({record.name}): no qualities")
-            count += 1
-            yield record
+        if isinstance(reader, dnaio.FastaReader):
+            raise InvalidInputError(f"{path}: reads must be FASTQ (with qualities), not FASTA")
+        try:
+            for record in reader:
+                count += 1
+                yield record
+        except (dnaio.exceptions.FileFormatError, EOFError, OSError, ValueError) as exc:
+            raise _format_error(path, count + 1, exc) from None
     if count == 0:
         raise InvalidInputError(f"{path}: the file holds no reads")
 
@@ -176,10 +172,40 @@ def _paired(r1: Path, r2: Path, tally: ReadTally) -> Iterator[tuple[str, str]]:
             yield merged
 
 
-def _single(r1: Path, tally: ReadTally) -> Iterator[tuple[str, str]]:
+def _single_chunks(
+    r1: Path, tally: ReadTally, chunk_reads: int
+) -> Iterator[tuple[list[str], list[str]]]:
+    """Yield (sequences, qualities) of single-end reads, ``chunk_reads`` at a time (the hot
+    loop of a run: no per-read function calls beyond dnaio's)."""
+    sequences: list[str] = []
+    qualities: list[str] = []
+    add_sequence, add_quality = sequences.append, qualities.append
     for record in _records(r1):
-        tally.total += 1
-        yield record.sequence, record.qualities or ""
+        add_sequence(record.sequence)
+        add_quality(record.qualities)  # type: ignore[arg-type]  # FASTQ: never None
+        if len(sequences) >= chunk_reads:
+            tally.total += len(sequences)
+            yield sequences, qualities
+            sequences, qualities = [], []
+            add_sequence, add_quality = sequences.append, qualities.append
+    if sequences:
+        tally.total += len(sequences)
+        yield sequences, qualities
+
+
+def _paired_chunks(
+    r1: Path, r2: Path, tally: ReadTally, chunk_reads: int
+) -> Iterator[tuple[list[str], list[str]]]:
+    sequences: list[str] = []
+    qualities: list[str] = []
+    for sequence, quality in _paired(r1, r2, tally):
+        sequences.append(sequence)
+        qualities.append(quality)
+        if len(sequences) >= chunk_reads:
+            yield sequences, qualities
+            sequences, qualities = [], []
+    if sequences:
+        yield sequences, qualities
 
 
 def _mask(
@@ -225,20 +251,12 @@ def read_chunks(
                 if path.name.lower().removesuffix(".gz").endswith(suffix):
                     raise InvalidInputError(f"{path}: reads must be FASTQ (with qualities)")
     tally.paired = r2 is not None
-    source = _paired(r1, r2, tally) if r2 is not None else _single(r1, tally)
-    sequences: list[str] = []
-    qualities: list[str] = []
-    for sequence, quality in source:
-        if len(sequence) != len(quality):
-            raise InvalidInputError(f"{r1}: record {tally.total}: sequence and qualities differ")
-        sequences.append(sequence)
-        qualities.append(quality)
-        if len(sequences) >= chunk_reads:
-            kept = _mask(sequences, qualities, min_base_quality, min_mean_quality)
-            tally.passed_filter += len(kept)
-            yield kept
-            sequences, qualities = [], []
-    if sequences:
+    source = (
+        _paired_chunks(r1, r2, tally, chunk_reads)
+        if r2 is not None
+        else _single_chunks(r1, tally, chunk_reads)
+    )
+    for sequences, qualities in source:
         kept = _mask(sequences, qualities, min_base_quality, min_mean_quality)
         tally.passed_filter += len(kept)
         yield kept
