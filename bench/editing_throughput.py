@@ -12,6 +12,7 @@ category's estimate beside its truth. CRISPResso2 2.3.4 on this machine (brief s
 
     .venv/bin/python bench/editing_throughput.py                # 1,000,000 reads
     .venv/bin/python bench/editing_throughput.py --reads 100000 --aligners
+    .venv/bin/python bench/editing_throughput.py --reads 100000 --paired  # 2 x 150, merged
 """
 
 from __future__ import annotations
@@ -136,17 +137,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--aligners", action="store_true", help="also time the aligners")
     parser.add_argument("--keep", type=Path, help="folder to keep the reads and outputs in")
+    parser.add_argument("--paired", action="store_true", help="paired-end 2 x 150 reads")
     args = parser.parse_args()
     a = amplicon()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="pmpath-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    reads = folder / f"sim{args.reads}.fastq.gz"
+    kind = "pe" if args.paired else "se"
+    reads = folder / f"sim{args.reads}_{kind}_R1.fastq.gz"
+    mates = folder / f"sim{args.reads}_{kind}_R2.fastq.gz" if args.paired else None
     alleles = mix(a, args.reads)
     n = sum(k for _, _, k in alleles)
     if not reads.exists():
         t = time.perf_counter()
-        simulate_amplicon_reads(reads, None, alleles, seed=args.seed)
-        print(f"simulated {n:,} reads in {time.perf_counter() - t:.1f} s -> {reads}")
+        simulate_amplicon_reads(reads, mates, alleles, seed=args.seed, read_length=150)
+        print(f"simulated {n:,} reads ({kind}) in {time.perf_counter() - t:.1f} s -> {reads}")
     load = os.getloadavg()
     loads = " ".join(f"{x:.2f}" for x in load)
     print(f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {loads}")
@@ -154,6 +158,8 @@ def main() -> None:
         aligners(a)
     pmpath = [str(Path(sys.executable).parent / "pmpath"), "editing", "quantify"]
     common = ["--amplicon", a, "--guide", GUIDE, "--r1", str(reads), "--json"]
+    if mates is not None:
+        common += ["--r2", str(mates)]
     modes = {
         "nuclease": ["--mode", "nuclease", "--editor", "SpCas9"],
         "base-editor": ["--editor", "ABE8e", "--window", "4-8", "--target-position", "6"],
@@ -163,7 +169,7 @@ def main() -> None:
         wall, rss_mb, summary = run([*pmpath, *common, *extra, "--out", str(out)])
         outcomes = summary["outcomes"]
         assert isinstance(outcomes, dict)
-        print(f"\n{mode}: {n:,} reads in {wall:.1f} s = {n / wall:,.0f} reads/s, "
+        print(f"\n{mode} ({kind}): {n:,} reads in {wall:.1f} s = {n / wall:,.0f} reads/s, "
               f"peak RSS {rss_mb:,.0f} MB (CLI subprocess, figures and HTML included)")  # fmt: skip
         print(f"  reads: {summary['reads']}")
         print(f"  {'category':<16}{'truth':>10}{'pmpath':>10}{'diff (pp)':>11}")
