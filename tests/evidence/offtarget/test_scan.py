@@ -258,3 +258,28 @@ def test_bgzip_genome_with_index_gives_the_same_sites(
     assert _keys(search_genome(genome, guide, settings_)) == _keys(
         search_genome(Genome(path), guide, settings_)
     )
+
+
+def test_long_guides_and_mixed_lengths_in_one_pass() -> None:
+    """Guides over 32 nt use the base-by-base path; guides of several lengths share a pass."""
+    rng = np.random.default_rng(17)
+    long_guide = _random(rng, 35)
+    short_guide = _random(rng, 18)
+    body = list(_random(rng, 2000))
+    body[100:138] = list(_mutate(long_guide, [0, 20]) + "TGG")
+    body[400:438] = list(revcomp(long_guide[:20] + long_guide[21:] + "AGG"))  # RNA bulge
+    body[900:921] = list(_mutate(short_guide, [5]) + "GGG")
+    body[1500:1521] = list(revcomp(short_guide[:9] + "A" + short_guide[9:] + "CGG")[1:])
+    genome = "".join(body)
+    guides = [Guide(name="long", sequence=long_guide), Guide(name="short", sequence=short_guide)]
+    settings_ = ScanSettings(pam="NGG", max_mismatches=3, dna_bulge=1, rna_bulge=1)
+    hits = SiteFinder(guides, settings_).find(encode(genome))
+    for index, guide in enumerate(guides):
+        got = {
+            ("c", h.start, h.end, h.strand, h.bulge_type, h.bulge_size, h.mismatches)
+            for h in hits
+            if h.guide_index == index
+        }
+        expected = brute_force([("c", genome)], guide.sequence, "NGG", 3, 1, 1)
+        assert got == set(expected)
+        assert len(expected) >= 2
