@@ -326,3 +326,28 @@ def test_bad_input_exits_2_with_one_line(run: Run, files: dict[str, Path], tmp_p
         )
     )
     assert "--min-age-coverage" in line
+
+
+def test_treated_observations_may_share_the_observation_file(
+    run: Run, files: dict[str, Path], tmp_path: Path
+) -> None:
+    combined = tmp_path / "all.csv"
+    pd.concat([pd.read_csv(files["o"]), pd.read_csv(files["to"])]).to_csv(combined, index=False)
+    args = ["--endpoint", "plasma_ammonia", "--kind", "trajectory", "--json"]
+    code, shared, err = run(
+        "natural-history",
+        "compare",
+        "--subjects",
+        files["s"],
+        "--observations",
+        combined,
+        "--treated",
+        files["t"],
+        *args,
+    )
+    assert code == 0, err
+    code, separate, err = run("natural-history", "compare", *_nh(files), *_treated(files), *args)
+    assert code == 0, err
+    left, right = json.loads(shared), json.loads(separate)
+    for key in ("statistic", "p_value", "estimate", "ci_low", "ci_high"):
+        assert left[key] == pytest.approx(right[key], rel=1e-9)

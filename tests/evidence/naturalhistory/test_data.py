@@ -157,3 +157,50 @@ def test_treated_table_needs_a_dose(write_tables: WriteTables) -> None:
     late = SUBJECTS.iloc[:1].assign(dose_age_days=[500])
     with pytest.raises(InvalidInputError, match=r"row 2, column dose_age_days: dose age 500"):
         load_cohort(write_tables(late, OBSERVATIONS)[0], treated=True)
+
+
+TREATED = pd.DataFrame(
+    {
+        "subject_id": ["T1"],
+        "sex": ["male"],
+        "genotype": ["null/null"],
+        "age_at_entry_days": [0],
+        "age_at_last_followup_days": [500],
+        "dose_age_days": [50],
+    }
+)
+
+
+def test_one_observation_file_can_hold_both_cohorts(
+    write_tables: WriteTables, tmp_path: Path
+) -> None:
+    from pmpath.evidence.naturalhistory.data import load_study
+
+    s_path, _ = write_tables(SUBJECTS, OBSERVATIONS)
+    treated_rows = pd.DataFrame(
+        {
+            "subject_id": ["T1", "T1"],
+            "age_days": [40, 400],
+            "endpoint": ["ammonia", "ammonia"],
+            "value": [150.0, 60.0],
+            "kind": ["trajectory", "trajectory"],
+        }
+    )
+    combined = tmp_path / "all_observations.csv"
+    pd.concat([OBSERVATIONS, treated_rows]).to_csv(combined, index=False)
+    t_path = tmp_path / "treated.csv"
+    TREATED.to_csv(t_path, index=False)
+    natural_history, treated = load_study(s_path, combined, t_path)
+    assert sorted(natural_history.observations["subject_id"].unique()) == ["A", "B", "C"]
+    assert treated.observations["value"].tolist() == [150.0, 60.0]
+    assert treated.treated and treated.subjects["dose_age_days"].tolist() == [50.0]
+    clash = tmp_path / "clash.csv"
+    TREATED.assign(subject_id=["A"]).to_csv(clash, index=False)
+    with pytest.raises(InvalidInputError, match=r"clash\.csv: subject 'A' is also in the natural"):
+        load_study(s_path, combined, clash)
+    stray = tmp_path / "stray.csv"
+    pd.concat([OBSERVATIONS, treated_rows.assign(subject_id="Z")]).to_csv(stray, index=False)
+    with pytest.raises(
+        InvalidInputError, match=r"stray\.csv row 7, column subject_id: subject 'Z'"
+    ):
+        load_study(s_path, stray, t_path)

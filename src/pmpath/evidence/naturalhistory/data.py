@@ -318,7 +318,11 @@ def _dose_ages(table: _Table) -> list[float | None]:
 
 
 def _load_observations(
-    path: Path, subjects: pd.DataFrame, subjects_source: str, time_to_event: dict[str, str]
+    path: Path,
+    subjects: pd.DataFrame,
+    subjects_source: str,
+    time_to_event: dict[str, str],
+    skip_subjects: frozenset[str],
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     table = _Table(path, *_read_table(path))
     table.require(OBSERVATION_COLUMNS)
@@ -334,10 +338,14 @@ def _load_observations(
     death = subjects["age_at_death_days"].to_dict() if "age_at_death_days" in subjects else {}
     observation_kinds: dict[str, str] = {}
     kind_row: dict[str, int] = {}
+    keep: list[bool] = []
     for position, (sid, age, endpoint, kind) in enumerate(
         zip(ids, ages, endpoints, kinds, strict=True)
     ):
         assert sid is not None and age is not None and endpoint is not None
+        keep.append(sid not in skip_subjects)
+        if not keep[-1]:
+            continue
         if sid not in known:
             raise InvalidInputError(
                 f"{table.where(position, 'subject_id')}: subject {sid!r} is not in "
@@ -385,11 +393,15 @@ def _load_observations(
             "value": pd.Series(values, dtype=float),
         }
     )
-    return frame, observation_kinds
+    return frame[keep].reset_index(drop=True), observation_kinds
 
 
 def load_cohort(
-    subjects: str | Path, observations: str | Path | None = None, *, treated: bool = False
+    subjects: str | Path,
+    observations: str | Path | None = None,
+    *,
+    treated: bool = False,
+    skip_subjects: frozenset[str] = frozenset(),
 ) -> Cohort:
     """Load and validate a subject table and (optionally) its observation table.
 
@@ -397,6 +409,8 @@ def load_cohort(
     missing column, a negative age, an event outside follow-up, an observation after death or
     last follow-up, an unknown subject, or an inconsistent endpoint kind. With ``treated`` the
     subject table also needs the dose age (``dose_age_days``, or ``birth_date`` + ``dose_date``).
+    Observation rows of ``skip_subjects`` are ignored: they belong to another cohort sharing
+    the observation file (see :func:`load_study`).
     """
     subjects_path = Path(subjects)
     subject_frame, time_to_event = _load_subjects(subjects_path, treated=treated)
@@ -413,8 +427,13 @@ def load_cohort(
         obs_source = "(no observations)"
     else:
         obs_path = Path(observations)
+        overlap = sorted(skip_subjects & set(subject_frame.index))
+        if overlap:
+            raise InvalidInputError(
+                f"{subjects_path}: subject {overlap[0]!r} is also in the other cohort's table"
+            )
         obs_frame, kinds = _load_observations(
-            obs_path, subject_frame, str(subjects_path), time_to_event
+            obs_path, subject_frame, str(subjects_path), time_to_event, skip_subjects
         )
         obs_source = str(obs_path)
     return Cohort(
@@ -425,4 +444,31 @@ def load_cohort(
         subjects_source=str(subjects_path),
         observations_source=obs_source,
         treated=treated,
+    )
+
+
+def load_study(
+    subjects: str | Path,
+    observations: str | Path,
+    treated: str | Path,
+    treated_observations: str | Path | None = None,
+) -> tuple[Cohort, Cohort]:
+    """Return (natural history, treated patients). Without ``treated_observations`` the
+    treated patients' observations are read from ``observations`` too: rows are assigned by
+    subject id (an id in both subject tables is an error)."""
+    treated_ids = frozenset(load_cohort(treated, treated=True).subjects.index)
+    nh_ids = frozenset(load_cohort(subjects).subjects.index)
+    overlap = sorted(treated_ids & nh_ids)
+    if overlap:
+        raise InvalidInputError(
+            f"{treated}: subject {overlap[0]!r} is also in the natural history {subjects}"
+        )
+    if treated_observations is not None:
+        return (
+            load_cohort(subjects, observations),
+            load_cohort(treated, treated_observations, treated=True),
+        )
+    return (
+        load_cohort(subjects, observations, skip_subjects=treated_ids),
+        load_cohort(treated, observations, treated=True, skip_subjects=nh_ids),
     )

@@ -311,7 +311,7 @@ def compare_command(
     from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
     from pmpath.evidence.naturalhistory.compare import compare
-    from pmpath.evidence.naturalhistory.data import load_cohort
+    from pmpath.evidence.naturalhistory.data import load_study
 
     if kind not in KINDS:
         raise InvalidInputError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
@@ -319,8 +319,7 @@ def compare_command(
         raise InvalidInputError(f"--better {better!r} is not one of: higher, lower")
     if estimand not in ESTIMANDS:
         raise InvalidInputError(f"--estimand {estimand!r} is not one of: slope, mean")
-    natural_history = load_cohort(subjects, observations)
-    patients = load_cohort(treated, treated_observations, treated=True)
+    natural_history, patients = load_study(subjects, observations, treated, treated_observations)
     result = compare(
         natural_history,
         patients,
