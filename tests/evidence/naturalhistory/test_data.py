@@ -87,6 +87,11 @@ def _error(exc: pytest.ExceptionInfo[Exception]) -> str:
         ),
         (
             SUBJECTS,
+            OBSERVATIONS.assign(age_days=[10, -100, 200, 30, 60]),
+            r"observations\.csv row 3, column age_days: negative age -100 days",
+        ),
+        (
+            SUBJECTS,
             OBSERVATIONS.drop(columns=["value"]),
             r"observations\.csv: missing column\(s\) value",
         ),

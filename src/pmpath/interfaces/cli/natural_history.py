@@ -122,8 +122,11 @@ def describe(
     case: CaseOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Describe a natural history: follow-up, Kaplan-Meier, mixed model, event rates;
-    with --treated, its adequacy as the comparator of each treated patient."""
+    """Describe a natural history (Kaplan-Meier, mixed model, event rates) and its adequacy.
+
+    With --treated and --endpoint, also judge its adequacy as the comparator of each treated
+    patient against the thresholds given as options.
+    """
     from pydantic import ValidationError
 
     from pmpath.domain.enums import Element, EvidenceKind
