@@ -414,3 +414,28 @@ def test_reads_from_the_other_strand(tmp_path: Path) -> None:
         "117del": 20,
         "88_147del": 10,
     }
+
+
+def test_guide_on_the_minus_strand_base_editor_and_reversed_expected_amplicon(
+    tmp_path: Path,
+) -> None:
+    # The same site written on the other strand: protospacer positions count along the guide,
+    # the conversion A>G on the guide's strand is T>C on the amplicon.
+    a = reverse_complement(AMPLICON)
+    target = len(a) - 1 - TARGET
+    assert a[target] == "T"
+    mix = [("e", substitute(a, target, "C"), 40), ("u", a, 60)]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=23, error_start=0.0, error_end=0.0)
+    geometries, expected = layout([("amp", a)], GUIDE, BE)
+    assert geometries[0].strand == "-" and geometries[0].target_index == target
+    result = quantify_sample(r1, None, geometries, expected).on_target
+    assert (result.outcome_counts.intended_edit, result.outcome_counts.unmodified) == (40, 60)
+    assert result.conversion == "T>C"
+    # prime mode: the expected amplicon may be given on either strand
+    edited = substitute(a, target, "C")
+    spec = EditSpec(mode="prime", expected_amplicon=reverse_complement(edited))
+    geometries, expected = layout([("amp", a)], GUIDE, spec)
+    assert expected is not None and expected.substitutions == ((target, "C"),)
+    with pytest.raises(InvalidInputError, match="does not match the amplicon"):
+        layout([("amp", a)], GUIDE, EditSpec(mode="prime", expected_amplicon="ACGT" * 60))

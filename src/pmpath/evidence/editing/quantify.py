@@ -120,7 +120,16 @@ def _expected_edit(
     geometry: AmpliconGeometry, expected_amplicon: str, flank: int
 ) -> tuple[AmpliconGeometry, ExpectedEdit]:
     """Return the geometry with its window widened to cover the expected edit, and the edit."""
-    aligned = AmpliconAligner(geometry.sequence, geometry.cut_boundary).align(expected_amplicon)
+    aligner = AmpliconAligner(geometry.sequence, geometry.cut_boundary)
+    aligned = min(
+        (aligner.align(expected_amplicon), aligner.align(reverse_complement(expected_amplicon))),
+        key=lambda a: a.penalty,
+    )  # either orientation: the one that fits
+    if aligned.read_identity < 0.7:
+        raise InvalidInputError(
+            f"--expected-amplicon does not match the amplicon on either strand (only "
+            f"{aligned.read_identity:.0%} of its bases align)"
+        )
     reference = geometry.sequence
     substitutions = tuple(
         (i, base)

@@ -206,6 +206,26 @@ def _html(result: EditingQuantification) -> str:
             f"{net_rows}</table>"
         )
     header = "".join(f"<th>{c.replace('_', ' ')}</th>" for c in CATEGORIES)
+    a = result.amplicons[0]
+    target = "" if a.target_position is None else f" · target base {a.target_position}"
+    conversion = "" if a.conversion is None else f" · conversion {a.conversion}"
+    site = (
+        f"<p>On-target amplicon {html.escape(a.name)} ({a.length} bp): guide on the "
+        f"{a.guide_strand} strand, cut after position {a.cut_after_position}, quantification "
+        f"window {a.window_start_position}-{a.window_end_position}{target}{conversion} "
+        f"(1-based amplicon positions).</p>"
+    )
+    indel_rows = "\n".join(
+        f"<tr><td>{html.escape(i.label)}</td><td>{i.kind}</td><td>{i.length}</td>"
+        f"<td>{i.reads:,}</td><td>{i.reads / max(a.aligned_reads, 1):.2%}</td></tr>"
+        for i in a.top_indels[:10]
+    )
+    indels = (
+        "<h2>Most frequent indels in the window</h2><table><tr><th>indel</th><th>kind</th>"
+        f"<th>length</th><th>reads</th><th>% aligned</th></tr>{indel_rows}</table>"
+        if indel_rows
+        else ""
+    )
     params = html.escape(json.dumps(result.parameters, default=str))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>pmpath editing quantification</title>
@@ -217,10 +237,12 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;fo
 · unassigned {r.unassigned:,}</p>
 <p>Intended edit without bystander conversion: {result.intended_edit_clean:.2%} of aligned
 reads.</p>
+{site}
 <h2>Outcomes (fractions of aligned reads)</h2>
 <table><tr><th>amplicon</th><th>aligned reads</th>{header}</tr>
 {_amplicon_rows(result.amplicons)}</table>
 {net}
+{indels}
 <p><img src="outcomes.png" alt="outcomes"></p>
 <p><img src="positions.png" alt="per-position profile" width="900"></p>
 <p><img src="alleles.png" alt="top alleles" width="1000"></p>
