@@ -439,3 +439,34 @@ def test_guide_on_the_minus_strand_base_editor_and_reversed_expected_amplicon(
     assert expected is not None and expected.substitutions == ((target, "C"),)
     with pytest.raises(InvalidInputError, match="does not match the amplicon"):
         layout([("amp", a)], GUIDE, EditSpec(mode="prime", expected_amplicon="ACGT" * 60))
+
+
+def test_vectorised_merge_equals_the_pairwise_merge() -> None:
+    import numpy as np
+
+    from pmpath.evidence.editing.reads import merge_pair, merge_pairs
+
+    rng = np.random.default_rng(29)
+    s1: list[str] = []
+    q1: list[str] = []
+    s2: list[str] = []
+    q2: list[str] = []
+    for k in range(400):
+        length = int(rng.integers(120, 300))  # fragments shorter than a read, too
+        fragment = AMPLICON[:length] if k % 7 else "".join(rng.choice(list("ACGT"), length))
+        a = list(fragment[:150])
+        b = list(reverse_complement(fragment)[:150])
+        if k % 11 == 0:
+            b = list(reverse_complement(AMPLICON[30:180]))  # does not pair with a
+        qa = list(rng.choice(list("5?I+"), len(a)))
+        qb = list(rng.choice(list("5?I+"), len(b)))
+        for read in (a, b):
+            for _ in range(int(rng.integers(0, 6))):
+                read[int(rng.integers(0, len(read)))] = str(rng.choice(list("ACGT")))
+        s1.append("".join(a))
+        q1.append("".join(qa))
+        s2.append("".join(b))
+        q2.append("".join(qb))
+    expected = [merge_pair(*args) for args in zip(s1, q1, s2, q2, strict=True)]
+    assert merge_pairs(s1, q1, s2, q2) == expected
+    assert sum(m is not None for m in expected) > 300

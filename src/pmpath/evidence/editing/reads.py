@@ -12,8 +12,10 @@ reverse-complemented, its overlap with R1 found from exact 10-mer seeds taken ev
 the first 60 of R2 (so the overlap must be at least 10 bases), accepted if at most 10% of the
 overlap mismatches;
 in the overlap the base with the higher quality wins (on a tie of different bases: ``N``). We
-write the merge ourselves because dnaio does not merge and fastp is not a Python library; it is a
-few dozen lines. Quality masking runs on whole chunks with numpy.
+write the merge ourselves because dnaio does not merge and fastp is not a Python library:
+:func:`merge_pair` is the rule for one pair, :func:`merge_pairs` the same rule on a chunk (seeds
+by ``str.find``, overlaps compared and merged by numpy). Quality masking runs on whole chunks
+with numpy.
 
 Memory: one chunk (``chunk_reads`` reads) at a time; nothing grows with the file.
 """
@@ -146,14 +148,22 @@ def merge_pair(seq1: str, qual1: str, seq2: str, qual2: str) -> tuple[str, str] 
     return sequence, qualities
 
 
-def _paired(r1: Path, r2: Path, tally: ReadTally) -> Iterator[tuple[str, str]]:
+def _pair_chunks(
+    r1: Path, r2: Path, chunk_reads: int
+) -> Iterator[tuple[list[str], list[str], list[str], list[str]]]:
+    """Yield R1 and R2 sequences and qualities, ``chunk_reads`` pairs at a time, checking that
+    the files pair up record by record (same count, mate names)."""
     first, second = _records(r1), _records(r2)
     number = 0
+    s1: list[str] = []
+    q1: list[str] = []
+    s2: list[str] = []
+    q2: list[str] = []
     while True:
         a = next(first, None)
         b = next(second, None)
         if a is None and b is None:
-            return
+            break
         number += 1
         if a is None or b is None:
             short, other = (r1, r2) if a is None else (r2, r1)
@@ -165,11 +175,90 @@ def _paired(r1: Path, r2: Path, tally: ReadTally) -> Iterator[tuple[str, str]]:
                 f"{r2}: record {number} ({b.name.split()[0]}) is not the mate of {r1} record "
                 f"{number} ({a.name.split()[0]})"
             )
-        tally.total += 1
-        merged = merge_pair(a.sequence, a.qualities or "", b.sequence, b.qualities or "")
-        if merged is not None:
-            tally.merged += 1
-            yield merged
+        s1.append(a.sequence)
+        q1.append(a.qualities or "")
+        s2.append(b.sequence)
+        q2.append(b.qualities or "")
+        if len(s1) >= chunk_reads:
+            yield s1, q1, s2, q2
+            s1, q1, s2, q2 = [], [], [], []
+    if s1:
+        yield s1, q1, s2, q2
+
+
+def _seed_start(seq1: str, rc2: str) -> int | None:
+    """Return where R2 (reverse-complemented) starts on R1 when the first seed of
+    :func:`merge_pair` that occurs in R1 occurs once, at a non-negative start; else None."""
+    for seed_offset in range(0, min(len(rc2) - SEED_LENGTH + 1, SEED_SPAN), SEED_STEP):
+        seed = rc2[seed_offset : seed_offset + SEED_LENGTH]
+        pos = seq1.find(seed)
+        if pos >= 0:
+            if pos >= seed_offset and seq1.find(seed, pos + 1) < 0:
+                return pos - seed_offset
+            return None
+    return None
+
+
+def merge_pairs(
+    seqs1: list[str], quals1: list[str], seqs2: list[str], quals2: list[str]
+) -> list[tuple[str, str] | None]:
+    """Return :func:`merge_pair` of every pair, the same results computed on whole arrays.
+
+    The overlap start of each pair comes from its first seed (Python ``str.find``); pairs with
+    one R1 length and one R2 length are then checked and merged with numpy at once; the others,
+    and any pair whose seed is ambiguous or whose overlap fails the mismatch limit, go through
+    :func:`merge_pair` one by one.
+    """
+    n = len(seqs1)
+    out: list[tuple[str, str] | None] = [None] * n
+    upper1 = [s.upper() for s in seqs1]
+    rc2 = [reverse_complement(s.upper()) for s in seqs2]
+    starts = [_seed_start(a, b) for a, b in zip(upper1, rc2, strict=True)]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, seed_start in enumerate(starts):
+        if seed_start is None:
+            out[i] = merge_pair(seqs1[i], quals1[i], seqs2[i], quals2[i])
+        else:
+            groups.setdefault((len(upper1[i]), len(rc2[i])), []).append(i)
+    for (n1, n2), rows in groups.items():
+        count = len(rows)
+        a = np.frombuffer("".join(upper1[i] for i in rows).encode(), np.uint8).reshape(count, n1)
+        qa = np.frombuffer("".join(quals1[i] for i in rows).encode(), np.uint8).reshape(count, n1)
+        offsets = np.array([starts[i] for i in rows], dtype=np.int32)
+        overlap = np.minimum(n1 - offsets, n2)
+        width = int(overlap.max())
+        # only the overlaps go through numpy: R1 from its offset, R2 (reverse-complemented) from 0
+        index = np.minimum(offsets[:, None] + np.arange(width, dtype=np.int32)[None, :], n1 - 1)
+        take = np.arange(count)[:, None]
+        aa, qaa = a[take, index], qa[take, index]
+        bb = np.frombuffer(
+            "".join(rc2[i][:width].ljust(width, "N") for i in rows).encode(), np.uint8
+        ).reshape(count, width)
+        qbb = np.frombuffer(
+            "".join(quals2[i][::-1][:width].ljust(width, "!") for i in rows).encode(), np.uint8
+        ).reshape(count, width)
+        inside = np.arange(width, dtype=np.int32)[None, :] < overlap[:, None]
+        same = aa == bb
+        mismatches = (~same & inside).sum(axis=1)
+        fits = mismatches <= MAX_OVERLAP_MISMATCH_FRACTION * overlap
+        base = np.where(qaa > qbb, aa, np.where(qbb > qaa, bb, np.where(same, aa, ord("N"))))
+        qual = np.where(
+            same, np.maximum(qaa, qbb), np.abs(qaa.astype(np.int16) - qbb) + PHRED_OFFSET
+        )
+        base_text = base.astype(np.uint8).tobytes().decode("ascii")
+        qual_text = qual.astype(np.uint8).tobytes().decode("latin-1")
+        for k, (i, ok, begin, size) in enumerate(
+            zip(rows, fits.tolist(), offsets.tolist(), overlap.tolist(), strict=True)
+        ):
+            if not ok:
+                out[i] = merge_pair(seqs1[i], quals1[i], seqs2[i], quals2[i])
+                continue
+            lo = k * width
+            out[i] = (
+                upper1[i][:begin] + base_text[lo : lo + size] + rc2[i][size:],
+                quals1[i][:begin] + qual_text[lo : lo + size] + quals2[i][::-1][size:],
+            )
+    return out
 
 
 def _single_chunks(
@@ -196,16 +285,11 @@ def _single_chunks(
 def _paired_chunks(
     r1: Path, r2: Path, tally: ReadTally, chunk_reads: int
 ) -> Iterator[tuple[list[str], list[str]]]:
-    sequences: list[str] = []
-    qualities: list[str] = []
-    for sequence, quality in _paired(r1, r2, tally):
-        sequences.append(sequence)
-        qualities.append(quality)
-        if len(sequences) >= chunk_reads:
-            yield sequences, qualities
-            sequences, qualities = [], []
-    if sequences:
-        yield sequences, qualities
+    for s1, q1, s2, q2 in _pair_chunks(r1, r2, chunk_reads):
+        tally.total += len(s1)
+        merged = [m for m in merge_pairs(s1, q1, s2, q2) if m is not None]
+        tally.merged += len(merged)
+        yield [m[0] for m in merged], [m[1] for m in merged]
 
 
 def _mask(
