@@ -159,6 +159,7 @@ def quantify(
 ) -> None:
     """Quantify indels, intended edits and bystanders, treated against control."""
     from pmpath.domain.enums import Element, EvidenceKind
+    from pmpath.domain.errors import InvalidInputError
     from pmpath.evidence.editing.quantify import (
         QuantifySettings,
         quantify_editing,
@@ -166,6 +167,8 @@ def quantify(
     )
     from pmpath.evidence.editing.report import summary_dict, write_report
 
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} exists and is not a folder")
     spec, parameters = _edit_spec(
         mode, editor, conversion, window, expected_amplicon, target_position, window_flank
     )
