@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.offtarget.genome import Genome, write_fasta
-from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, scan_genome
-from pmpath.evidence.offtarget.variants import VariantScanner, read_vcf
+from pmpath.evidence.offtarget.genome import Genome, encode, write_fasta
+from pmpath.evidence.offtarget.scan import Guide, Hit, ScanSettings, SiteFinder, scan_genome
+from pmpath.evidence.offtarget.variants import VariantScanner, VcfVariant, read_vcf
 from tests.evidence.offtarget.bruteforce import brute_force, revcomp
 
 GUIDE = "GACCCACACCGGAGGTGTAG"
@@ -152,3 +154,123 @@ def test_vcf_skips_symbolic_alleles_and_reads_af_per_alt(tmp_path: Path) -> None
     bad = _vcf(tmp_path, ["chr2\tten\t.\tA\tC\t.\tPASS\t."], name="e.vcf")
     with pytest.raises(InvalidInputError, match="line 3: POS 'ten'"):
         read_vcf(bad, Genome(genome).contigs)
+
+
+_COMP = {"A": "T", "C": "G", "G": "C", "T": "A"}
+
+
+@st.composite
+def _variant_cases(draw: st.DrawFn, indels: bool) -> tuple[str, str, VcfVariant, int, int]:
+    """A small genome holding a near-copy of the guide + PAM that a variant may repair (the
+    variant is placed to repair it in most examples), flanked by guide pieces and noise."""
+    guide = draw(st.text(alphabet="ACGT", min_size=10, max_size=11))
+    noise = st.one_of(
+        st.text(alphabet="ACGT", min_size=1, max_size=5),
+        st.just(guide),
+        st.just(revcomp(guide)),
+        st.sampled_from(["AGG", "CCT", "TGG", "CCA"]),
+    )
+    before = "".join(draw(st.lists(noise, min_size=1, max_size=5)))
+    after = "".join(draw(st.lists(noise, min_size=1, max_size=5))) + "ACGTA"
+    k = draw(st.integers(0, 2))
+    minus = draw(st.booleans())
+    i = draw(st.integers(1, len(guide) - 2))
+    kind = draw(st.sampled_from(["ins", "del"] if indels else ["snv"]))
+    if kind == "snv":
+        swap = draw(st.sampled_from([b for b in "ACGT" if b != guide[i]]))
+        plus = guide[:i] + swap + guide[i + 1 :] + "AGG"
+        index, fix = (i, guide[i]) if not minus else (len(plus) - 1 - i, _COMP[guide[i]])
+    elif kind == "ins":  # the site lacks guide base i; inserting it back repairs the site
+        plus = guide[:i] + guide[i + 1 :] + "AGG"
+        index, fix = (i, guide[i]) if not minus else (len(plus) - i, _COMP[guide[i]])
+    else:  # the site has an extra base before guide base i; deleting it repairs the site
+        plus = guide[:i] + draw(st.sampled_from("ACGT")) + guide[i:] + "AGG"
+        index, fix = (i, "") if not minus else (len(plus) - 1 - i, "")
+    site = revcomp(plus) if minus else plus
+    genome = before + site + after
+    at = len(before) + index
+    if not draw(st.integers(0, 3)):  # sometimes a variant anywhere instead
+        at = draw(st.integers(1, len(genome) - 4))
+        fix = draw(st.sampled_from("ACGT")) if kind != "del" else ""
+    if kind == "snv":
+        if fix == genome[at]:
+            fix = _COMP[fix]
+        variant = VcfVariant("c", at, genome[at], fix, None, 0.5)
+    elif kind == "ins":
+        variant = VcfVariant("c", at - 1, genome[at - 1], genome[at - 1] + fix, None, None)
+    else:
+        variant = VcfVariant("c", at - 1, genome[at - 1 : at + 1], genome[at - 1], None, None)
+    return genome, guide, variant, k, draw(st.integers(0, 1))
+
+
+def _run_scanner(
+    genome: str, guide: str, variant: VcfVariant, k: int, rna: int
+) -> dict[tuple[object, ...], int]:
+    settings_ = ScanSettings(pam="NGG", max_mismatches=k, dna_bulge=rna, rna_bulge=rna)
+    finder = SiteFinder([Guide(name="g", sequence=guide)], settings_)
+    scanner = VariantScanner(finder, {"c": [variant]}, "test")
+    codes = encode(genome)
+    reference = [
+        Hit(0, "c", h.start, h.end, h.strand, h.mismatches, h.bulge_type, h.bulge_size,
+            h.site, h.pam, h.aligned)
+        for h in finder.find(codes)
+    ]  # fmt: skip
+    scanner.on_window("c", 0, codes, 0)
+    return {
+        (v.hit.start_bp, v.hit.end_bp, v.hit.strand, v.hit.bulge_type, v.hit.bulge_size):
+        v.hit.mismatches
+        for v in scanner.finish(reference)
+    }  # fmt: skip
+
+
+def _oracle(
+    genome: str, guide: str, variant: VcfVariant, k: int, rna: int
+) -> dict[tuple[object, ...], int]:
+    """Brute force on the alternative haplotype. An indel in a repeat has several placements
+    giving the same haplotype (found by trying every position); a site that misses the changed
+    bases for one of them is a reference site, shifted. The others are mapped to reference
+    coordinates with the leftmost placement (a boundary inside inserted bases maps to the
+    change) and kept unless the reference has them with no more mismatches."""
+    ref, alt, pos = variant.ref, variant.alt, variant.pos_bp
+    alt_genome = genome[:pos] + alt + genome[pos + len(ref) :]
+    if len(ref) == len(alt):  # SNV: the changed base is at pos
+        placements, m, r = [pos], 1, 1
+    else:  # VCF indel: the first base is shared
+        m, r = len(alt) - 1, len(ref) - 1
+        placements = [
+            q
+            for q in range(len(genome) + 1)
+            if genome[:q] == alt_genome[:q] and genome[q + r :] == alt_genome[q + m :]
+        ]
+        assert pos + 1 in placements
+    j = min(placements)
+
+    def to_ref(x: int) -> int:
+        return x if x <= j else (x - m + r if x >= j + m else j)
+
+    ref_mm = {key[1:6]: key[6] for key in brute_force([("c", genome)], guide, "NGG", k, rna, rna)}
+    best: dict[tuple[object, ...], int] = {}
+    for key in brute_force([("c", alt_genome)], guide, "NGG", k, rna, rna):
+        if not all(key[1] < q + m and key[2] > q for q in placements):
+            continue
+        start = to_ref(key[1])
+        end = j + r if j < key[2] < j + m else to_ref(key[2])
+        mapped = (start, max(end, start + 1), *key[3:6])
+        best[mapped] = min(best.get(mapped, key[6]), key[6])
+    return {key: mm for key, mm in best.items() if key not in ref_mm or ref_mm[key] > mm}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_variant_cases(indels=False))
+def test_property_snv_sites_equal_brute_force_on_the_alternative_haplotype(
+    case: tuple[str, str, VcfVariant, int, int],
+) -> None:
+    assert _run_scanner(*case) == _oracle(*case)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_variant_cases(indels=True))
+def test_property_indel_sites_equal_brute_force_on_the_alternative_haplotype(
+    case: tuple[str, str, VcfVariant, int, int],
+) -> None:
+    assert _run_scanner(*case) == _oracle(*case)

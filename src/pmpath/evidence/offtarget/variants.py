@@ -10,8 +10,12 @@ Bioinformatics 2020) and CRISPR-HAWK, written from their descriptions. While the
 past (:func:`pmpath.evidence.offtarget.scan.search_genome`), each variant's window (the variant
 plus one site length on each side) is rebuilt with the alternative allele; the windows of a
 block are joined with N separators (a site never spans an N) and scanned in one call of the
-same compiled search, and each hit is mapped back to reference coordinates. Variants are taken
-one at a time (no phasing, no combinations of nearby variants). REF must match the genome, which
+same compiled search, and each hit is mapped back to reference coordinates. An insertion or
+deletion in a repeat slides between equivalent positions (the same haplotype): a site counts as
+created by it only if it overlaps the changed bases at every such position (otherwise it is a
+reference site, shifted), and is reported at the leftmost one (the VCF normalisation of
+``bcftools norm``). Variants are taken one at a time (no phasing, no combinations of nearby
+variants). REF must match the genome, which
 catches a VCF from another build. Coordinates: VCF POS is 1-based; everything here is 0-based.
 
 Assumptions and limits: SNVs and indels whose REF and ALT are at most 50 bases of A/C/G/T;
@@ -201,6 +205,40 @@ def _trim(variant: VcfVariant) -> tuple[int, str, str]:
     return pos, ref, alt
 
 
+def _placements(
+    buffer: CodeArray, buffer_start: int, pos: int, ref_core: str, alt_core: str
+) -> tuple[int, int, str, str]:
+    """Leftmost and rightmost equivalent positions of a pure insertion or deletion within the
+    buffer (the indel slides along a repeat and gives the same haplotype), with the REF and ALT
+    cores at the leftmost one; other variants do not move."""
+    if ref_core and alt_core:
+        return pos, pos, ref_core, alt_core
+    lo, hi = buffer_start, buffer_start + len(buffer)
+
+    def base(i: int) -> int:
+        return int(buffer[i - buffer_start])
+
+    if ref_core:  # deletion of genome[p : p + n]
+        n = len(ref_core)
+        left = pos
+        while left - 1 >= lo and base(left - 1) == base(left + n - 1) and base(left - 1) < 4:
+            left -= 1
+        right = pos
+        while right + n < hi and base(right + n) == base(right) and base(right) < 4:
+            right += 1
+        return left, right, decode(buffer[left - lo : left - lo + n]), ""
+    codes = [int(c) for c in encode(alt_core)]  # insertion before genome[pos]
+    left, inserted = pos, list(codes)
+    while left - 1 >= lo and base(left - 1) == inserted[-1]:
+        inserted = [base(left - 1), *inserted[:-1]]
+        left -= 1
+    right, moving = pos, list(codes)
+    while right < hi and base(right) == moving[0]:
+        moving = [*moving[1:], base(right)]
+        right += 1
+    return left, right, "", decode(np.array(inserted, np.uint8))
+
+
 class VariantScanner:
     """Collects alternative-allele sites while the genome streams past (see module docstring).
 
@@ -245,7 +283,7 @@ class VariantScanner:
         self, contig: str, buffer_start: int, buffer: CodeArray, batch: list[VcfVariant]
     ) -> None:
         pieces: list[CodeArray] = []
-        meta: list[tuple[int, VcfVariant, int, int, int, int]] = []
+        meta: list[tuple[int, VcfVariant, int, int, int, int, int]] = []
         offset = 0
         separator = np.full(1, N_CODE, np.uint8)
         buffer_end = buffer_start + len(buffer)
@@ -262,32 +300,44 @@ class VariantScanner:
                     f"({found}) in {self.genome_name}: is the VCF on the same build?"
                 )
             pos, ref_core, alt_core = _trim(v)
-            w_start = max(pos - self.flank_bp, buffer_start)
-            w_end = min(pos + len(ref_core) + self.flank_bp, buffer_end)
-            left = buffer[w_start - buffer_start : pos - buffer_start]
-            right = buffer[pos + len(ref_core) - buffer_start : w_end - buffer_start]
+            left_pos, right_pos, ref_core, alt_core = _placements(
+                buffer, buffer_start, pos, ref_core, alt_core
+            )
+            w_start = max(left_pos - self.flank_bp, buffer_start)
+            w_end = min(right_pos + len(ref_core) + self.flank_bp, buffer_end)
+            left = buffer[w_start - buffer_start : left_pos - buffer_start]
+            right = buffer[left_pos + len(ref_core) - buffer_start : w_end - buffer_start]
             window = np.concatenate([left, encode(alt_core), right])
-            meta.append((offset, v, w_start, pos, len(ref_core), len(alt_core)))
+            meta.append(
+                (offset, v, w_start, left_pos, right_pos - left_pos, len(ref_core), len(alt_core))
+            )
             pieces.extend([window, separator])
             offset += len(window) + 1
         joined = np.concatenate(pieces)
         starts = np.array([m[0] for m in meta])
         for hit in self.finder.find(joined):
             index = int(np.searchsorted(starts, hit.start, side="right")) - 1
-            w_offset, v, w_start, pos, ref_len, alt_len = meta[index]
-            mapped = self._map(hit, w_offset, w_start, pos, ref_len, alt_len)
+            w_offset, v, w_start, pos, shift, ref_len, alt_len = meta[index]
+            mapped = self._map(hit, w_offset, w_start, pos, shift, ref_len, alt_len)
             if mapped is not None:
                 self.candidates.append(VariantHit(self._hit(contig, hit, *mapped), v, None))
 
     @staticmethod
     def _map(
-        hit: BufferHit, w_offset: int, w_start: int, pos: int, ref_len: int, alt_len: int
+        hit: BufferHit,
+        w_offset: int,
+        w_start: int,
+        pos: int,
+        shift: int,
+        ref_len: int,
+        alt_len: int,
     ) -> tuple[int, int] | None:
-        """Reference (start, end) of a window hit that overlaps the changed bases, else None."""
+        """Reference (start, end) of a window hit that overlaps the changed bases wherever the
+        indel is placed in its repeat (leftmost ``pos`` to ``pos + shift``), else None: a hit
+        that misses them for some placement is a reference site shifted by the indel."""
         s, e = hit.start - w_offset, hit.end - w_offset
-        j = pos - w_start  # where the ALT core starts in the window
-        touches = (s < j + alt_len and e > j) if alt_len else (s < j < e)
-        if not touches:
+        j = pos - w_start  # where the ALT core starts in the window (leftmost placement)
+        if not (s < j + alt_len and e > j + shift):
             return None
 
         def to_ref(x: int) -> int:  # a window boundary (0..len) to a reference boundary
