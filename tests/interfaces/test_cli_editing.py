@@ -86,6 +86,12 @@ def test_quantify_base_editor_with_control_json(
     column = header.split("\t").index("conversion_fraction_of_aligned_reads")
     # 35% intended edits + 2% reads with the edit and an 80-bp deletion beside it (indel reads)
     assert float(target[column]) == pytest.approx(0.37, abs=0.01)
+    names = header.split("\t")
+    assert float(target[names.index("conversion_net_fraction")]) == pytest.approx(0.37, abs=0.01)
+    assert float(target[names.index("conversion_q_value")]) < 1e-10
+    assert 0 < float(target[names.index("conversion_detection_limit_fraction")]) < 0.01
+    control_row = next(r.split("\t") for r in rows if r.startswith("control\t"))
+    assert control_row[names.index("conversion_p_value")] == ""
     alleles = (out / "alleles.tsv").read_text().splitlines()
     assert alleles[1].split("\t")[3] == "unmodified"
     assert any("\tintended_edit\t106A>G\t" in line for line in alleles)

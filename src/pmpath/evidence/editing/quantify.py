@@ -428,13 +428,18 @@ def quantify_editing(
     if control_r1 is not None:
         control = quantify_sample(control_r1, control_r2, geometries, expected, settings, progress)
     nets = {}
+    position_comparisons = {}
     if control is not None:
-        from pmpath.evidence.editing.stats import compare_amplicon  # scipy: only with a control
+        from pmpath.evidence.editing.stats import (  # scipy: only with a control
+            compare_amplicon,
+            compare_positions,
+        )
 
-        nets = {
-            t.name: compare_amplicon(t, c, alpha=alpha)
-            for t, c in zip(treated.amplicons, control.amplicons, strict=True)
-        }
+        for t, c in zip(treated.amplicons, control.amplicons, strict=True):
+            position_comparisons[t.name] = compare_positions(t, c, alpha=alpha)
+            nets[t.name] = compare_amplicon(
+                t, c, alpha=alpha, positions=position_comparisons[t.name]
+            )
     on_target = treated.on_target
     return EditingQuantification(
         pmpath_version=__version__,
@@ -447,4 +452,5 @@ def quantify_editing(
         control=control,
         net=nets.get(on_target.name),
         per_amplicon_net=nets,
+        position_comparisons=position_comparisons,
     )

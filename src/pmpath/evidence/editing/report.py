@@ -44,6 +44,7 @@ def summary_dict(result: EditingQuantification) -> dict[str, Any]:
     exclude: dict[str, Any] = {"amplicons": without_positions}
     if result.control is not None:
         exclude["control"] = {"amplicons": without_positions}
+    exclude["position_comparisons"] = True
     data: dict[str, Any] = result.model_dump(mode="json", exclude=exclude)
     return data
 
@@ -63,22 +64,44 @@ def _alleles_tsv(result: EditingQuantification) -> str:
     return "\n".join(lines) + "\n"
 
 
+_NET_COLUMNS = ("net_fraction", "p_value", "q_value", "detection_limit_fraction")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def _positions_tsv(result: EditingQuantification) -> str:
+    """Per-position rows of each sample; with a control, the treated rows also carry the
+    comparison (net, one-sided Fisher p, BH q, detection limit) of indel and conversion."""
     samples = [("treated", result.amplicons)]
     if result.control is not None:
         samples.append(("control", result.control.amplicons))
+    net_header = [f"{m}_{c}" for m in ("indel", "conversion") for c in _NET_COLUMNS]
     header: list[str] | None = None
     lines: list[str] = []
     for sample, amplicons in samples:
         for amplicon in amplicons:
+            comparisons = {
+                (c.position, c.measure): c
+                for c in result.position_comparisons.get(amplicon.name, [])
+            }
             for row in amplicon.positions:
                 data = row.model_dump()
                 if header is None:
-                    header = ["sample", "amplicon", *data]
-                values = [
-                    "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
-                    for v in data.values()
-                ]
+                    header = ["sample", "amplicon", *data, *net_header]
+                values = [_cell(v) for v in data.values()]
+                for measure in ("indel", "conversion"):
+                    found = (
+                        comparisons.get((row.position, measure)) if sample == "treated" else None
+                    )
+                    values += [
+                        "" if found is None else _cell(getattr(found, c)) for c in _NET_COLUMNS
+                    ]
                 lines.append("\t".join([sample, amplicon.name, *values]))
     return "\t".join(header or []) + "\n" + "\n".join(lines) + "\n"
 

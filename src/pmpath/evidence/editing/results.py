@@ -160,6 +160,7 @@ class PositionComparison(_Frozen):
     net_fraction: float
     p_value: float
     q_value: float
+    detection_limit_fraction: float | None
     above_background: bool
 
 
@@ -187,3 +188,4 @@ class EditingQuantification(_Frozen):
     control: SampleQuantification | None
     net: NetComparison | None
     per_amplicon_net: dict[str, NetComparison]
+    position_comparisons: dict[str, list[PositionComparison]] = {}

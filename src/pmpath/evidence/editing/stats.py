@@ -85,8 +85,53 @@ def compare_category(
     )
 
 
-def compare_amplicon(
+def compare_positions(
     treated: AmpliconQuantification, control: AmpliconQuantification, *, alpha: float = 0.05
+) -> list[PositionComparison]:
+    """Return treated against control at every amplicon position: the indel frequency (reads
+    deleting the base or with an insertion after it) and, at bases the editor converts, the
+    conversion frequency, both of all aligned reads; one-sided Fisher p-values, Benjamini-Hochberg
+    q-values over all of them, and the detection limit inside the quantification window."""
+    n1, n0 = treated.aligned_reads, control.aligned_reads
+    if not n1 or not n0:
+        return []
+    tests: list[tuple[int, str, int, int, bool]] = []
+    to = treated.conversion[-1].lower() if treated.conversion else None
+    for t_row, c_row in zip(treated.positions, control.positions, strict=True):
+        indel_t = min(t_row.deleted + t_row.inserted_after, n1)
+        indel_c = min(c_row.deleted + c_row.inserted_after, n0)
+        tests.append((t_row.position, "indel", indel_t, indel_c, t_row.in_window))
+        if to is not None and t_row.conversion_fraction_of_aligned_reads is not None:
+            tests.append(
+                (t_row.position, "conversion", getattr(t_row, to), getattr(c_row, to),
+                 t_row.in_window)
+            )  # fmt: skip
+    p_values = [fisher_greater(k1, n1, k0, n0) for _, _, k1, k0, _ in tests]
+    q_values = false_discovery_control(p_values, method="bh").tolist()
+    return [
+        PositionComparison(
+            position=position,
+            measure=measure,
+            treated_fraction=k1 / n1,
+            control_fraction=k0 / n0,
+            net_fraction=k1 / n1 - k0 / n0,
+            p_value=p,
+            q_value=float(q),
+            detection_limit_fraction=detection_limit(n1, k0, n0, alpha) if in_window else None,
+            above_background=q < alpha,
+        )
+        for (position, measure, k1, k0, in_window), p, q in zip(
+            tests, p_values, q_values, strict=True
+        )
+    ]
+
+
+def compare_amplicon(
+    treated: AmpliconQuantification,
+    control: AmpliconQuantification,
+    *,
+    alpha: float = 0.05,
+    positions: list[PositionComparison] | None = None,
 ) -> NetComparison:
     """Return the treated-versus-control comparison of one amplicon (module docstring: tests,
     multiplicity, verdict)."""
@@ -105,35 +150,9 @@ def compare_amplicon(
         )
         for name in CATEGORIES
     }
-    tests: list[tuple[int, str, float, float, float]] = []
-    for t_row, c_row in zip(treated.positions, control.positions, strict=True):
-        measures: list[tuple[str, int, int]] = [
-            ("indel", t_row.deleted + t_row.inserted_after, c_row.deleted + c_row.inserted_after)
-        ]
-        if t_row.conversion_fraction_of_aligned_reads is not None and treated.conversion:
-            to = treated.conversion[-1].lower()
-            measures.append(("conversion", getattr(t_row, to), getattr(c_row, to)))
-        for measure, k1, k0 in measures:
-            if n1 and n0 and k1 / n1 > k0 / n0:
-                p = fisher_greater(min(k1, n1), n1, min(k0, n0), n0)
-                tests.append((t_row.position, measure, k1 / n1, k0 / n0, p))
-    positions: list[PositionComparison] = []
-    if tests:
-        q_values = false_discovery_control([t[4] for t in tests], method="bh")
-        for (position, measure, f1, f0, p), q in zip(tests, q_values.tolist(), strict=True):
-            if q < alpha:
-                positions.append(
-                    PositionComparison(
-                        position=position,
-                        measure=measure,
-                        treated_fraction=f1,
-                        control_fraction=f0,
-                        net_fraction=f1 - f0,
-                        p_value=p,
-                        q_value=float(q),
-                        above_background=True,
-                    )
-                )
+    if positions is None:
+        positions = compare_positions(treated, control, alpha=alpha)
+    significant = [p for p in positions if p.above_background]
     edited = any(categories[name].above_background for name in EDIT_CATEGORIES)
     if edited:
         named = ", ".join(
@@ -154,7 +173,7 @@ def compare_amplicon(
         test="one-sided Fisher exact test (treated > control); positions: Benjamini-Hochberg",
         alpha=alpha,
         categories=categories,
-        positions_above_background=positions,
+        positions_above_background=significant,
         edited_above_background=edited,
         verdict=verdict,
     )
