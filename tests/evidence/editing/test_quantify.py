@@ -470,3 +470,19 @@ def test_vectorised_merge_equals_the_pairwise_merge() -> None:
     expected = [merge_pair(*args) for args in zip(s1, q1, s2, q2, strict=True)]
     assert merge_pairs(s1, q1, s2, q2) == expected
     assert sum(m is not None for m in expected) > 300
+
+
+def test_truncated_reads_and_primer_dimers_are_unassigned_not_deletions(tmp_path: Path) -> None:
+    a = AMPLICON
+    mix = [
+        ("large", delete(a, CUT - 60, 120), 10),  # a real 120-bp deletion: both ends present
+        ("dimer", a[:30] + a[-30:], 5),  # both ends present: a 190-bp deletion (or a dimer)
+        ("truncated", a[:150], 7),  # stops before the amplicon's end
+    ]
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=31, error_start=0.0, error_end=0.0)
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+    result = quantify_sample(r1, None, geometries)
+    assert result.reads.unassigned == 7
+    by_length = {(i.kind, i.length): i.reads for i in result.on_target.top_indels}
+    assert by_length == {("deletion", 120): 10, ("deletion", 190): 5}  # both span the window

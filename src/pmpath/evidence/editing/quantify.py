@@ -11,9 +11,11 @@ reads are read in chunks (:mod:`.reads`); within a chunk identical sequences are
 :data:`~pmpath.evidence.editing.align.MAX_UNGAPPED_MISMATCHES` mismatches of it are
 substitution-only and need no alignment (numpy compares them all at once); the others are seeded
 to candidate amplicons and strands (:mod:`.assign`), aligned with WFA (:mod:`.align`), and the
-best-scoring amplicon wins if at least ``min_read_identity`` of the read's bases match it; else
-the read is unassigned (counted). Alignments are cached by sequence so that a sequence seen in
-several chunks is aligned once.
+best-scoring amplicon wins if at least ``min_read_identity`` of the read's bases match it and the
+read reaches both ends of the amplicon (no deletion of more than ``max_end_gap`` bases at either
+end: reads are expected to span the amplicon, and a truncated read or primer dimer is not a large
+deletion); else the read is unassigned (counted). Alignments are cached by sequence so that a
+sequence seen in several chunks is aligned once.
 
 Memory does not grow with the number of reads: one chunk of reads at a time, a cache of at most
 ``max_cached_alignments`` sequences (no more are added once it is full), an allele table of at
@@ -64,6 +66,7 @@ class QuantifySettings:
     min_base_quality: int = 20
     min_mean_quality: float = 0.0
     min_read_identity: float = 0.7
+    max_end_gap: int = 10
     chunk_reads: int = 50_000
     max_cached_alignments: int = 200_000
     max_alleles: int = 100_000
@@ -166,6 +169,17 @@ def layout(
     return geometries, expected
 
 
+def _spans(alignment: ReadAlignment, amplicon_length: int, max_end_gap: int) -> bool:
+    """Return whether the read reaches both ends of the amplicon: no deletion longer than
+    ``max_end_gap`` at its first or last base (a truncated read or primer dimer, not an edit)."""
+    return not any(
+        i.kind == "deletion"
+        and i.length > max_end_gap
+        and (i.start == 0 or i.start + i.length == amplicon_length)
+        for i in alignment.indels
+    )
+
+
 class _Engine:
     """Assigns, aligns and tallies the unique sequences of each chunk."""
 
@@ -216,7 +230,9 @@ class _Engine:
             if alignment is None:
                 alignment = self.aligners[amplicon].align(read)
                 self.aligned_by_wfa += 1
-            if alignment.read_identity < self.settings.min_read_identity:
+            if alignment.read_identity < self.settings.min_read_identity or not _spans(
+                alignment, length, self.settings.max_end_gap
+            ):
                 continue
             score = 2.5 * (length + len(read)) - alignment.penalty / 2
             if best is None or score > best_score:
@@ -265,6 +281,9 @@ class _Engine:
             alignment = single_gap_alignment(
                 sequence, self.geometries[amplicon].sequence, start, misfits
             )
+            if not _spans(alignment, self.geometries[amplicon].length, self.settings.max_end_gap):
+                slow.append(sequence)
+                continue
             batch = batches[amplicon]
             batch[0].append(alignment.projection)
             batch[1].append(counts[sequence])
