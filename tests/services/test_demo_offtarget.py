@@ -72,5 +72,7 @@ def test_demo_nominates_follows_up_and_stores_once(
     follow = next(i for i in mine if i.parameters.get("stage") == "confirmation")
     assert follow.parameters["nomination_evidence_id"] == search.id
     assert follow.result["off_targets_above_background"] == [rows[1][0]]
+    # the field the pathway policies read (element 4, "off-target candidates checked")
+    assert search.result["n_sites"] == len(search.result["sites"]) == follow.result["n_sites"]
     panel = (result.workspace.path / "demo-data" / "offtarget" / "panel.fa").read_text()
     assert panel.startswith(">demo2:300000-300023+ on-target")

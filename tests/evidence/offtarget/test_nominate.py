@@ -92,6 +92,7 @@ def test_nomination_ranks_scores_and_annotates(inputs: dict[str, Path]) -> None:
         1 / (1 + sum(s.cfd or 0 for s in off)), rel=1e-9
     )
     assert result.candidate_list_sha256 == digest(result.sites)
+    assert result.n_sites == len(result.sites) == 5  # on-target, 3 planted, 1 on the VCF allele
     assert set(result.input_sha256) == {"genome", "vcf", "annotation"}
     assert result.variants is not None and result.variants.alleles_used == 1
 

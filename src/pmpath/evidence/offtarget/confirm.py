@@ -50,10 +50,14 @@ class SiteConfirmation(_Frozen):
 
 
 class OfftargetConfirmation(_Frozen):
-    """The follow-up of a nomination: every sequenced site, and the off-targets confirmed."""
+    """The follow-up of a nomination: every sequenced site, and the off-targets confirmed
+    (``n_sites``: the candidates the nomination holds; ``n_sites_sequenced``: those in the
+    panel)."""
 
     guide: str
     candidate_list_sha256: str
+    n_sites: int
+    n_sites_sequenced: int
     sites: list[SiteConfirmation]
     off_targets_above_background: list[str]
     on_target_edited: bool | None
@@ -106,6 +110,8 @@ def confirm_sites(
     return OfftargetConfirmation(
         guide=guide,
         candidate_list_sha256=nomination.candidate_list_sha256,
+        n_sites=nomination.n_sites,
+        n_sites_sequenced=len(rows),
         sites=rows,
         off_targets_above_background=[
             r.site_id for r in rows if r.above_background and not r.on_target

@@ -145,6 +145,7 @@ class OfftargetNomination(_Frozen):
     variants: VariantInput | None
     annotation_transcripts: int | None
     guides: list[GuideSummary]
+    n_sites: int = Field(description="candidate sites nominated (all guides, on-target included)")
     sites: list[OfftargetSite]
     candidate_list_sha256: str = Field(description="sha256 of the canonical JSON of ``sites``")
 
@@ -279,6 +280,7 @@ def nominate(
         variants=variant_input,
         annotation_transcripts=gene_annotation.n_transcripts if gene_annotation else None,
         guides=summaries,
+        n_sites=len(sites),
         sites=sites,
         candidate_list_sha256=digest(sites),
     )
