@@ -31,10 +31,12 @@ module.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from queue import Empty, Full, Queue
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -414,6 +416,50 @@ def windows(
 
 ProgressCallback = Callable[[float], None]
 
+_T = TypeVar("_T")
+
+
+def _prefetch(items: Iterator[_T], depth: int = 2) -> Iterator[_T]:
+    """Yield ``items`` while a background thread reads ahead up to ``depth`` of them (the FASTA
+    is read and encoded while the previous block is scanned; both release the GIL). An
+    exception in the reader is raised here; closing this generator stops the reader."""
+    queue: Queue[tuple[str, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(("item", item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            queue.put(("error", exc))
+
+    reader = threading.Thread(target=read, name="fasta-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                reader.join(timeout=0.05)
+
 
 def search_genome(
     genome: Genome, guides: list[Guide], settings: ScanSettings, **options: Any
@@ -445,7 +491,7 @@ def scan_genome(
     fractions: dict[int, float] = {}
 
     def blocks() -> Iterator[tuple[str, int, CodeArray]]:
-        for block in genome.blocks(block_bp):
+        for block in _prefetch(genome.blocks(block_bp)):
             fractions[block.start_bp] = block.file_fraction_done
             yield block.contig, block.start_bp, block.codes
 
