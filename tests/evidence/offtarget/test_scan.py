@@ -283,3 +283,31 @@ def test_long_guides_and_mixed_lengths_in_one_pass() -> None:
         expected = brute_force([("c", genome)], guide.sequence, "NGG", 3, 1, 1)
         assert got == set(expected)
         assert len(expected) >= 2
+
+
+def test_bad_fasta_files_are_one_line_errors(tmp_path: Path) -> None:
+    import gzip
+
+    from pmpath.domain.errors import NotFoundError
+
+    guide = [Guide(name="g", sequence=GUIDE)]
+    settings_ = ScanSettings(pam="NGG")
+    bad_char = tmp_path / "x.fa"
+    bad_char.write_text(">c1\n" + "ACGT" * 30 + "\n>c2\nACGTAC1GT\n")
+    with pytest.raises(InvalidInputError, match=r"contig c2: character '1' is not a nucleotide"):
+        search_genome(Genome(bad_char), guide, settings_)  # raised from the reader thread
+    not_fasta = tmp_path / "y.fa"
+    not_fasta.write_text("ACGT\n")
+    with pytest.raises(InvalidInputError, match="must start with '>'"):
+        search_genome(Genome(not_fasta), guide, settings_)
+    plain_gzip = tmp_path / "z.fa.gz"
+    with gzip.open(plain_gzip, "wt") as out:
+        out.write(">c\nACGT\n")
+    with pytest.raises(InvalidInputError, match="not bgzip-compressed"):
+        Genome(plain_gzip)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        Genome(tmp_path / "missing.fa")
+    duplicated = tmp_path / "d.fa"
+    duplicated.write_text(">c\nACGT\n>c\nACGT\n")
+    with pytest.raises(InvalidInputError, match="appears twice"):
+        _ = Genome(duplicated).contigs
