@@ -77,6 +77,12 @@ def test_quantify_base_editor_with_control_json(
     assert summary["control"]["reads"]["aligned"] == 2000
     assert summary["net"]["edited_above_background"] is True
     assert summary["net"]["categories"]["intended_edit"]["above_background"] is True
+    # the flat fields the pathway policies test (net.intended_edit, ..._significant)
+    net = summary["net"]
+    assert net["intended_edit"] == net["categories"]["intended_edit"]["net_fraction"]
+    assert net["intended_edit"] == pytest.approx(0.35, abs=0.005)
+    assert net["intended_edit_significant"] is True
+    assert net["unmodified"] < 0
     assert summary["parameters"]["editor"] == "ABE8e"
     assert set(summary["input_sha256"]) == {"r1", "control_r1"}
     header, *rows = (out / "positions.tsv").read_text().splitlines()

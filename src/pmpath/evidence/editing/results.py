@@ -165,8 +165,21 @@ class PositionComparison(_Frozen):
 
 
 class NetComparison(_Frozen):
-    """Treated minus control: per category, per position, and the verdict for the site."""
+    """Treated minus control: per category, per position, and the verdict for the site.
 
+    ``indel``, ``intended_edit``, ``bystander_only`` and ``unmodified`` are the net fractions
+    (treated minus control) and ``<category>_significant`` whether the category is above the
+    control's background: the flat fields that policies test (``net.intended_edit``); the
+    details are in ``categories``.
+    """
+
+    indel: float
+    intended_edit: float
+    bystander_only: float
+    unmodified: float
+    indel_significant: bool
+    intended_edit_significant: bool
+    bystander_only_significant: bool
     test: str
     alpha: float
     categories: dict[str, CategoryComparison]

@@ -170,6 +170,8 @@ def compare_amplicon(
         )
         verdict = f"not above background: no edit category exceeds the control{where}"
     return NetComparison(
+        **{name: categories[name].net_fraction for name in CATEGORIES},
+        **{f"{name}_significant": categories[name].above_background for name in EDIT_CATEGORIES},
         test="one-sided Fisher exact test (treated > control); positions: Benjamini-Hochberg",
         alpha=alpha,
         categories=categories,
