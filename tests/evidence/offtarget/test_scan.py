@@ -311,3 +311,17 @@ def test_bad_fasta_files_are_one_line_errors(tmp_path: Path) -> None:
     duplicated.write_text(">c\nACGT\n>c\nACGT\n")
     with pytest.raises(InvalidInputError, match="appears twice"):
         _ = Genome(duplicated).contigs
+
+
+def test_threads_split_a_large_buffer_without_changing_the_result() -> None:
+    rng = np.random.default_rng(23)
+    codes = rng.integers(0, 4, 1_300_000).astype(np.uint8)
+    guides = [Guide(name="a", sequence=GUIDE), Guide(name="b", sequence=_random(rng, 20))]
+    site = encode(revcomp(_mutate(GUIDE, [4]) + "AGG"))
+    middle = 1_300_000 // 2 - 10  # across the boundary between the two threads' anchors
+    codes[middle : middle + 23] = site
+    finder = SiteFinder(guides, ScanSettings(pam="NGG", max_mismatches=4, dna_bulge=1))
+    one = finder.find(codes, threads=1)
+    two = finder.find(codes, threads=2)
+    assert one == two
+    assert any(h.start == middle and h.mismatches == 1 and h.strand == "-" for h in two)
