@@ -5,14 +5,16 @@ benchmark, shared domain brief section 3.1: protospacer GACCCACACCGGAGGTGTAG at 
 target and A8 bystander, cut at 117|118) in this mix: 38% unmodified, 30% A6G, 5% A6G+A8G, 2% A8G
 only (bystander), 15% small indels at the cut (8 deletions of 1-10 bp, 4 insertions), 10%
 deletions of 21-80 bp across the cut, 0.1% unrelated reads; substitution errors rising from 0.1%
-to 0.5% along the read, Illumina-like qualities. Then runs the CLI (a subprocess, figures and
-HTML included) in nuclease and base-editor mode, and prints wall time, reads/s, peak RSS, and each
-category's estimate beside its truth. CRISPResso2 2.3.4 on this machine (brief section 3.3):
-1,000,000 reads in 228 s (nuclease, plots) and 392 s (base editor), 1.44 GB peak.
+to 0.5% along the read (``--error-end`` raises the end, e.g. to 1%), Illumina-like qualities.
+Then runs the CLI (a subprocess, figures and HTML included) in nuclease and base-editor mode, and
+prints wall time, reads/s, peak RSS, and each category's estimate beside its truth.
+CRISPResso2 2.3.4 on this machine (brief section 3.3): 1,000,000 reads in 228 s (nuclease, plots)
+and 392 s (base editor), 1.44 GB peak.
 
     .venv/bin/python bench/editing_throughput.py                # 1,000,000 reads
     .venv/bin/python bench/editing_throughput.py --reads 100000 --aligners
     .venv/bin/python bench/editing_throughput.py --reads 100000 --paired  # 2 x 150, merged
+    .venv/bin/python bench/editing_throughput.py --reads 100000 --error-end 0.01  # 0.1-1% errors
 """
 
 from __future__ import annotations
@@ -138,18 +140,24 @@ def main() -> None:
     parser.add_argument("--aligners", action="store_true", help="also time the aligners")
     parser.add_argument("--keep", type=Path, help="folder to keep the reads and outputs in")
     parser.add_argument("--paired", action="store_true", help="paired-end 2 x 150 reads")
+    parser.add_argument(
+        "--error-end", type=float, default=0.005, help="error rate at the last cycle (0.005)"
+    )
     args = parser.parse_args()
     a = amplicon()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="pmpath-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     kind = "pe" if args.paired else "se"
-    reads = folder / f"sim{args.reads}_{kind}_R1.fastq.gz"
-    mates = folder / f"sim{args.reads}_{kind}_R2.fastq.gz" if args.paired else None
+    tag = f"sim{args.reads}_{kind}_err{args.error_end:g}"
+    reads = folder / f"{tag}_R1.fastq.gz"
+    mates = folder / f"{tag}_R2.fastq.gz" if args.paired else None
     alleles = mix(a, args.reads)
     n = sum(k for _, _, k in alleles)
     if not reads.exists():
         t = time.perf_counter()
-        simulate_amplicon_reads(reads, mates, alleles, seed=args.seed, read_length=150)
+        simulate_amplicon_reads(
+            reads, mates, alleles, seed=args.seed, read_length=150, error_end=args.error_end
+        )
         print(f"simulated {n:,} reads ({kind}) in {time.perf_counter() - t:.1f} s -> {reads}")
     load = os.getloadavg()
     loads = " ".join(f"{x:.2f}" for x in load)
