@@ -185,7 +185,9 @@ def main() -> None:
             got = float(outcomes[category])
             print(f"  {category:<16}{value:>10.4%}{got:>10.4%}{(got - value) * 100:>+11.3f}")
         if mode == "base-editor":
-            print(f"  intended_edit_clean: truth {0.30 * n / (n * 0.999):.4%}, "
+            aligned = sum(k for label, _, k in alleles if label != "unassigned")
+            clean = alleles[1][2] / aligned  # the A6G-only allele
+            print(f"  intended_edit_clean: truth {clean:.4%}, "
                   f"pmpath {float(summary['intended_edit_clean']):.4%}")  # fmt: skip
 
 
