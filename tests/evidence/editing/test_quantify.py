@@ -486,3 +486,15 @@ def test_truncated_reads_and_primer_dimers_are_unassigned_not_deletions(tmp_path
     assert result.reads.unassigned == 7
     by_length = {(i.kind, i.length): i.reads for i in result.on_target.top_indels}
     assert by_length == {("deletion", 120): 10, ("deletion", 190): 5}  # both span the window
+
+
+def test_layout_rejects_ambiguous_sites_and_positions_outside_the_protospacer() -> None:
+    twice = AMPLICON + reverse_complement(GUIDE + "TGG")
+    with pytest.raises(InvalidInputError, match="occurs 2 times"):
+        layout([("amp", twice)], GUIDE, EditSpec(mode="nuclease"))
+    outside = EditSpec("base-editor", conversion="A>G", activity_window=(4, 8), target_position=21)
+    with pytest.raises(InvalidInputError, match="--target-position 21 is outside the 20-nt"):
+        layout([("amp", AMPLICON)], GUIDE, outside)
+    wide = EditSpec("base-editor", conversion="A>G", activity_window=(4, 25), target_position=6)
+    with pytest.raises(InvalidInputError, match="--window 25 is outside"):
+        layout([("amp", AMPLICON)], GUIDE, wide)

@@ -125,6 +125,15 @@ def _find_site(guide: str, amplicon: str, max_mismatches: int) -> tuple[int, str
     return best
 
 
+def _count(text: str, probe: str) -> int:
+    """Return how many times ``probe`` occurs in ``text``, overlaps included."""
+    count, start = 0, text.find(probe)
+    while start >= 0:
+        count += 1
+        start = text.find(probe, start + 1)
+    return count
+
+
 def layout_amplicon(
     name: str,
     amplicon: str,
@@ -149,6 +158,19 @@ def layout_amplicon(
         )
     start, strand, mismatches = found
     n = len(guide)
+    if on_target:
+        hits = _count(amplicon, guide) + _count(amplicon, reverse_complement(guide))
+        if hits > 1:
+            raise InvalidInputError(
+                f"amplicon {name!r}: guide {guide} occurs {hits} times (both strands counted); "
+                "the cut site is ambiguous"
+            )
+    for label, value in (
+        ("--target-position", spec.target_position),
+        *(("--window", v) for v in (spec.activity_window or ())),
+    ):
+        if value is not None and not 1 <= value <= n:
+            raise InvalidInputError(f"{label} {value} is outside the {n}-nt protospacer (1-{n})")
     end = start + n
     cut_after = spec.cut_after if spec.cut_after is not None else n - 3
     pam = spec.pam_length
