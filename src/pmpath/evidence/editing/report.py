@@ -111,6 +111,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import Bbox
 
     on_target = result.amplicons[0]
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -171,7 +172,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
     plt.close(fig)
 
     top_rows = on_target.alleles[:12]
-    fig, ax = plt.subplots(figsize=(11, 0.45 * (len(top_rows) + 2)))
+    fig, ax = plt.subplots(figsize=(11, 0.28 * (len(top_rows) + 1) + 0.5))
     ax.axis("off")
     cells = [
         [row.allele_window, row.category, row.changes[:40], f"{row.reads:,}",
@@ -182,8 +183,8 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
         table = ax.table(
             cellText=cells,
             colLabels=["allele (window)", "category", "changes", "reads", "% aligned"],
-            loc="center",
             cellLoc="left",
+            bbox=Bbox.from_bounds(0.0, 0.0, 1.0, 1.0),
         )
         table.auto_set_font_size(False)
         table.set_fontsize(7)
@@ -192,7 +193,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
             cell.get_text().set_fontfamily("monospace")
     ax.set_title(f"{on_target.name}: top alleles of the quantification window")
     fig.tight_layout()
-    fig.savefig(folder / "alleles.png", dpi=110)
+    fig.savefig(folder / "alleles.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
