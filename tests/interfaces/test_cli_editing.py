@@ -151,6 +151,7 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(
     data = gzip.compress(f"@a\n{AMPLICON}\n+\n{q}\n".encode() * 300)
     truncated = tmp_path / "cut.fq.gz"
     truncated.write_bytes(data[: len(data) // 2])
+    junk = _write(tmp_path / "junk.fq", f"@j\n{'ACGT' * 60}\n+\n{'I' * 240}\n")
     r1 = _write(tmp_path / "x_R1.fq", f"@p1/1\n{AMPLICON[:150]}\n+\n{q[:150]}\n" * 2)
     r2 = _write(tmp_path / "x_R2.fq", f"@p1/2\n{AMPLICON[-150:]}\n+\n{q[:150]}\n")
     base = ["editing", "quantify", "--amplicon", AMPLICON, "--guide", GUIDE]
@@ -160,6 +161,10 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(
         (["--r1", str(truncated)], "cut.fq.gz: record"),
         (["--r1", str(r1), "--r2", str(r2)], "x_R2.fq: has fewer reads than"),
         (["--r1", str(tmp_path / "missing.fq")], "missing.fq: no such file"),
+        (
+            ["--r1", str(junk)],
+            "junk.fq: no read aligned to the amplicon(s) (1 reads, 1 unassigned)",
+        ),
         (["--r1", str(reads["treated"]), "--guide", "ACGTACGTACGTACGTACGT"], "not found"),
         (["--r1", str(reads["treated"]), "--editor", "NoSuchEditor"], "unknown editor"),
         (["--r1", str(reads["treated"]), "--mode", "base-editor"], "needs --editor"),

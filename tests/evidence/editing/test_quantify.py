@@ -498,3 +498,40 @@ def test_layout_rejects_ambiguous_sites_and_positions_outside_the_protospacer() 
     wide = EditSpec("base-editor", conversion="A>G", activity_window=(4, 25), target_position=6)
     with pytest.raises(InvalidInputError, match="--window 25 is outside"):
         layout([("amp", AMPLICON)], GUIDE, wide)
+
+
+def test_report_appears_whole_or_not_at_all_and_progress_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pmpath.evidence.editing import report
+
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, base_editor_mix(), seed=41, chunk_reads=300)
+    seen: list[int] = []
+    result = quantify_editing(
+        amplicons=[("amp", AMPLICON)],
+        guide=GUIDE,
+        spec=BE,
+        r1=r1,
+        settings=QuantifySettings(chunk_reads=400),
+        progress=seen.append,
+    )
+    assert seen == [400, 800, 1010]
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "_figures", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        report.write_report(result, out)
+    assert list(out.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pmpath")] == []
+    monkeypatch.undo()
+    written = report.write_report(result, out, figures=False)
+    assert {p.name for p in written} == {
+        "summary.json",
+        "alleles.tsv",
+        "positions.tsv",
+        "report.html",
+    }

@@ -394,6 +394,12 @@ def quantify_sample(
             progress(tally.total)
     results = [t.result() for t in engine.tallies]
     aligned = sum(r.aligned_reads for r in results)
+    if aligned == 0:
+        merged = f", {tally.merged:,} pairs merged" if tally.paired else ""
+        raise InvalidInputError(
+            f"{r1}: no read aligned to the amplicon(s) ({tally.total:,} reads{merged}, "
+            f"{engine.unassigned:,} unassigned): check the amplicon and that reads span it"
+        )
     paired = tally.paired
     reads = ReadCounts(
         total=tally.total,
