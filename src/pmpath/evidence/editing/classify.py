@@ -13,6 +13,13 @@ amplicon base, plus their indels), the four mutually exclusive outcome categorie
 - ``unmodified``: everything else. Substitutions that are not the editor's conversion, and
   unknown (``N``, low-quality) bases, are noise: they never make a read modified.
 
+A read without a window indel whose target base is unknown (``N``) is neither an edit nor
+evidence against one: such reads are shared between ``intended_edit`` and the other category of
+their bystander status in the proportion seen among reads of that status whose target base is
+known (the estimate under missingness at random, which holds because base quality does not
+depend on the base), and counted in ``target_unknown_reads``. In prime mode an unknown base at an
+expected substitution makes the read not intended (no sharing).
+
 Also ``intended_edit_clean`` (intended edit, no bystander conversion), per-position counts of
 A/C/G/T/N/deletion and of insertions, the allele table of the window and the indel size
 distribution (net inserted minus deleted bases of the window indels of each indel read).
