@@ -535,3 +535,26 @@ def test_report_appears_whole_or_not_at_all_and_progress_is_reported(
         "positions.tsv",
         "report.html",
     }
+
+
+def test_prime_edit_with_an_unknown_base_is_shared_not_refuted(tmp_path: Path) -> None:
+    a = AMPLICON
+    site = CUT + 3
+    new = "T" if a[site] != "T" else "C"
+    edited = substitute(a, site, new)
+    high = "I" * len(a)
+    low_at_site = high[:site] + "+" + high[site + 1 :]
+    records = [
+        ("e1", edited, high),
+        ("e2", edited, high),
+        ("u1", a, high),
+        ("m1", edited, low_at_site),
+    ]
+    r1 = _fastq(tmp_path / "p.fq", records)
+    geometries, expected = layout(
+        [("amp", a)], GUIDE, EditSpec(mode="prime", expected_amplicon=edited)
+    )
+    tally = quantify_sample(r1, None, geometries, expected).on_target
+    assert tally.target_unknown_reads == 1
+    # shared 2:1 like the known reads: 2.67 intended, 1.33 unmodified -> 3 and 1
+    assert (tally.outcome_counts.intended_edit, tally.outcome_counts.unmodified) == (3, 1)

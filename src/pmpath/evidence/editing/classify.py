@@ -17,8 +17,8 @@ A read without a window indel whose target base is unknown (``N``) is neither an
 evidence against one: such reads are shared between ``intended_edit`` and the other category of
 their bystander status in the proportion seen among reads of that status whose target base is
 known (the estimate under missingness at random, which holds because base quality does not
-depend on the base), and counted in ``target_unknown_reads``. In prime mode an unknown base at an
-expected substitution makes the read not intended (no sharing).
+depend on the base), and counted in ``target_unknown_reads``. In prime mode the same holds for a
+read that matches the expected edit except for unknown bases at expected substitutions.
 
 Also ``intended_edit_clean`` (intended edit, no bystander conversion), per-position counts of
 A/C/G/T/N/deletion and of insertions, the allele table of the window and the indel size
@@ -165,35 +165,44 @@ class AmpliconTally:
         w = np.asarray(weights, dtype=np.int64)
         window_indels = [self._window_indels(i) if i else () for i in indels]
         has_indel = np.fromiter((bool(i) for i in window_indels), dtype=bool, count=len(indels))
+        n_code = ord("N")
         intended = np.zeros(len(projections), dtype=bool)
         bystander = np.zeros(len(projections), dtype=bool)
+        unknown = np.zeros(len(projections), dtype=bool)  # the edit cannot be told: N
         if g.conversion_to is not None:
             to = ord(g.conversion_to)
             if g.target_index is not None:
                 intended = matrix[:, g.target_index] == to
+                unknown = (matrix[:, g.target_index] == n_code) & ~has_indel
             if g.bystander_indices:
                 bystander = (matrix[:, list(g.bystander_indices)] == to).any(axis=1)
             intended &= ~has_indel
         elif self.expected is not None:
-            intended = np.ones(len(projections), dtype=bool)
+            consistent = np.ones(len(projections), dtype=bool)  # each expected base or N
+            masked = np.zeros(len(projections), dtype=bool)
             for index, base in self.expected.substitutions:
-                intended &= matrix[:, index] == ord(base)
+                column = matrix[:, index]
+                consistent &= (column == ord(base)) | (column == n_code)
+                masked |= column == n_code
             wanted = self.expected.window_indels
-            for row, found in enumerate(window_indels):
-                if intended[row] and (
-                    len(found) != len(wanted)
-                    or not all(_same_indel(a, b) for a, b in zip(found, wanted, strict=True))
-                ):
-                    intended[row] = False
+            same_indels = np.fromiter(
+                (
+                    len(found) == len(wanted)
+                    and all(_same_indel(a, b) for a, b in zip(found, wanted, strict=True))
+                    for found in window_indels
+                ),
+                dtype=bool,
+                count=len(window_indels),
+            )
+            fits = consistent & same_indels
             if wanted:
-                has_indel &= ~intended
-            else:
-                intended &= ~has_indel
+                has_indel &= ~fits
+            intended = fits & ~masked & ~has_indel
+            unknown = fits & masked & ~has_indel
         category = np.full(len(projections), UNMODIFIED, dtype=np.int64)
         category[bystander & ~intended] = BYSTANDER
         category[intended] = INTENDED
-        if g.target_index is not None:
-            unknown = (matrix[:, g.target_index] == ord("N")) & ~has_indel
+        if unknown.any():
             category[unknown] = UNKNOWN_TARGET
             self.unknown_split += np.bincount(
                 bystander[unknown].astype(np.int64), weights=w[unknown], minlength=2
