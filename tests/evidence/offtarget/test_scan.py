@@ -155,13 +155,14 @@ def test_several_guides_in_one_pass_equal_separate_passes(
     path, records = planted
     rng = np.random.default_rng(3)
     guides = [Guide(name="g0", sequence=GUIDE)] + [
-        Guide(name=f"g{i}", sequence=_random(rng, 20)) for i in range(1, 4)
-    ]
-    settings_ = ScanSettings(pam="NGG", max_mismatches=4, dna_bulge=1)
+        Guide(name=f"g{i}", sequence=_random(rng, 20 + 2 * i)) for i in range(1, 4)
+    ]  # 20, 22, 24 and 26 nt
+    settings_ = ScanSettings(pam="NGG", max_mismatches=4, dna_bulge=2, rna_bulge=1)
     together = search_genome(Genome(path), guides, settings_, block_bp=500)
     for index, guide in enumerate(guides):
         mine = [h for h in together if h.guide_index == index]
-        assert _keys(mine) == brute_force(records, guide.sequence, "NGG", 4, 1, 0)
+        assert _keys(mine) == brute_force(records, guide.sequence, "NGG", 4, 2, 1)
+    assert _keys([h for h in together if h.guide_index == 0])
 
 
 def test_five_prime_pam_editor(tmp_path: Path) -> None:

@@ -62,6 +62,17 @@ def scan_anchors(
     v_off: I32,
     v_code: U8,
     v_k: I32,
+    f_lo: I32,
+    f_hi: I32,
+    f_start: I32,
+    f_end: I32,
+    f_k: I32,
+    f_n: I32,
+    f_pat0: U64,
+    f_pats: U64,
+    f_pre: U64,
+    f_suf: U64,
+    f_v: I32,
     out_anchor: I32,
     out_variant: I32,
     out_mm: I32,
@@ -79,6 +90,11 @@ def scan_anchors(
     ``a + word_end[s]`` (base at ``a + word_end[s] - d`` in bits 2d, 2d+1); otherwise the genome
     at ``a + v_off[v, j]`` is compared with ``v_code[v, j]`` for ``j < v_npos[v]``. A hit lies
     inside ``seq``, has at most ``v_k[v]`` mismatches and no N in its span.
+
+    Bulged layouts come in families (``f_lo[s] <= f < f_hi[s]``; see ``SiteFinder._families``):
+    member i is layout ``f_v[f, i]`` with mismatches popcount(fold(W ^ f_pats[f]) & f_pre[f, i])
+    + popcount(fold(W ^ f_pat0[f]) & f_suf[f, i]); the first term never decreases with i, so
+    the walk stops once it exceeds ``f_k[f]``. Members share the span ``f_start..f_end``.
     """
     n = seq.shape[0]
     cap = out_anchor.shape[0]
@@ -159,6 +175,37 @@ def scan_anchors(
                     out_variant[count] = v
                     out_mm[count] = mm
                 count += 1
+            for f in range(f_lo[s], f_hi[s]):
+                start = a + f_start[f]
+                end = a + f_end[f]
+                if start < 0 or end > n:
+                    continue
+                k = f_k[f]
+                x0 = w ^ f_pat0[f]
+                x0 = (x0 | (x0 >> one)) & fold
+                xs = w ^ f_pats[f]
+                xs = (xs | (xs >> one)) & fold
+                state = -1
+                for i in range(f_n[f]):
+                    shifted_mm = int(_popcount(xs & f_pre[f, i]))  # type: ignore[call-arg]
+                    if shifted_mm > k:
+                        break
+                    mm = shifted_mm + int(_popcount(x0 & f_suf[f, i]))
+                    if mm > k:
+                        continue
+                    if state == -1:
+                        state = 1
+                        for p in range(start, end):
+                            if seq[p] > 3:
+                                state = 0
+                                break
+                    if state == 0:
+                        break
+                    if count < cap:
+                        out_anchor[count] = a
+                        out_variant[count] = f_v[f, i]
+                        out_mm[count] = mm
+                    count += 1
     return count
 
 

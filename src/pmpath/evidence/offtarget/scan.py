@@ -220,6 +220,7 @@ class SiteFinder:
         self.v_hi = np.zeros(2, np.int32)
         self.word_end = np.zeros(2, np.int32)
         pam_checks: dict[int, list[tuple[int, int]]] = {}
+        guide_offsets: list[dict[int, int]] = []  # per layout: guide base -> offset
         for v, lay in enumerate(self.layouts):
             s = 0 if lay.strand == "+" else 1
             if v == 0 or self.layouts[v - 1].strand != lay.strand:
@@ -233,11 +234,14 @@ class SiteFinder:
             self.v_end[v] = n_dna - pam_lo
             checks: list[tuple[int, int, int]] = []  # (distance to PAM, offset, code)
             guide = self.guides[lay.guide_index].sequence
+            placed: dict[int, int] = {}
             for o, (kind, j) in zip(offsets, dna_cols, strict=True):
                 if kind == "G":
                     code = BASE_CODES.index(guide[j])
                     proximity = len(guide) - j if self.settings.pam_side == "3prime" else j
                     checks.append((proximity, o - pam_lo, code if s == 0 else 3 - code))
+                    placed[j] = o - pam_lo
+            guide_offsets.append(placed)
             checks.sort()
             self.v_npos[v] = len(checks)
             for j, (_, off, code) in enumerate(checks):
@@ -266,9 +270,114 @@ class SiteFinder:
                     care |= 1 << (2 * d)
                 self.v_pat[v] = pat
                 self.v_care[v] = care
+        self._families(guide_offsets)
         self._pam_table(pam_checks, len(masks))
         self.pam_span_bp = len(masks)
         self.max_site_bp = int(max(self.v_end - self.v_start))
+
+    def _families(self, guide_offsets: list[dict[int, int]]) -> None:
+        """Group the packed-word bulged layouts by guide, strand, bulge type and size.
+
+        In a family every layout pairs the PAM-proximal guide bases as the unbulged layout does
+        and the PAM-distal ones shifted by the same number of bases, and the more distal bases
+        are shifted the more a layout has. So the kernel XORs the genome word with two patterns
+        per family (unshifted, shifted) and walks the layouts in that order, stopping as soon
+        as the shifted part alone exceeds the mismatch budget. Layouts are reordered so that
+        each strand's other layouts come first (``v_lo..v_mid``), then its family members.
+        """
+        old_lo, old_hi = self.v_lo.copy(), self.v_hi.copy()
+        layouts = list(self.layouts)  # indices below are of this order, before the reordering
+        strand_of = [0 if lay.strand == "+" else 1 for lay in layouts]
+        base = {
+            (lay.guide_index, strand_of[v]): v
+            for v, lay in enumerate(layouts)
+            if lay.bulge_type == "none"
+        }
+        groups: dict[tuple[int, int, str, int], list[int]] = {}
+        for v, lay in enumerate(layouts):
+            key = (strand_of[v], lay.guide_index, lay.bulge_type, lay.bulge_size)
+            v0 = base[(lay.guide_index, strand_of[v])]
+            if lay.bulge_type != "none" and self.v_word[v] and self.v_word[v0]:
+                groups.setdefault(key, []).append(v)
+
+        def shifted(v: int) -> dict[int, int]:
+            v0 = base[(layouts[v].guide_index, strand_of[v])]
+            return {
+                g: off - guide_offsets[v0][g]
+                for g, off in guide_offsets[v].items()
+                if off != guide_offsets[v0][g]
+            }
+
+        for members in groups.values():
+            members.sort(key=lambda v: len(shifted(v)))
+        order: list[int] = []
+        self.v_mid = np.zeros(2, np.int32)
+        family_keys = sorted(groups)
+        for s in (0, 1):
+            in_family = {v for key in family_keys if key[0] == s for v in groups[key]}
+            self.v_lo[s] = len(order)
+            plain = range(int(old_lo[s]), int(old_hi[s]))
+            order += [v for v in plain if v not in in_family]
+            self.v_mid[s] = len(order)
+            order += [v for key in family_keys if key[0] == s for v in groups[key]]
+            self.v_hi[s] = len(order)
+        new_index = {old: new for new, old in enumerate(order)}
+        for name in ("v_start", "v_end", "v_npos", "v_off", "v_code", "v_k", "v_word", "v_pat",
+                     "v_care"):  # fmt: skip
+            setattr(self, name, getattr(self, name)[order])
+        self.layouts = [self.layouts[v] for v in order]
+        width = max((len(groups[key]) for key in family_keys), default=1)
+        n_fam = len(family_keys)
+        self.f_lo = np.zeros(2, np.int32)
+        self.f_hi = np.zeros(2, np.int32)
+        self.f_start = np.zeros(n_fam, np.int32)
+        self.f_end = np.zeros(n_fam, np.int32)
+        self.f_k = np.full(n_fam, self.settings.max_mismatches, np.int32)
+        self.f_n = np.zeros(n_fam, np.int32)
+        self.f_pat0 = np.zeros(n_fam, np.uint64)
+        self.f_pats = np.zeros(n_fam, np.uint64)
+        self.f_pre = np.zeros((n_fam, width), np.uint64)
+        self.f_suf = np.zeros((n_fam, width), np.uint64)
+        self.f_v = np.zeros((n_fam, width), np.int32)
+        for f, family in enumerate(family_keys):
+            s = family[0]
+            if f == 0 or family_keys[f - 1][0] != s:
+                self.f_lo[s] = f
+            self.f_hi[s] = f + 1
+            members = groups[family]
+            v0 = base[(family[1], s)]
+            end = int(self.word_end[s])
+            codes = {g: self._code(family[1], g, s) for g in guide_offsets[v0]}
+            deltas = {d for v in members for d in shifted(v).values()}
+            assert len(deltas) == 1, "a family shifts its bases by one amount"
+            delta = deltas.pop()
+            pats = 0
+            for g, off in guide_offsets[v0].items():
+                d = end - (off + delta)
+                if 0 <= d < 32:
+                    pats |= codes[g] << (2 * d)
+            self.f_pat0[f] = int(self.v_pat[new_index[v0]])
+            self.f_pats[f] = pats
+            first = new_index[members[0]]
+            self.f_start[f] = self.v_start[first]
+            self.f_end[f] = self.v_end[first]
+            self.f_n[f] = len(members)
+            previous = 0
+            for i, v in enumerate(members):
+                moved = shifted(v)
+                pre = sum(1 << (2 * (end - guide_offsets[v][g])) for g in moved)
+                suf = sum(
+                    1 << (2 * (end - off)) for g, off in guide_offsets[v].items() if g not in moved
+                )
+                assert pre & previous == previous, "shifted parts must be nested"
+                previous = pre
+                self.f_pre[f, i] = pre
+                self.f_suf[f, i] = suf
+                self.f_v[f, i] = new_index[v]
+
+    def _code(self, guide_index: int, base: int, strand: int) -> int:
+        code = BASE_CODES.index(self.guides[guide_index].sequence[base])
+        return code if strand == 0 else 3 - code
 
     def _pam_table(self, checks: dict[int, list[tuple[int, int]]], pam_len: int) -> None:
         """Lookup table: 2-bit codes of the PAM's definite positions -> strand bits."""
@@ -301,8 +410,10 @@ class SiteFinder:
             mms = np.empty(cap, np.int32)
             count = scan_anchors(
                 codes, lo, hi, self.pam_tab, self.pam_min, self.pam_window, self.word_end,
-                self.v_lo, self.v_hi, self.v_start, self.v_end, self.v_word, self.v_pat,
+                self.v_lo, self.v_mid, self.v_start, self.v_end, self.v_word, self.v_pat,
                 self.v_care, self.v_npos, self.v_off, self.v_code, self.v_k,
+                self.f_lo, self.f_hi, self.f_start, self.f_end, self.f_k, self.f_n,
+                self.f_pat0, self.f_pats, self.f_pre, self.f_suf, self.f_v,
                 anchors, variants, mms,
             )  # fmt: skip
             if count <= cap:
