@@ -57,7 +57,12 @@ FULL = [
     item(EvidenceKind.OFFTARGET_SEARCH, {"n_sites": 12}),
     item(
         EvidenceKind.CLINICAL_RESPONSE,
-        {"endpoint_kind": "events", "p_value": 0.004, "durability": {"holds": True}},
+        {
+            "endpoint": "crises",
+            "endpoint_class": "clinical_outcome",
+            "p_value": 0.004,
+            "durability": {"holds": True},
+        },
     ),
 ]
 
@@ -144,14 +149,51 @@ def test_a_result_missing_a_field_is_insufficient(policy: Any) -> None:
 def test_biomarker_endpoint_meets_element_5_only_under_the_2026_draft() -> None:
     biomarker = item(
         EvidenceKind.CLINICAL_RESPONSE,
-        {"endpoint_kind": "biomarker", "p_value": 0.01, "durability": {"holds": True}},
+        {
+            "endpoint": "ammonia",
+            "endpoint_class": "validated_biomarker",
+            "p_value": 0.01,
+            "durability": {"holds": True},
+        },
     )
     nejm = assess_element(Element.CLINICAL_IMPROVEMENT, load_policy("pm-2025-11"), [biomarker])
     draft = assess_element(
         Element.CLINICAL_IMPROVEMENT, load_policy("pm-2026-02-draft"), [biomarker]
     )
     assert (nejm.status, draft.status) == (ElementStatus.NOT_MET, ElementStatus.MET)
-    assert "endpoint kind is 'biomarker': fails endpoint kind in" in nejm.rationale
+    assert "ammonia: endpoint class is 'validated_biomarker': fails endpoint class in" in (
+        nejm.rationale
+    )
+
+
+def test_any_endpoint_can_meet_element_5_and_each_endpoint_keeps_its_newest(policy: Any) -> None:
+    def response(endpoint: str, p: float, minutes: int) -> EvidenceItem:
+        result = {
+            "endpoint": endpoint,
+            "endpoint_class": "clinical_outcome",
+            "p_value": p,
+            "durability": {"holds": True},
+        }
+        return item(EvidenceKind.CLINICAL_RESPONSE, result, minutes)
+
+    survival_old = response("survival", 0.01, 0)
+    crises = response("crises", 0.30, 1)
+    survival_new = response("survival", 0.20, 2)  # re-analysis of survival supersedes
+    met = assess_element(Element.CLINICAL_IMPROVEMENT, policy, [survival_old, crises])
+    assert met.status is ElementStatus.MET and met.evidence_ids == [survival_old.id]
+    assert met.rationale.startswith("element 5 met via improvement on a clinical outcome")
+    assert "survival: improvement p-value against natural history is 0.01: meets" in (met.rationale)
+    neither = assess_element(
+        Element.CLINICAL_IMPROVEMENT, policy, [survival_old, crises, survival_new]
+    )
+    assert neither.status is ElementStatus.NOT_MET
+    assert set(neither.evidence_ids) == {crises.id, survival_new.id}
+    assert "survival: improvement p-value against natural history is 0.2: fails" in (
+        neither.rationale
+    )
+    assert "crises: improvement p-value against natural history is 0.3: fails" in (
+        neither.rationale
+    )
 
 
 def test_policy_errors_name_the_key_and_line() -> None:

@@ -25,7 +25,8 @@ def _policy(required: int) -> Policy:
 
 def _response(**changes: Any) -> EvidenceItem:
     result = {
-        "endpoint_kind": "events",
+        "endpoint": "crises",
+        "endpoint_class": "clinical_outcome",
         "p_value": 0.004,
         "durability": {"holds": True},
         "follow_up_months": 18,
@@ -151,3 +152,23 @@ def test_platform_decision_carries_pooled_safety() -> None:
     events = {"CASE-2": [_ae(1, "CASE-2", True)], "CASE-9": [_ae(2, "CASE-9", True)]}
     decision = decide_platform("PLAT-1", policy, series, events)
     assert (decision.safety.patients, decision.safety.sae_count) == (4, 1)  # CASE-9 not in series
+
+
+def test_a_biomarker_improvement_counts_under_the_draft_but_asks_for_confirmation() -> None:
+    draft = load_policy("pm-2026-02-draft")
+    policy = draft.model_copy(
+        update={"platform": draft.platform.model_copy(update={"consecutive_patients_required": 3})}
+    )
+    series = [_case(i + 1, "success", policy) for i in range(3)]
+    series.append(_case(4, "success", policy, endpoint_class="validated_biomarker"))
+    decision = decide_platform("PLAT-1", policy, series)
+    assert [p.surrogate for p in decision.patients] == [False, False, False, True]
+    assert decision.recommendation == "accelerated approval"
+    assert decision.missing == ["confirm patient 4 (CASE-4) on a clinical outcome"]
+    nejm = _policy(3)
+    strict = decide_platform(
+        "PLAT-1", nejm, [*[_case(i + 1, "success", nejm) for i in range(3)],
+                         _case(4, "success", nejm, endpoint_class="validated_biomarker")],
+    )  # fmt: skip
+    assert strict.patients[3].outcome == "failure"  # NEJM 2025: clinical outcomes only
+    assert strict.recommendation == "not yet"

@@ -138,6 +138,9 @@ def test_compare_json_has_the_contract_fields(
     for key in ("method", "statistic", "p_value", "estimate", "ci_low", "ci_high", "n_treated"):
         assert key in data
     assert data["n_treated"] == 1 and data["kind"] == kind
+    # the simulated patient is dosed at 300 days and followed to 1000 days
+    assert data["endpoint_class"] == "clinical_outcome"
+    assert data["follow_up_months"] == pytest.approx(700 / 30.4375)
     assert data["durability"]["windows"][0]["window"] == 1
     assert "holds" in data["durability"]
     if estimate_below_one:
@@ -280,6 +283,15 @@ def test_bad_input_exits_2_with_one_line(run: Run, files: dict[str, Path], tmp_p
         )
     )
     assert "--estimand 'median' is not one of: slope, mean" in line
+    line = _one_line_error(
+        *run(
+            "natural-history", "compare", *nh, *_treated(files), "--endpoint", "plasma_ammonia",
+            "--kind", "trajectory", "--endpoint-class", "surrogate",
+        )
+    )  # fmt: skip
+    assert (
+        "--endpoint-class 'surrogate' is not one of: clinical_outcome, validated_biomarker" in line
+    )
     line = _one_line_error(
         *run(
             "natural-history",

@@ -8,8 +8,10 @@ evidence item of its kind has a result meeting every criterion. The element is
 * ``insufficient`` when no evidence of any route's kind exists, or a result lacks a field a
   criterion reads; the rationale then names what to add.
 
-Among several items of one kind the newest decides (re-analyses supersede earlier ones), and
-every item considered is cited with its id. This is a rule evaluation, not statistics: the
+Items of one kind are grouped by what they measured (the result's ``endpoint``, if it has one):
+within a group the newest decides (a re-analysis supersedes), and a route is met when the newest
+item of any group meets it (improvement on one endpoint suffices; the others are still cited).
+Every item considered is cited with its id. This is a rule evaluation, not statistics: the
 statistics live in the analyses that made the evidence.
 """
 
@@ -105,11 +107,37 @@ def check_criterion(criterion: Criterion, result: dict[str, Any]) -> tuple[bool 
     return ok, f"{criterion.label} is {shown}: {verdict} {criterion.describe()}"
 
 
-def evaluate_route(route: Route, evidence: Sequence[EvidenceItem]) -> RouteOutcome:
-    """Return the outcome of ``route`` on the newest item of its evidence kind."""
-    items = sorted(
-        (e for e in evidence if e.kind == route.evidence_kind), key=lambda e: e.created_at
+def _newest_per_endpoint(items: Sequence[EvidenceItem]) -> list[EvidenceItem]:
+    """Return the newest item for each ``result['endpoint']`` (None groups kinds without one)."""
+    newest: dict[object, EvidenceItem] = {}
+    for item in sorted(items, key=lambda e: e.created_at):
+        newest[item.result.get("endpoint")] = item
+    return list(newest.values())
+
+
+def _evaluate_item(route: Route, item: EvidenceItem) -> RouteOutcome:
+    checks = [check_criterion(c, item.result) for c in route.criteria]
+    failed = [why for ok, why in checks if ok is False]
+    unknown = [why for ok, why in checks if ok is None]
+    endpoint = item.result.get("endpoint")
+    prefix = f"{endpoint}: " if isinstance(endpoint, str) else ""
+    if failed:
+        status, reasons = ElementStatus.NOT_MET, failed + unknown
+    elif unknown:
+        status, reasons = ElementStatus.INSUFFICIENT, [*unknown, route.add_hint]
+    else:
+        status, reasons = ElementStatus.MET, [why for _, why in checks]
+    return RouteOutcome(
+        route=route.name,
+        status=status,
+        evidence_ids=[item.id],
+        reasons=[prefix + r for r in reasons],
     )
+
+
+def evaluate_route(route: Route, evidence: Sequence[EvidenceItem]) -> RouteOutcome:
+    """Return the outcome of ``route``: met if the newest item of some endpoint meets it."""
+    items = [e for e in evidence if e.kind == route.evidence_kind]
     if not items:
         return RouteOutcome(
             route=route.name,
@@ -117,17 +145,17 @@ def evaluate_route(route: Route, evidence: Sequence[EvidenceItem]) -> RouteOutco
             evidence_ids=[],
             reasons=[f"no {route.evidence_kind} evidence: {route.add_hint}"],
         )
-    newest = items[-1]
-    checks = [check_criterion(c, newest.result) for c in route.criteria]
-    failed = [why for ok, why in checks if ok is False]
-    unknown = [why for ok, why in checks if ok is None]
-    if failed:
-        status, reasons = ElementStatus.NOT_MET, failed + unknown
-    elif unknown:
-        status, reasons = ElementStatus.INSUFFICIENT, [*unknown, route.add_hint]
-    else:
-        status, reasons = ElementStatus.MET, [why for _, why in checks]
-    return RouteOutcome(route=route.name, status=status, evidence_ids=[newest.id], reasons=reasons)
+    outcomes = [_evaluate_item(route, item) for item in _newest_per_endpoint(items)]
+    met = [o for o in outcomes if o.status is ElementStatus.MET]
+    if met:
+        return met[0]
+    status = _combine(outcomes)
+    return RouteOutcome(
+        route=route.name,
+        status=status,
+        evidence_ids=[i for o in outcomes for i in o.evidence_ids],
+        reasons=[r for o in outcomes for r in o.reasons],
+    )
 
 
 def _combine(outcomes: list[RouteOutcome]) -> ElementStatus:

@@ -162,11 +162,6 @@ class PlatformDecision(BaseModel):
     missing: list[str]
 
 
-def _newest(evidence: Sequence[EvidenceItem], kind: EvidenceKind) -> EvidenceItem | None:
-    items = [e for e in evidence if e.kind == kind]
-    return max(items, key=lambda e: e.created_at) if items else None
-
-
 def patient_outcome(
     order: int, case: Case, decision: CaseDecision, evidence: Sequence[EvidenceItem], policy: Policy
 ) -> PatientOutcome:
@@ -185,8 +180,13 @@ def patient_outcome(
         outcome = "pending"
     reasons += [d.rationale for d in decision.elements if d.element in needed and
                 d.status is not ElementStatus.MET]  # fmt: skip
-    response = _newest(evidence, EvidenceKind.CLINICAL_RESPONSE)
-    result = response.result if response is not None else {}
+    # the clinical-response item that met element 5 (else the newest one) says whether the
+    # improvement rests on a biomarker and how long the follow-up is
+    element5 = next(d for d in decision.elements if d.element is Element.CLINICAL_IMPROVEMENT)
+    responses = [e for e in evidence if e.kind == EvidenceKind.CLINICAL_RESPONSE]
+    used = [e for e in responses if e.id in element5.evidence_ids]
+    chosen = used or sorted(responses, key=lambda e: e.created_at)
+    result = chosen[-1].result if chosen else {}
     follow_up = result.get("follow_up_months")
     return PatientOutcome(
         order=order,
@@ -195,7 +195,7 @@ def patient_outcome(
         treatment_date_shifted=case.treatment_date_shifted,
         outcome=outcome,
         elements=statuses,
-        surrogate=result.get("endpoint_kind") == "biomarker",
+        surrogate=result.get("endpoint_class", "clinical_outcome") != "clinical_outcome",
         follow_up_months=float(follow_up) if isinstance(follow_up, int | float) else None,
         reasons=reasons,
     )

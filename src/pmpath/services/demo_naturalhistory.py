@@ -182,13 +182,18 @@ def natural_history_step(context: DemoContext) -> DemoSection:
             "",
         ]
     )
-    # The primary endpoint last: among evidence of one kind the newest decides element 5.
+    # Plasma ammonia is the biomarker urea-cycle treatments are judged on (a validated biomarker
+    # in the demo's terms); death/transplant and crises are clinical outcomes.
     comparisons: list[tuple[str, dict[str, Any]]] = [
         ("death_or_transplant", {}),
         ("hyperammonemic_crises", {}),
         (
             "plasma_ammonia",
-            {"direction": "lower_is_better", "trajectory_estimand": "mean_difference"},
+            {
+                "direction": "lower_is_better",
+                "trajectory_estimand": "mean_difference",
+                "endpoint_class": "validated_biomarker",
+            },
         ),
     ]
     for endpoint, options in comparisons:

@@ -188,12 +188,27 @@ class EventsDetail(_Frozen):
 Detail = Annotated[SurvivalDetail | TrajectoryDetail | EventsDetail, Field(discriminator="kind")]
 
 
+EndpointClass = Literal["clinical_outcome", "validated_biomarker", "exploratory_biomarker"]
+"""What the endpoint measures, for element 5: a clinical outcome (how a patient feels, functions
+or survives), a biomarker established to predict clinical benefit (FDA draft guidance
+FDA-2026-D-1256 accepts it), or an exploratory biomarker. The analysis cannot tell: the user
+states it."""
+
+DAYS_PER_MONTH = 30.4375
+
+
 class ComparisonResult(_Frozen):
     """Element 5: the treated patients' improvement against natural history, with durability."""
 
     endpoint: str
     kind: EndpointKindName
     endpoint_kind: Literal["time_to_event", "trajectory", "events"]
+    endpoint_class: EndpointClass = "clinical_outcome"
+    follow_up_months: float | None = Field(
+        default=None,
+        description="shortest follow-up after dosing among the treated patients "
+        "(exit age minus dose age; months of 30.4375 days)",
+    )
     method: str
     statistic_name: str
     statistic: float | None
@@ -229,6 +244,7 @@ def compare(
     baseline_days: float | None = None,
     trajectory_model: TrajectoryModel | None = None,
     trajectory_estimand: TrajectoryEstimand = "slope_difference",
+    endpoint_class: EndpointClass = "clinical_outcome",
 ) -> ComparisonResult:
     """Return the comparison of the treated patients with the natural history on ``endpoint``
     by the method of its kind (one-sample log-rank, conditional trajectory prediction, or rate
@@ -236,7 +252,9 @@ def compare(
     ``trajectory_model`` reuses a natural-history fit of ``endpoint`` (default: fit it here);
     ``trajectory_estimand`` picks the headline trajectory estimate: the post-dose slope
     difference (progression slowed) or the mean difference from the prediction (level shifted);
-    both are always in the per-patient detail."""
+    both are always in the per-patient detail. ``endpoint_class`` says what the endpoint measures
+    (the policy decides which classes can meet element 5); the result also reports the shortest
+    follow-up after dosing among the treated patients."""
     if not treated.treated:
         raise InvalidInputError(f"{treated.subjects_source} is not loaded as treated patients")
     if not 0.0 < alpha < 1.0:
@@ -258,6 +276,7 @@ def compare(
         "alpha": alpha,
         "genotype": genotype,
         "baseline_days": baseline_days,
+        "endpoint_class": endpoint_class,
     }
     if inferred == "trajectory":
         parameters["trajectory_estimand"] = trajectory_estimand
@@ -288,7 +307,14 @@ def compare(
         result = _compare_events(
             nh, treated, endpoint, window_days, alpha, baseline_days, parameters
         )
-    return result.model_copy(update={"inputs": inputs})
+    follow_up_days = treated.exit_age_days() - treated.subjects["dose_age_days"].astype(float)
+    return result.model_copy(
+        update={
+            "inputs": inputs,
+            "endpoint_class": endpoint_class,
+            "follow_up_months": float(follow_up_days.min()) / DAYS_PER_MONTH,
+        }
+    )
 
 
 def _step(times: np.ndarray, values: np.ndarray) -> Callable[[float], float]:

@@ -37,6 +37,7 @@ DEFAULT_MIN_AGE_COVERAGE = 0.8
 DEFAULT_MAX_MISSING = 0.2
 DEFAULT_AGE_BIN_DAYS = 180.0
 KINDS = ("survival", "trajectory", "events")
+ENDPOINT_CLASSES = ("clinical_outcome", "validated_biomarker", "exploratory_biomarker")
 BETTER = {"higher": "higher_is_better", "lower": "lower_is_better"}
 ESTIMANDS = {"slope": "slope_difference", "mean": "mean_difference"}
 
@@ -304,6 +305,14 @@ def compare_command(
             help="Trajectory headline: 'slope' (slope difference) or 'mean' (mean difference).",
         ),
     ] = "slope",
+    endpoint_class: Annotated[
+        str,
+        typer.Option(
+            "--endpoint-class",
+            help="What the endpoint measures: clinical_outcome, validated_biomarker (established "
+            "to predict clinical benefit) or exploratory_biomarker.",
+        ),
+    ] = "clinical_outcome",
     genotype: GenotypeOption = None,
     as_json: JsonOption = False,
     plot: PlotOption = None,
@@ -322,6 +331,10 @@ def compare_command(
         raise InvalidInputError(f"--better {better!r} is not one of: higher, lower")
     if estimand not in ESTIMANDS:
         raise InvalidInputError(f"--estimand {estimand!r} is not one of: slope, mean")
+    if endpoint_class not in ENDPOINT_CLASSES:
+        raise InvalidInputError(
+            f"--endpoint-class {endpoint_class!r} is not one of: {', '.join(ENDPOINT_CLASSES)}"
+        )
     natural_history, patients = load_study(subjects, observations, treated, treated_observations)
     result = compare(
         natural_history,
@@ -334,6 +347,7 @@ def compare_command(
         genotype=genotype,
         baseline_days=baseline_days,
         trajectory_estimand=ESTIMANDS[estimand],  # type: ignore[arg-type]
+        endpoint_class=endpoint_class,  # type: ignore[arg-type]
     )
     figures = _compare_figures(natural_history, result) if plot is not None else {}
     if case is not None:
