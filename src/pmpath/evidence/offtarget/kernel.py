@@ -5,12 +5,14 @@ How it is fast (all hand-written, since no library provides this loop):
 - the PAM is tested once per position for both strands through a lookup table indexed by the
   2-bit codes of the PAM's definite positions, kept as a rolling word (one shift, one OR, one
   load per base);
-- for the unbulged layouts, each strand keeps a rolling 64-bit word of the last 32 bases; the
-  mismatches of a guide are the population count of (word XOR guide pattern), folded to one bit
-  per base and masked to the guide's positions (bit-parallel Hamming distance, Myers-style word
-  arithmetic), so a guide costs a handful of instructions per PAM hit;
-- bulged layouts (and guides longer than 32 nt) compare base by base with an early exit once the
-  mismatch budget is spent.
+- each strand keeps a rolling 64-bit word of the last 32 bases; the mismatches of a guide are
+  the population count of (word XOR guide pattern), folded to one bit per base and masked to
+  the guide's positions (bit-parallel Hamming distance), so a guide costs a handful of
+  instructions per PAM hit;
+- the bulge positions of one bulge type and size share two such XORs (the guide unshifted and
+  shifted by the bulge) and are walked from the PAM-distal end with an early exit once the
+  shifted part alone exceeds the mismatch budget;
+- guides longer than 32 nt (with their bulge) compare base by base with an early exit.
 
 The loop releases the GIL (``nogil=True``), so :mod:`.scan` runs disjoint anchor ranges in
 threads. ``cache=True`` stores the machine code (next to this module, or numba's user cache
