@@ -234,3 +234,16 @@ def test_panel_is_quantified_by_editing_quantify_and_confirmed(
         "offtarget", "confirm", "--nomination", str(nomination), "--quantification", str(bad)
     )
     assert code == 2 and stderr.startswith("error: ") and "summary.json" in stderr
+    # a nomination that does not hold the panel's sites (two guides: ids carry the guide name)
+    code, stdout, _ = run(
+        "offtarget", "search", "--genome", str(genome), "--guide", f"a={GUIDE}",
+        "--guide", "b=ACGTACGTACGTACGTACGT", "--out", str(tmp_path / "s2.tsv"), "--json",
+    )  # fmt: skip
+    other = tmp_path / "other.json"
+    other.write_text(stdout)
+    code, _, stderr = run(
+        "offtarget", "confirm", "--nomination", str(other),
+        "--quantification", str(report / "summary.json"),
+    )  # fmt: skip
+    assert code == 2 and "is not a site of the nomination" in stderr
+    assert len(stderr.strip().splitlines()) == 1
