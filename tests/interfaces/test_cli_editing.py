@@ -64,6 +64,12 @@ def test_quantify_base_editor_with_control_json(
     summary = json.loads(stdout)
     assert set(p.name for p in out.iterdir()) == OUTPUTS
     assert json.loads((out / "summary.json").read_text()) == summary
+    # summary.json reads back as the typed result (the off-target confirmation relies on it)
+    from pmpath.evidence.editing.results import EditingQuantification
+
+    again = EditingQuantification.model_validate(summary)
+    assert again.net is not None and again.net.intended_edit_significant
+    assert again.control is not None and again.amplicons[0].positions == []
     assert summary["reads"] == {
         "total": 2020, "merged": None, "merge_rate": None, "passed_filter": 2020,
         "aligned": 2000, "unassigned": 20,

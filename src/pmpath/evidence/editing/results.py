@@ -118,7 +118,7 @@ class AmpliconQuantification(_Frozen):
     alleles: list[AlleleRow]
     distinct_alleles: int
     reads_in_untracked_alleles: int
-    positions: list[PositionRow]
+    positions: list[PositionRow] = []  # left out of summary.json (positions.tsv holds them)
 
 
 class SampleQuantification(_Frozen):
