@@ -31,6 +31,13 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     return _run
 
 
+@pytest.fixture
+def base_demo_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run `pmpath demo` without the analysis steps (the base records only: fast, and the
+    base demo's exact audit counts stay fixed). Each step is tested by its own module."""
+    monkeypatch.setattr("pmpath.services.demo.DEMO_STEPS", [])
+
+
 def dump_database(workspace: Path) -> str:
     """The whole SQLite database of a workspace as SQL text (logical content, not file bytes)."""
     with sqlite3.connect(workspace / "pmpath.sqlite") as conn:

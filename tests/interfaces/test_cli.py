@@ -18,11 +18,7 @@ from tests.interfaces.conftest import dump_database as _dump
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(autouse=True)
-def _base_demo_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests count the base demo's records and audit events; each demo step (one per
-    evidence module) adds its own and is tested with its module."""
-    monkeypatch.setattr("pmpath.services.demo.DEMO_STEPS", [])
+pytestmark = pytest.mark.usefixtures("base_demo_only")
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 from tests.interfaces.conftest import Run
 from tests.interfaces.conftest import dump_database as _dump
 
+pytestmark = pytest.mark.usefixtures("base_demo_only")
+
 
 @pytest.fixture
 def demo(tmp_path: Path, run: Run) -> Path:

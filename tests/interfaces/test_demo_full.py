@@ -1,0 +1,36 @@
+"""The whole demo: every analysis step, then the case and platform decisions on its evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.interfaces.conftest import Run
+from tests.interfaces.conftest import dump_database as _dump
+
+
+def test_the_full_demo_meets_all_five_elements_under_the_draft_policy(
+    tmp_path: Path, run: Run
+) -> None:
+    workspace = tmp_path / "ws"
+    code, out, err = run("demo", "-w", str(workspace))
+    assert code == 0, err
+    assert "audit log intact" in out
+    code, out, _ = run(
+        "case", "assess", "CASE-DEMO-0001", "-w", str(workspace),
+        "--diff", "pm-2025-11", "--json",
+    )  # fmt: skip
+    payload = json.loads(out)
+    assert code == 0 and payload["eligible"] is True
+    assert [e["status"] for e in payload["elements"]] == ["met"] * 5
+    # NEJM 2025 wants a clinical outcome; the demo improves on ammonia (a validated biomarker)
+    assert [c["element"] for c in payload["diff"]["changes"]] == ["clinical_improvement"]
+    code, out, _ = run("platform", "assess", "PLAT-UCD-ABE", "-w", str(workspace), "--json")
+    platform = json.loads(out)
+    assert platform["patients"][0]["outcome"] == "success"
+    assert platform["patients"][0]["surrogate"] is True
+    assert platform["recommendation"] == "not yet"
+    before = _dump(workspace)
+    code, out, _ = run("demo", "-w", str(workspace))
+    assert code == 0 and "records already in workspace" in out
+    assert _dump(workspace) == before  # every step is idempotent
