@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -87,15 +86,31 @@ def truth(alleles: list[tuple[str, str, int]], mode: str) -> dict[str, float]:
     return out
 
 
+_WRAPPER = """
+import sys
+from pmpath.interfaces.cli.main import main
+code = main(sys.argv[1:])
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(f"peak_rss_kB={peak}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run(args: list[str]) -> tuple[float, float, dict[str, object]]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run the CLI in a fresh Python; return wall time, its peak RSS (VmHWM of the process
+    after exec, so the parent's simulation memory is not counted) and the JSON it printed."""
     start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(done.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024, json.loads(done.stdout)
+    peak_kb = next(
+        int(line.split("=")[1]) for line in done.stderr.splitlines() if "peak_rss_kB=" in line
+    )
+    return wall, peak_kb / 1024, json.loads(done.stdout)
 
 
 def aligners(a: str) -> None:
@@ -164,7 +179,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {loads}")
     if args.aligners:
         aligners(a)
-    pmpath = [str(Path(sys.executable).parent / "pmpath"), "editing", "quantify"]
+    pmpath = ["editing", "quantify"]
     common = ["--amplicon", a, "--guide", GUIDE, "--r1", str(reads), "--json"]
     if mates is not None:
         common += ["--r2", str(mates)]

@@ -282,14 +282,28 @@ def _single_chunks(
         yield sequences, qualities
 
 
+PAIR_BATCH = 10_000
+"""Pairs merged at a time (bounds the memory of the raw pairs and of the merge arrays)."""
+
+
 def _paired_chunks(
     r1: Path, r2: Path, tally: ReadTally, chunk_reads: int
 ) -> Iterator[tuple[list[str], list[str]]]:
-    for s1, q1, s2, q2 in _pair_chunks(r1, r2, chunk_reads):
+    sequences: list[str] = []
+    qualities: list[str] = []
+    for s1, q1, s2, q2 in _pair_chunks(r1, r2, min(chunk_reads, PAIR_BATCH)):
         tally.total += len(s1)
-        merged = [m for m in merge_pairs(s1, q1, s2, q2) if m is not None]
-        tally.merged += len(merged)
-        yield [m[0] for m in merged], [m[1] for m in merged]
+        for merged in merge_pairs(s1, q1, s2, q2):
+            if merged is not None:
+                sequences.append(merged[0])
+                qualities.append(merged[1])
+        if len(sequences) >= chunk_reads:
+            tally.merged += len(sequences)
+            yield sequences, qualities
+            sequences, qualities = [], []
+    if sequences:
+        tally.merged += len(sequences)
+        yield sequences, qualities
 
 
 def _mask(
