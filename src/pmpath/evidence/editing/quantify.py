@@ -34,6 +34,7 @@ import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.editing.align import (
+    GAP_EXTEND_PENALTY,
     MAX_SINGLE_GAP_MISMATCHES,
     MAX_UNGAPPED_MISMATCHES,
     MISMATCH_PENALTY,
@@ -262,7 +263,8 @@ class _Engine:
             mismatches, starts = single_gap_batch(
                 matrix, self.references[amplicon], geometry.cut_boundary
             )
-            penalty = MISMATCH_PENALTY * mismatches + 9 * abs(geometry.length - length)
+            gap = GAP_EXTEND_PENALTY * abs(geometry.length - length)
+            penalty = MISMATCH_PENALTY * mismatches + gap
             better = (mismatches <= MAX_SINGLE_GAP_MISMATCHES) & (penalty < best_penalty)
             best_penalty[better] = penalty[better]
             best_amplicon[better] = amplicon
