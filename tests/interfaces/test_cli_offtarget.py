@@ -247,3 +247,21 @@ def test_panel_is_quantified_by_editing_quantify_and_confirmed(
     )  # fmt: skip
     assert code == 2 and "is not a site of the nomination" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+def test_several_guides_get_one_panel_each(run: Run, genome: Path, tmp_path: Path) -> None:
+    other = GUIDE[:5] + "T" + GUIDE[6:]  # planted exactly at chr1:2000
+    code, _, stderr = run(
+        "offtarget", "search", "--genome", str(genome), "--guide", f"a={GUIDE}",
+        "--guide", f"b={other}", "--max-mismatches", "2", "--out", str(tmp_path / "s.tsv"),
+        "--panel", str(tmp_path / "panel.fa"), "--top", "1",
+    )  # fmt: skip
+    assert code == 0, stderr
+    first = (tmp_path / "panel.a.fa").read_text().splitlines()
+    second = (tmp_path / "panel.b.fa").read_text().splitlines()
+    heads = [[line.split()[0] for line in text if line[0] == ">"] for text in (first, second)]
+    assert heads == [
+        [">a@chr1:1000-1023+", ">a@chr1:2000-2023+"],
+        [">b@chr1:2000-2023+", ">b@chr1:1000-1023+"],
+    ]
+    assert not (tmp_path / "panel.fa").exists()

@@ -103,7 +103,8 @@ def search_command(
         str | None, typer.Option("--on-target", help="CHROM:START of the intended site.")
     ] = None,
     panel: Annotated[
-        Path | None, typer.Option("--panel", help="Also write the amplicon panel FASTA here.")
+        Path | None,
+        typer.Option("--panel", help="Also write the amplicon panel FASTA (one per guide)."),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Off-target amplicons in the panel.")] = 24,
     flank: Annotated[int, typer.Option("--flank", help="Panel flank on each side (bp).")] = 100,
@@ -170,13 +171,13 @@ def search_command(
     else:
         result = nominate(genome, guides, settings, **kwargs)
     seconds = time.perf_counter() - started
-    panel_text = _panel_text(result, genome, top, flank) if panel is not None else None
+    panels = _panels(result, genome, panel, top, flank) if panel is not None else {}
     write_atomic(out, tsv_text(result))
-    if panel is not None and panel_text is not None:
-        write_atomic(panel, panel_text)
+    for path, text in panels.items():
+        write_atomic(path, text)
     typer.echo(
         f"{len(result.sites)} candidate sites in {seconds:.1f} s; written to {out}"
-        + (f"; panel {panel}" if panel is not None else ""),
+        + (f"; panel {', '.join(str(p) for p in panels)}" if panels else ""),
         err=True,
     )
     if case is not None:
@@ -196,15 +197,21 @@ def search_command(
     _render(result)
 
 
-def _panel_text(result: OfftargetNomination, genome: Path, top: int, flank: int) -> str:
+def _panels(
+    result: OfftargetNomination, genome: Path, panel: Path, top: int, flank: int
+) -> dict[Path, str]:
+    """The panel FASTA of each guide: ``panel`` itself for one guide, else one file per guide
+    named ``<stem>.<guide><suffix>`` (``editing quantify`` takes one guide per run)."""
     from pmpath.evidence.offtarget.panel import amplicon_panel, panel_fasta
 
-    texts = []
+    texts: dict[Path, str] = {}
     for summary in result.guides:
-        texts.append(
-            panel_fasta(amplicon_panel(result, genome, guide=summary.name, top=top, flank_bp=flank))
-        )
-    return "".join(texts)
+        path = panel
+        if len(result.guides) > 1:
+            path = panel.with_name(f"{panel.stem}.{summary.name}{panel.suffix}")
+        built = amplicon_panel(result, genome, guide=summary.name, top=top, flank_bp=flank)
+        texts[path] = panel_fasta(built)
+    return texts
 
 
 def _render(result: OfftargetNomination, limit: int = 20) -> None:
