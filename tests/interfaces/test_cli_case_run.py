@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,31 @@ def test_treated_case_cannot_be_moved_by_a_case_file(
         "error: case CASE-A was treated: its treatment_date_shifted is fixed\n",
     )
     assert _dump(workspace) == before
+
+
+def test_case_file_runs_its_analyses_and_assesses(
+    workspace: Path, run: Run, tmp_path: Path
+) -> None:
+    analyses = """
+analyses:
+  - [variant, classify, --codes, "PVS1,PM2_Supporting,PP4", --gene, OTC, --disease, OMIM:311250,
+     --inheritance, x_linked_recessive, --gene-validity, Definitive, --monogenic]
+  - [variant, classify, --codes, "PVS1,NOT_A_CODE"]
+"""
+    case_file = tmp_path / "case.yaml"
+    case_file.write_text(CASE_FILE + analyses)
+    code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 2  # the second analysis fails; the first is stored and the case assessed
+    assert "analysis 1 (variant classify): evidence " in out and "stored on case CASE-A" in out
+    assert err.startswith("error: 1 of 2 analyses failed: analysis 2 (variant classify): ")
+    assert err.count("\n") == 1
+    assert "1 molecular abnormality" in out and "│ met" in out
+    code, out, _ = run("case", "assess", "CASE-A", "-w", str(workspace), "--json")
+    elements = json.loads(out)["elements"]
+    assert elements[0]["status"] == "met" and elements[1]["status"] == "insufficient"
+    case_file.write_text(
+        CASE_FILE + analyses.split('  - [variant, classify, --codes, "PVS1,NOT')[0]
+    )
+    code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert code == 0, err
+    assert "already stored on case CASE-A" in out and "unchanged since" not in err
