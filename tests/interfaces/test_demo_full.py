@@ -16,12 +16,15 @@ def test_the_full_demo_meets_all_five_elements_under_the_draft_policy(
     code, out, err = run("demo", "-w", str(workspace))
     assert code == 0, err
     assert "audit log intact" in out
+    assert "Five-element board of CASE-DEMO-0001" in out
+    assert "not yet: 1 of 5 consecutive successes" in out
     code, out, _ = run(
         "case", "assess", "CASE-DEMO-0001", "-w", str(workspace),
         "--diff", "pm-2025-11", "--json",
     )  # fmt: skip
     payload = json.loads(out)
     assert code == 0 and payload["eligible"] is True
+    assert payload["created"] is False  # the demo's board step stored this assessment already
     assert [e["status"] for e in payload["elements"]] == ["met"] * 5
     # NEJM 2025 wants a clinical outcome; the demo improves on ammonia (a validated biomarker)
     assert [c["element"] for c in payload["diff"]["changes"]] == ["clinical_improvement"]

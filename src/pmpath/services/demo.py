@@ -83,6 +83,7 @@ DEMO_STEPS: list[str] = [
     "pmpath.services.demo_variants:variant_step",
     "pmpath.services.demo_editing:editing_step",
     "pmpath.services.demo_offtarget:offtarget_step",
+    "pmpath.services.demo_pathway:pathway_step",  # last: reads the evidence the others stored
 ]
 
 

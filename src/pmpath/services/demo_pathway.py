@@ -1,0 +1,47 @@
+"""Demo step: the five-element board of the demo case and the platform decision.
+
+Runs after the analysis steps, so it reads the evidence they stored. The case is assessed under
+the default policy (``pm-2026-02-draft``; the assessment is stored, once) and previewed under
+``pm-2025-11`` to show where the two policies differ; then the platform's consecutive-patient
+decision under the default policy.
+"""
+
+from __future__ import annotations
+
+from pmpath.services.demo import DemoContext, DemoSection
+from pmpath.services.pathway import DEFAULT_POLICY, assess, assess_platform, load_policy, preview
+
+
+def pathway_step(context: DemoContext) -> DemoSection:
+    """Assess the demo case and platform; return the board as a demo section."""
+    policy = load_policy(DEFAULT_POLICY)
+    other = load_policy("pm-2025-11")
+    outcome = assess(context.store, context.case.id, policy, actor=context.actor)
+    compared = preview(context.store, context.case.id, other)
+    rows = [
+        [
+            f"{mine.element.number} {mine.element.value.replace('_', ' ')}",
+            mine.status.value.replace("_", " "),
+            theirs.status.value.replace("_", " "),
+            ", ".join(i[:12] for i in mine.evidence_ids) or "-",
+        ]
+        for mine, theirs in zip(outcome.decision.elements, compared.elements, strict=True)
+    ]
+    verdict = "eligible" if outcome.decision.eligible else "not eligible"
+    other_verdict = "eligible" if compared.eligible else "not eligible"
+    rows.append(["case", verdict, other_verdict, outcome.assessment.id[:16] + "…"])
+    platform = assess_platform(context.store, context.platform.id, policy)
+    rows.append(
+        [
+            f"platform {context.platform.name}",
+            f"{platform.recommendation}: {platform.consecutive_run} of "
+            f"{platform.consecutive_required} consecutive successes",
+            "",
+            "; ".join(platform.missing) or "-",
+        ]
+    )
+    return DemoSection(
+        title=f"Five-element board of {context.case.id} (pmpath case assess, platform assess)",
+        columns=["element", DEFAULT_POLICY, "pm-2025-11", "evidence"],
+        rows=rows,
+    )
