@@ -7,11 +7,18 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from pmpath.adapters.store import Store
 from tests.postgres import throwaway_postgres
 
 SECRET_KEY = bytes(range(32))
+
+# Property tests explore new random examples on developers' machines; in CI they run a fixed,
+# derandomized set so that a landing does not depend on luck.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
