@@ -21,6 +21,19 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _demo_without_platform_patients(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pmpath demo` in tests treats only the demo case: the platform step (four more patients,
+    every analysis again, about 12 s) runs only in tests marked ``full_demo``."""
+    if request.node.get_closest_marker("full_demo") is None:
+        from pmpath.services import demo
+
+        steps = [s for s in demo.DEMO_STEPS if not s.startswith("pmpath.services.demo_platform")]
+        monkeypatch.setattr(demo, "DEMO_STEPS", steps)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     """URL of a PostgreSQL server for this test session (started here unless given)."""

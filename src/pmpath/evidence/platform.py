@@ -257,8 +257,7 @@ def decide_platform(
         missing.append("a higher posterior probability of success (more successes)")
     for patient in patients:
         if patient.outcome == "failure":
-            missing.append(f"patient {patient.order} ({patient.case_id}) failed: "
-                           + ("; ".join(patient.reasons) or "an element is not met"))  # fmt: skip
+            missing.append(f"patient {patient.order} ({patient.case_id}) failed: {_why(patient)}")
     short_follow_up = [
         p for p in run
         if p.follow_up_months is None or p.follow_up_months < rule.traditional_min_follow_up_months
@@ -300,6 +299,14 @@ def decide_platform(
         reasons=reasons,
         missing=missing,
     )
+
+
+def _why(patient: PatientOutcome) -> str:
+    """Say briefly why a patient failed (the case's assessment has the full rationale)."""
+    if patient.reasons and patient.reasons[0].startswith("withdrawn"):
+        return patient.reasons[0]
+    numbers = [e.number for e, s in patient.elements.items() if s is ElementStatus.NOT_MET]
+    return "element " + ", ".join(map(str, numbers)) + " not met (see its case assessment)"
 
 
 def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior | None:

@@ -55,7 +55,11 @@ DEMO_USER = "demo-author"
 
 @dataclass(frozen=True)
 class DemoContext:
-    """What a demo step gets: the open store, the actor, and the demo's records."""
+    """What a demo step gets: the open store, the actor, and the records of one demo case.
+
+    ``responder`` False asks the simulating steps for a patient without benefit (no edit, no
+    improvement); ``seed_offset`` varies their random draws between the platform's patients.
+    """
 
     store: Store
     actor: str
@@ -65,6 +69,16 @@ class DemoContext:
     patient: Patient
     product: Product
     case: Case
+    responder: bool = True
+    seed_offset: int = 0
+
+    def data_dir(self, topic: str) -> Path:
+        """Return (and create) the folder for this case's ``topic`` data: ``demo-data/<topic>``
+        for the demo case, ``demo-data/<case id>/<topic>`` for the platform's other patients."""
+        root = self.workspace.path / "demo-data"
+        folder = root / topic if self.case.id == CASE_ID else root / self.case.id / topic
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
 
 @dataclass(frozen=True)
@@ -83,8 +97,13 @@ DEMO_STEPS: list[str] = [
     "pmpath.services.demo_variants:variant_step",
     "pmpath.services.demo_editing:editing_step",
     "pmpath.services.demo_offtarget:offtarget_step",
-    "pmpath.services.demo_pathway:pathway_step",  # last: reads the evidence the others stored
+    # after the analysis steps: the platform's other patients run them again, then the board
+    "pmpath.services.demo_platform:platform_step",
+    "pmpath.services.demo_pathway:pathway_step",
 ]
+
+ANALYSIS_STEPS = DEMO_STEPS[:4]
+"""The steps that make one case's evidence (run for every patient of the demo platform)."""
 
 
 def _load_step(spec: str) -> Callable[[DemoContext], DemoSection]:

@@ -44,7 +44,9 @@ def _target(spacer: str, window: tuple[int, int], source: str) -> int | None:
     return min(positions, key=lambda p: (abs(p - 6), p)) if positions else None
 
 
-def _write_reads(folder: Path, amplicon: str, spec: EditSpec) -> tuple[Path, Path]:
+def _write_reads(
+    folder: Path, amplicon: str, spec: EditSpec, *, with_edits: bool = True, seed_offset: int = 0
+) -> tuple[Path, Path]:
     start = 100
     cut = start + (spec.cut_after or 17)
 
@@ -68,11 +70,15 @@ def _write_reads(folder: Path, amplicon: str, spec: EditSpec) -> tuple[Path, Pat
     treated.append(("indel", amplicon[: cut - 1] + amplicon[cut:], 40))
     treated.append(("indel", amplicon[:cut] + "T" + amplicon[cut:], 20))
     treated.append(("indel", amplicon[: cut - 10] + amplicon[cut + 10 :], 20))
+    if not with_edits:  # a patient in whom the product did not edit: treated reads like control
+        treated = [("unmodified", amplicon, 0)]
     treated[0] = ("unmodified", amplicon, READS - sum(k for _, _, k in treated))
     treated_path = folder / "treated.fastq"
     control_path = folder / "control.fastq"
-    simulate_amplicon_reads(treated_path, None, treated, seed=SEED + 1)
-    simulate_amplicon_reads(control_path, None, [("unmodified", amplicon, READS)], seed=SEED + 2)
+    simulate_amplicon_reads(treated_path, None, treated, seed=SEED + 1 + seed_offset)
+    simulate_amplicon_reads(
+        control_path, None, [("unmodified", amplicon, READS)], seed=SEED + 2 + seed_offset
+    )
     return treated_path, control_path
 
 
@@ -101,10 +107,11 @@ def editing_step(context: DemoContext) -> DemoSection:
         activity_window=window if target is not None else None,
         target_position=target,
     )
-    folder = context.workspace.path / "demo-data" / "editing"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = context.data_dir("editing")
     amplicon = _amplicon(spacer)
-    treated, control = _write_reads(folder, amplicon, spec)
+    treated, control = _write_reads(
+        folder, amplicon, spec, with_edits=context.responder, seed_offset=context.seed_offset
+    )
     parameters: dict[str, object] = {
         "mode": spec.mode,
         "editor": EDITOR,

@@ -88,8 +88,7 @@ def _p(value: float | None) -> str:
 
 def natural_history_step(context: DemoContext) -> DemoSection:
     """Simulate, describe and compare; store the evidence; return the demo's table."""
-    folder = context.workspace.path / "demo-data" / "naturalhistory"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = context.data_dir("naturalhistory")
     birth = context.patient.birth_date_shifted
     dose = context.case.treatment_date_shifted
     if dose is None:
@@ -103,12 +102,14 @@ def natural_history_step(context: DemoContext) -> DemoSection:
         entry_age_days=2.0,
         dose_age_days=dose_age,
         last_followup_days=dose_age + FOLLOW_UP_AFTER_DOSE_DAYS,
-        level_change=-45.0,
-        slope_change_per_year=-6.0,
-        rate_ratio=0.15,
+        level_change=-45.0 if context.responder else 0.0,
+        slope_change_per_year=-6.0 if context.responder else 0.0,
+        rate_ratio=0.15 if context.responder else 1.0,
     )
     visits = CPS1_NATURAL_HISTORY.model_copy(update={"visit_days": 14.0, "missing_fraction": 0.0})
-    t_subjects, t_observations = simulate_treated(visits, patient_truth, PATIENT_SEED)
+    t_subjects, t_observations = simulate_treated(
+        visits, patient_truth, PATIENT_SEED + context.seed_offset
+    )
     t_subjects = t_subjects.drop(columns=["dose_age_days"]).assign(
         birth_date=birth.isoformat(), dose_date=dose.isoformat()
     )

@@ -198,8 +198,7 @@ def offtarget_step(context: DemoContext) -> DemoSection:
     if not spacers or len(spacers[0]) < 10:
         return DemoSection(title, columns, [["guide", "the product has no spacer", "", "", ""]])
     guide = spacers[0].upper().replace("U", "T")
-    folder = context.workspace.path / "demo-data" / "offtarget"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = context.data_dir("offtarget")
     genome, vcf, gff = _write_inputs(folder, guide)
     guides = [Guide(name="demo-guide", sequence=guide)]
     settings = ScanSettings(pam="NGG", max_mismatches=3, dna_bulge=1)

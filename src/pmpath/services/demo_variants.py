@@ -116,7 +116,7 @@ def write_demo_data(folder: Path) -> tuple[Path, Path]:
 def variant_step(context: DemoContext) -> DemoSection:
     """Classify the demo variant (Element 1) and check the demo guide (Element 2); store both
     as evidence on the demo case; return the rows to print."""
-    fasta, transcript_path = write_demo_data(context.workspace.path / "demo-data" / "variants")
+    fasta, transcript_path = write_demo_data(context.data_dir("variants"))
     transcript = load_transcript(transcript_path)
     digests = {"reference": sha256_file(fasta), "transcript": sha256_file(transcript_path)}
     validity = GeneDiseaseValidity(
