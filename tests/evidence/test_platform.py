@@ -12,7 +12,7 @@ from pmpath.domain.enums import AdverseEventOutcome, CaseStatus, Causality, Evid
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
 from pmpath.domain.policy import Policy
 from pmpath.evidence.pathway import assess_case
-from pmpath.evidence.platform import decide_platform, pooled_safety
+from pmpath.evidence.platform import decide_platform, inherited_evidence, pooled_safety
 from pmpath.services.pathway import load_policy
 from tests.evidence.test_pathway import FULL, item
 
@@ -172,3 +172,22 @@ def test_a_biomarker_improvement_counts_under_the_draft_but_asks_for_confirmatio
     )  # fmt: skip
     assert strict.patients[3].outcome == "failure"  # NEJM 2025: clinical outcomes only
     assert strict.recommendation == "not yet"
+
+
+def test_a_case_inherits_the_earlier_patients_and_must_show_its_own_elements() -> None:
+    policy = _policy(3)
+    outcomes = ["success", "failure", "success", "pending"]
+    series = [_case(i + 1, o, policy) for i, o in enumerate(outcomes)]
+    decision = decide_platform("PLAT-1", policy, series)
+    # CASE-4 is pending: earlier patients 1-3 (2 successes, 1 failure), other products each
+    own = series[3][1]
+    inherited = inherited_evidence(decision, "CASE-4", "PROD-4", policy, own)
+    assert (inherited.earlier_patients, inherited.earlier_successes) == (3, 2)
+    assert inherited.prior_method.startswith("robust MAP prior")  # 3 other products
+    assert 0.3 < inherited.prior_mean < 0.9
+    assert [e.number for e in inherited.must_still_show] == [5]
+    # with one earlier product only, the Beta(1,1) posterior: Beta(1 + 1, 1 + 0) for CASE-2
+    first = inherited_evidence(decision, "CASE-2", "PROD-2", policy, series[1][1])
+    assert first.prior_method.startswith("Beta(1, 1) updated by the earlier patients")
+    assert (first.prior_mean, first.prior_ess) == (pytest.approx(2 / 3), 3)
+    assert first.prior_sd == pytest.approx(math.sqrt(2 * 1 / (3**2 * 4)))

@@ -30,6 +30,12 @@ def test_case_assess_prints_the_board_and_stores_once(demo: Path, run: Run) -> N
     payload = json.loads(out)
     assert code == 0 and payload["created"] is False and payload["eligible"] is False
     assert [e["status"] for e in payload["elements"]] == ["insufficient"] * 5
+    inherited = payload["inherited"]
+    assert (inherited["earlier_patients"], inherited["prior_ess"]) == (0, 2.0)  # Beta(1, 1)
+    assert inherited["must_still_show"] == [
+        "molecular_abnormality", "targets_alteration", "natural_history",
+        "target_engagement", "clinical_improvement",
+    ]  # fmt: skip
     assert _dump(demo) == before
 
 

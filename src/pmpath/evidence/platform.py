@@ -334,3 +334,62 @@ def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior 
         ess=ess,
         ess_method=ess_method,
     )
+
+
+class InheritedEvidence(BaseModel):
+    """What one case inherits from its platform's earlier patients, and what it must show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform_id: str
+    case_id: str
+    earlier_patients: int
+    earlier_successes: int
+    earlier_failures: int
+    prior_method: str
+    prior_mean: float = Field(description="prior mean of this product's success probability")
+    prior_sd: float
+    prior_ess: float = Field(description="effective sample size of the inherited prior")
+    must_still_show: list[Element] = Field(description="elements this case has not met itself")
+
+
+def inherited_evidence(
+    decision: PlatformDecision, case_id: str, product_id: str, policy: Policy, own: CaseDecision
+) -> InheritedEvidence:
+    """Return what case ``case_id`` (of product ``product_id``) inherits from the platform.
+
+    The inherited prior for this product's success comes from the patients treated before it
+    (all of them if the case is not treated yet): the robust MAP prior over the earlier
+    *other* products when at least two have outcomes (Neuenschwander 2010; Schmidli 2014),
+    else the beta-binomial posterior of the policy's Beta prior updated by the earlier patients
+    (its ESS is alpha + beta). The platform does not lend the case its elements: each one it has
+    not met itself is listed.
+    """
+    order = next((p.order for p in decision.patients if p.case_id == case_id), None)
+    earlier = [p for p in decision.patients if order is None or p.order < order]
+    decided = [p for p in earlier if p.outcome != "pending"]
+    successes = sum(p.outcome == "success" for p in decided)
+    others = [p for p in decided if p.product_id != product_id]
+    robust = _next_product_prior(others)
+    if robust is not None:
+        method, mean, sd, ess = robust.method, robust.mean, robust.sd, robust.ess
+    else:
+        a = policy.platform.prior_alpha + successes
+        b = policy.platform.prior_beta + len(decided) - successes
+        method = (
+            f"Beta({policy.platform.prior_alpha:g}, {policy.platform.prior_beta:g}) updated by "
+            "the earlier patients (fewer than two other products with outcomes)"
+        )
+        mean, sd, ess = a / (a + b), float(stats.beta(a, b).std()), a + b
+    return InheritedEvidence(
+        platform_id=decision.platform_id,
+        case_id=case_id,
+        earlier_patients=len(earlier),
+        earlier_successes=successes,
+        earlier_failures=len(decided) - successes,
+        prior_method=method,
+        prior_mean=mean,
+        prior_sd=sd,
+        prior_ess=ess,
+        must_still_show=[d.element for d in own.elements if d.status is not ElementStatus.MET],
+    )

@@ -27,7 +27,12 @@ from pmpath.domain.models import (
 )
 from pmpath.domain.policy import Policy, parse_policy
 from pmpath.evidence.pathway import CaseDecision, assess_case
-from pmpath.evidence.platform import PlatformDecision, decide_platform
+from pmpath.evidence.platform import (
+    InheritedEvidence,
+    PlatformDecision,
+    decide_platform,
+    inherited_evidence,
+)
 
 DEFAULT_POLICY = "pm-2026-02-draft"
 
@@ -122,3 +127,14 @@ def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformD
                 series.append((case, assess_case(policy, evidence), evidence))
                 events[case.id] = reader.find(AdverseEvent, case_id=case.id)
     return decide_platform(platform_id, policy, series, events)
+
+
+def case_inheritance(
+    store: Store, case_id: str, policy: Policy, own: CaseDecision
+) -> InheritedEvidence:
+    """Return what case ``case_id`` inherits from its platform's earlier patients (reads only)."""
+    with Reader(store) as reader:
+        case = reader.require(Case, case_id)
+        product = reader.require(Product, case.product_id)
+    decision = assess_platform(store, product.platform_id, policy)
+    return inherited_evidence(decision, case_id, product.id, policy, own)

@@ -54,7 +54,7 @@ def assess_command(
 ) -> None:
     """Assess a case from its stored evidence; store the assessment (a new one if anything
     changed, never overwriting)."""
-    from pmpath.services.pathway import assess, load_policy, preview
+    from pmpath.services.pathway import assess, case_inheritance, load_policy, preview
 
     chosen = load_policy(policy)
     other = load_policy(diff) if diff is not None else None
@@ -62,6 +62,7 @@ def assess_command(
     try:
         outcome = assess(store, case_id, chosen, actor=actor())
         compared = preview(store, case_id, other) if other is not None else None
+        inherited = case_inheritance(store, case_id, chosen, outcome.decision)
     finally:
         store.dispose()
     decision = outcome.decision
@@ -85,6 +86,7 @@ def assess_command(
             "created": outcome.created,
             "eligible": decision.eligible,
             "elements": [d.model_dump(mode="json") for d in decision.elements],
+            "inherited": inherited.model_dump(mode="json"),
         }
         if compared is not None:
             payload["diff"] = {"policy": compared.policy_id, "changes": changes}
@@ -102,6 +104,14 @@ def assess_command(
     )
     stored = "stored" if outcome.created else "unchanged since"
     typer.echo(f"assessment {outcome.assessment.id[:16]}… {stored}")
+    must = ", ".join(str(e.number) for e in inherited.must_still_show) or "nothing"
+    typer.echo(
+        f"platform {inherited.platform_id}: {inherited.earlier_patients} earlier treated patients "
+        f"({inherited.earlier_successes} successes, {inherited.earlier_failures} failures); "
+        f"inherited prior for this product's success: mean {inherited.prior_mean:.2f}, "
+        f"ESS {inherited.prior_ess:.1f} ({inherited.prior_method}); "
+        f"this case must still show element(s): {must}"
+    )
     if compared is not None:
         if not changes:
             typer.echo(f"no element changes under {compared.policy_id}")
