@@ -191,3 +191,6 @@ def test_a_case_inherits_the_earlier_patients_and_must_show_its_own_elements() -
     assert first.prior_method.startswith("Beta(1, 1) updated by the earlier patients")
     assert (first.prior_mean, first.prior_ess) == (pytest.approx(2 / 3), 3)
     assert first.prior_sd == pytest.approx(math.sqrt(2 * 1 / (3**2 * 4)))
+    # CASE-2 failed: exact update Beta(2, 1) -> Beta(2, 2), mean 1/2
+    assert (first.own_outcome, first.posterior_mean) == ("failure", pytest.approx(0.5))
+    assert (inherited.own_outcome, inherited.posterior_mean) == ("pending", None)

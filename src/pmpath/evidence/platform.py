@@ -45,7 +45,12 @@ from pmpath.domain.enums import (
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
 from pmpath.domain.policy import Policy
 from pmpath.evidence.pathway import CaseDecision
-from pmpath.evidence.platform_stats import ResponderAnalysis, map_prior, responder_analysis
+from pmpath.evidence.platform_stats import (
+    BetaMixture,
+    ResponderAnalysis,
+    map_prior,
+    responder_analysis,
+)
 
 ROBUST_WEIGHT = 0.2
 """Weight of the vague Beta(1,1) component of the robust MAP prior (Schmidli et al. 2014 use
@@ -309,7 +314,8 @@ def _why(patient: PatientOutcome) -> str:
     return "element " + ", ".join(map(str, numbers)) + " not met (see its case assessment)"
 
 
-def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior | None:
+def _robust_map(patients: Sequence[PatientOutcome]) -> tuple[BetaMixture, int] | None:
+    """The robust MAP prior from the decided patients' products (None below two products)."""
     by_product: dict[str, list[int]] = {}
     for p in patients:
         if p.outcome != "pending":
@@ -318,7 +324,15 @@ def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior 
         return None
     successes = [sum(v) for v in by_product.values()]
     totals = [len(v) for v in by_product.values()]
-    prior = map_prior(successes, totals).robustify(ROBUST_WEIGHT)
+    return map_prior(successes, totals).robustify(ROBUST_WEIGHT), len(by_product)
+
+
+def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior | None:
+    found = _robust_map(patients)
+    return None if found is None else _prior_summary(*found)
+
+
+def _prior_summary(prior: BetaMixture, products: int) -> NextProductPrior:
     ess_method: Literal["elir", "moment"] = "elir"
     try:
         ess = prior.ess_elir()
@@ -327,7 +341,7 @@ def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior 
     return NextProductPrior(
         method="robust MAP prior (binomial-logit hierarchical model by quadrature; "
         "mu ~ N(0, 2^2), tau ~ HalfNormal(1)), robust Beta(1,1) component",
-        products=len(by_product),
+        products=products,
         robust_weight=ROBUST_WEIGHT,
         mean=prior.mean(),
         sd=prior.sd(),
@@ -350,6 +364,11 @@ class InheritedEvidence(BaseModel):
     prior_mean: float = Field(description="prior mean of this product's success probability")
     prior_sd: float
     prior_ess: float = Field(description="effective sample size of the inherited prior")
+    own_outcome: Outcome | None = Field(description="this case's outcome, None if not treated")
+    posterior_mean: float | None = Field(
+        description="this product's success probability after its own decided outcome "
+        "(exact conjugate update of the inherited prior)"
+    )
     must_still_show: list[Element] = Field(description="elements this case has not met itself")
 
 
@@ -370,9 +389,11 @@ def inherited_evidence(
     decided = [p for p in earlier if p.outcome != "pending"]
     successes = sum(p.outcome == "success" for p in decided)
     others = [p for p in decided if p.product_id != product_id]
-    robust = _next_product_prior(others)
-    if robust is not None:
+    found = _robust_map(others)
+    if found is not None:
+        robust = _prior_summary(*found)
         method, mean, sd, ess = robust.method, robust.mean, robust.sd, robust.ess
+        prior = found[0]
     else:
         a = policy.platform.prior_alpha + successes
         b = policy.platform.prior_beta + len(decided) - successes
@@ -381,6 +402,12 @@ def inherited_evidence(
             "the earlier patients (fewer than two other products with outcomes)"
         )
         mean, sd, ess = a / (a + b), float(stats.beta(a, b).std()), a + b
+        prior = BetaMixture.beta(a, b)
+    mine = next((p for p in decision.patients if p.case_id == case_id), None)
+    own_outcome = mine.outcome if mine is not None else None
+    posterior_mean = None
+    if own_outcome in ("success", "failure"):
+        posterior_mean = prior.posterior(int(own_outcome == "success"), 1).mean()
     return InheritedEvidence(
         platform_id=decision.platform_id,
         case_id=case_id,
@@ -391,5 +418,7 @@ def inherited_evidence(
         prior_mean=mean,
         prior_sd=sd,
         prior_ess=ess,
+        own_outcome=own_outcome,
+        posterior_mean=posterior_mean,
         must_still_show=[d.element for d in own.elements if d.status is not ElementStatus.MET],
     )

@@ -110,7 +110,12 @@ def assess_command(
         f"({inherited.earlier_successes} successes, {inherited.earlier_failures} failures); "
         f"inherited prior for this product's success: mean {inherited.prior_mean:.2f}, "
         f"ESS {inherited.prior_ess:.1f} ({inherited.prior_method}); "
-        f"this case must still show element(s): {must}"
+        + (
+            f"after its own {inherited.own_outcome}: mean {inherited.posterior_mean:.2f}; "
+            if inherited.posterior_mean is not None
+            else ""
+        )
+        + f"this case must still show element(s): {must}"
     )
     if compared is not None:
         if not changes:
