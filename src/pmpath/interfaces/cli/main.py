@@ -48,6 +48,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("design", "pmpath.interfaces.cli.design"),
     ("case", "pmpath.interfaces.cli.case"),
     ("platform", "pmpath.interfaces.cli.platform"),
+    ("crosswalk", "pmpath.interfaces.cli.crosswalk"),
     ("editing", "pmpath.interfaces.cli.editing"),
     ("natural-history", "pmpath.interfaces.cli.natural_history"),
     ("offtarget", "pmpath.interfaces.cli.offtarget"),
