@@ -18,6 +18,12 @@ from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.domain.models import Case, EvidenceItem
 
 
+def require_case(store: Store, case_id: str) -> Case:
+    """Return case ``case_id``; NotFoundError naming it if it does not exist."""
+    with Reader(store) as reader:
+        return reader.require(Case, case_id)
+
+
 def record_evidence(
     store: Store,
     *,

@@ -138,3 +138,14 @@ def case_inheritance(
         product = reader.require(Product, case.product_id)
     decision = assess_platform(store, product.platform_id, policy)
     return inherited_evidence(decision, case_id, product.id, policy, own)
+
+
+def record_adverse_event(store: Store, event: AdverseEvent, *, actor: str) -> AdverseEvent:
+    """Store an adverse event on its case; InvalidInputError if the case is not treated yet."""
+    with UnitOfWork(store, actor=actor, reason=f"adverse event on {event.case_id}") as uow:
+        case = uow.require(Case, event.case_id)
+        if not case.treated:
+            raise InvalidInputError(f"case {case.id} is not treated yet: no adverse events")
+        stored = uow.add(event)
+        uow.commit()
+    return stored

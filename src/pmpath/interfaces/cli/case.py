@@ -221,9 +221,9 @@ def add_event_command(
     """Record an adverse event on a treated case (pooled in `pmpath platform assess`)."""
     from pydantic import ValidationError
 
-    from pmpath.adapters.store import UnitOfWork
-    from pmpath.domain.models import AdverseEvent, Case, new_id
+    from pmpath.domain.models import AdverseEvent, new_id
     from pmpath.interfaces.cli.common import first_validation_error
+    from pmpath.services.pathway import record_adverse_event
 
     try:
         event = AdverseEvent(
@@ -240,12 +240,7 @@ def add_event_command(
         raise InvalidInputError(first_validation_error(exc)) from None
     store = open_workspace(workspace).store()
     try:
-        with UnitOfWork(store, actor=actor(), reason=f"adverse event on {case_id}") as uow:
-            case = uow.require(Case, case_id)
-            if not case.treated:
-                raise InvalidInputError(f"case {case_id} is not treated yet: no adverse events")
-            uow.add(event)
-            uow.commit()
+        event = record_adverse_event(store, event, actor=actor())
     finally:
         store.dispose()
     kind = "serious adverse event" if serious else "adverse event"

@@ -128,6 +128,17 @@ def store_evidence(
     return f"evidence {item.id} {verb} on case {case_id} ({kind}, element {element.number})"
 
 
+def require_case(workspace: Path | None, case_id: str) -> None:
+    """Fail (NotFoundError, before any long analysis) if ``case_id`` is not in the workspace."""
+    from pmpath.services.evidence import require_case as _require
+
+    store = open_workspace(workspace).store()
+    try:
+        _require(store, case_id)
+    finally:
+        store.dispose()
+
+
 def first_validation_error(exc: Any) -> str:
     """Return 'field: message' for the first error of a pydantic ValidationError."""
     first = exc.errors()[0]

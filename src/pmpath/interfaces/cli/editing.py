@@ -15,6 +15,7 @@ from pmpath.interfaces.cli.common import (
     WorkspaceOption,
     console,
     print_json,
+    require_case,
     store_evidence,
     table,
 )
@@ -185,7 +186,7 @@ def quantify(
         }
     )
     if case is not None:
-        _require_case(workspace, case)
+        require_case(workspace, case)
     kwargs: dict[str, Any] = {
         "amplicons": amplicons,
         "guide": guide,
@@ -229,20 +230,6 @@ def quantify(
         print_json(summary)
         return
     _render(result, out)
-
-
-def _require_case(workspace: Path | None, case_id: str) -> None:
-    """Fail before any work if the case to store on does not exist."""
-    from pmpath.adapters.store import Reader
-    from pmpath.domain.models import Case
-    from pmpath.interfaces.cli.common import open_workspace
-
-    store = open_workspace(workspace).store()
-    try:
-        with Reader(store) as reader:
-            reader.require(Case, case_id)
-    finally:
-        store.dispose()
 
 
 def _render(result: Any, out: Path) -> None:

@@ -15,6 +15,7 @@ from pmpath.interfaces.cli.common import (
     WorkspaceOption,
     console,
     print_json,
+    require_case,
     store_evidence,
     table,
 )
@@ -40,20 +41,6 @@ def _guides(values: list[str]) -> list[Guide]:
     if len({g.name for g in guides}) != len(guides):
         raise InvalidInputError("--guide names must be unique (use NAME=SEQUENCE)")
     return guides
-
-
-def _require_case(workspace: Path | None, case_id: str) -> None:
-    """Fail before the scan if the case to store on does not exist."""
-    from pmpath.adapters.store import Reader
-    from pmpath.domain.models import Case
-    from pmpath.interfaces.cli.common import open_workspace
-
-    store = open_workspace(workspace).store()
-    try:
-        with Reader(store) as reader:
-            reader.require(Case, case_id)
-    finally:
-        store.dispose()
 
 
 def _check_range(option: str, value: int, low: int, high: int) -> None:
@@ -141,7 +128,7 @@ def search_command(
         rna_bulge=rna_bulge,
     )
     if case is not None:
-        _require_case(workspace, case)
+        require_case(workspace, case)
     kwargs: dict[str, Any] = {
         "editor": profile.name if profile else None,
         "genome_build": genome_build,
