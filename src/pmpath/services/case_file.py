@@ -6,7 +6,7 @@ Layout (paths in analyses are relative to the case file's folder)::
     platform: {id: PLAT-UCD-ABE, name: LNP.UCD.ABE, sponsor: ..., modality: base_editor,
                delivery: lnp, route: intravenous, fixed_components: [...]}
     disease:  {id: DIS-CPS1D, name: ..., gene_symbol: CPS1, inheritance: autosomal_recessive, ...}
-    patient:  {id: PT-XXXXXXXXXX, disease_id: DIS-CPS1D, sex: male,
+    patient:  {id: PT-3DKZXNAB6K, disease_id: DIS-CPS1D, sex: male,
                birth_date_shifted: 2024-01-15,
                genotype: [{gene_symbol: CPS1, hgvs: ..., zygosity: heterozygous}]}
     product:  {id: ..., platform_id: ..., name: ..., target_gene: ..., target_variant_hgvs: ...,
