@@ -90,23 +90,26 @@ class DemoSection:
     rows: list[list[str]]
 
 
-DEMO_STEPS: list[str] = [
-    # "module:function" of (DemoContext) -> DemoSection, run in this order after the records
-    # exist, on every run; each must be idempotent (evidence items are content-addressed).
+ANALYSIS_STEPS: list[str] = [
+    # "module:function" of (DemoContext) -> DemoSection that make one case's evidence; run for
+    # the demo case and again for every other patient of the demo platform. Each must be
+    # idempotent (evidence items are content-addressed).
     "pmpath.services.demo_naturalhistory:natural_history_step",
     "pmpath.services.demo_variants:variant_step",
     "pmpath.services.demo_editing:editing_step",
     "pmpath.services.demo_offtarget:offtarget_step",
-    # after the analysis steps: the platform's other patients run them again, then the board
+]
+
+DEMO_STEPS: list[str] = [
+    *ANALYSIS_STEPS,
+    # then the platform's other patients (every analysis step again), then the board
     "pmpath.services.demo_platform:platform_step",
     "pmpath.services.demo_pathway:pathway_step",
 ]
-
-ANALYSIS_STEPS = DEMO_STEPS[:4]
-"""The steps that make one case's evidence (run for every patient of the demo platform)."""
+"""Every step ``pmpath demo`` runs, in order, after the demo case's records exist."""
 
 
-def _load_step(spec: str) -> Callable[[DemoContext], DemoSection]:
+def load_step(spec: str) -> Callable[[DemoContext], DemoSection]:
     module, _, function = spec.partition(":")
     step: Callable[[DemoContext], DemoSection] = getattr(importlib.import_module(module), function)
     return step
@@ -242,7 +245,7 @@ def run_demo(path: Path, *, actor: str) -> DemoResult:
                 product=product,
                 case=case,
             )
-        sections = [_load_step(spec)(context) for spec in DEMO_STEPS]
+        sections = [load_step(spec)(context) for spec in DEMO_STEPS]
         with Reader(store) as reader:
             signatures = reader.find(Signature, record_type="case", record_id=CASE_ID)
         result = DemoResult(

@@ -15,7 +15,7 @@ from datetime import date
 from pmpath.adapters.store import UnitOfWork
 from pmpath.domain.enums import CaseStatus
 from pmpath.domain.models import Case, Patient, new_pseudonym
-from pmpath.services.demo import ANALYSIS_STEPS, DemoContext, DemoSection, _load_step
+from pmpath.services.demo import ANALYSIS_STEPS, DemoContext, DemoSection, load_step
 from pmpath.services.pathway import DEFAULT_POLICY, assess_platform, load_policy
 
 # (case id, shifted birth date, shifted dosing date, responds): treatment order is by date
@@ -56,7 +56,7 @@ def _ensure_cases(context: DemoContext) -> list[tuple[Case, Patient, bool]]:
 
 def platform_step(context: DemoContext) -> DemoSection:
     """Run every analysis for the platform's other patients; return the consecutive series."""
-    steps = [_load_step(spec) for spec in ANALYSIS_STEPS]
+    steps = [load_step(spec) for spec in ANALYSIS_STEPS]
     for number, (case, patient, responds) in enumerate(_ensure_cases(context), start=2):
         other = DemoContext(
             store=context.store,
