@@ -72,7 +72,7 @@ def verify(store: Store) -> VerifyReport:
         latest = _latest_images(events)
         problems, current = _check_records(reader, latest)
         report.problems.extend(problems)
-        _check_signatures(reader, events, current, report)
+        _check_signatures(reader, events, latest, current, report)
     return report
 
 
@@ -135,6 +135,7 @@ def _check_records(
 def _check_signatures(
     reader: Reader,
     events: Sequence[AuditEvent],
+    latest: dict[tuple[str, str], tuple[AuditEvent, dict[str, Any] | None]],
     current: dict[tuple[str, str], dict[str, Any]],
     report: VerifyReport,
 ) -> None:
@@ -156,7 +157,8 @@ def _check_signatures(
             report.problems.append(f"{where}: the record as signed does not match its digest")
         else:
             stored = current.get((signature.record_type, signature.record_id))
-            last = _current_version(events, signature.record_type, signature.record_id)
+            after = latest.get((signature.record_type, signature.record_id), (None, None))[1]
+            last = None if after is None else int(after["version"])
             if stored is not None and stored.get("version") == signature.record_version:
                 if digest(stored) != signature.record_sha256:
                     report.problems.append(
@@ -167,14 +169,6 @@ def _check_signatures(
                 report.notes.append(
                     f"{where} does not cover the current record, which is now {now}"
                 )
-
-
-def _current_version(events: Sequence[AuditEvent], type_name: str, record_id: str) -> int | None:
-    version: int | None = None
-    for event in events:
-        if event.entity_type == type_name and event.entity_id == record_id:
-            version = None if event.after is None else int(event.after["version"])
-    return version
 
 
 def audit_log(store: Store, entity: str | None = None) -> list[AuditEvent]:
