@@ -125,9 +125,12 @@ class EvidenceKind(StrEnum):
     """What analysis produced an evidence item."""
 
     VARIANT_CLASSIFICATION = "variant_classification"
+    VARIANT_MAPPING = "variant_mapping"
     DESIGN_CHECK = "design_check"
     EDITING_QUANTIFICATION = "editing_quantification"
     OFFTARGET_SEARCH = "offtarget_search"
+    """Genome-wide off-target nomination (kept under its first name so stored evidence still reads)."""
+    OFFTARGET_CONFIRMATION = "offtarget_confirmation"
     NATURAL_HISTORY_MODEL = "natural_history_model"
     CLINICAL_RESPONSE = "clinical_response"
     BIOMARKER = "biomarker"

@@ -269,6 +269,13 @@ class EvidenceItem(Entity):
     parameters: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any]
     pmpath_version: Text
+    request: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the typed request as run (JSON; input paths as resolved), for reproduce",
+    )
+    library_versions: dict[str, str] = Field(
+        default_factory=dict, description="distribution name -> version that computed the result"
+    )
     created_by: Text
     created_at: AwareDatetime
 
