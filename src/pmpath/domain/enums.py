@@ -129,7 +129,7 @@ class EvidenceKind(StrEnum):
     DESIGN_CHECK = "design_check"
     EDITING_QUANTIFICATION = "editing_quantification"
     OFFTARGET_SEARCH = "offtarget_search"
-    """Genome-wide off-target nomination (kept under its first name so stored evidence still reads)."""
+    """Off-target nomination (kept under its first name, so stored evidence still reads)."""
     OFFTARGET_CONFIRMATION = "offtarget_confirmation"
     NATURAL_HISTORY_MODEL = "natural_history_model"
     CLINICAL_RESPONSE = "clinical_response"
