@@ -20,11 +20,11 @@ from pathlib import Path
 
 from acmg_points.core import classify as oracle  # type: ignore[import-untyped]
 
-from pmpath.evidence.acmg import ConflictMode, RuleSet, classify
-from pmpath.evidence.design import check_design
-from pmpath.evidence.editors import load_editor
-from pmpath.evidence.transcript import Reference, load_transcript
-from pmpath.evidence.variant import classify_variant
+from pmpath.evidence.design.check import check_design
+from pmpath.evidence.design.editors import load_editor
+from pmpath.evidence.variants.acmg import ConflictMode, RuleSet, classify
+from pmpath.evidence.variants.causality import classify_variant
+from pmpath.evidence.variants.transcript import Reference, load_transcript
 from pmpath.services.demo_variants import write_demo_data
 
 POOL = [

@@ -11,11 +11,32 @@ import pmpath
 
 PACKAGE = Path(pmpath.__file__).parent
 
+_OPTIONAL_LAYERS = {"io", "simulate", "reports"}
+_ABOVE_EVIDENCE = ("pmpath.pathway", "pmpath.reports", "pmpath.services", "pmpath.interfaces")
 FORBIDDEN = {
-    "domain": ("pmpath.evidence", "pmpath.adapters", "pmpath.services", "pmpath.interfaces"),
-    "evidence": ("pmpath.adapters", "pmpath.services", "pmpath.interfaces"),
-    "adapters": ("pmpath.services", "pmpath.interfaces"),
-    "services": ("pmpath.interfaces",),
+    "domain": (
+        "pmpath.io",
+        "pmpath.evidence",
+        "pmpath.simulate",
+        "pmpath.adapters",
+        *_ABOVE_EVIDENCE,
+        "pmpath.demo",
+    ),
+    "io": ("pmpath.evidence", "pmpath.simulate", "pmpath.adapters", *_ABOVE_EVIDENCE),
+    "evidence": ("pmpath.adapters", "pmpath.simulate", *_ABOVE_EVIDENCE, "pmpath.demo"),
+    "simulate": ("pmpath.adapters", *_ABOVE_EVIDENCE, "pmpath.demo"),
+    "pathway": (
+        "pmpath.adapters",
+        "pmpath.reports",
+        "pmpath.services",
+        "pmpath.interfaces",
+        "pmpath.demo",
+    ),
+    "reports": ("pmpath.adapters", "pmpath.services", "pmpath.interfaces", "pmpath.demo"),
+    "adapters": ("pmpath.services", "pmpath.interfaces", "pmpath.demo"),
+    "services": ("pmpath.interfaces", "pmpath.demo"),
+    # The analysis contract: entry points build requests and call services, never evidence.
+    "interfaces": ("pmpath.evidence",),
 }
 
 
@@ -31,7 +52,10 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_imports_point_downward(layer: str) -> None:
-    files = sorted((PACKAGE / layer).rglob("*.py"))
+    folder = PACKAGE / layer
+    if not folder.exists() and layer in _OPTIONAL_LAYERS:
+        pytest.skip(f"no {layer} package yet")
+    files = sorted(folder.rglob("*.py"))
     assert files, f"layer {layer} has no modules"
     offenders = [
         f"{path.relative_to(PACKAGE)} imports {name}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+from pmpath.simulate.amplicon import simulate_amplicon_reads
 from tests.evidence.editing.simdata import (
     AMPLICON,
     GUIDE,

@@ -188,7 +188,7 @@ def test_panel_is_quantified_by_editing_quantify_and_confirmed(
     run: Run, genome: Path, tmp_path: Path
 ) -> None:
     """search -> panel FASTA -> `pmpath editing quantify` -> `pmpath offtarget confirm`."""
-    from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+    from pmpath.simulate.amplicon import simulate_amplicon_reads
 
     nomination, panel = tmp_path / "n.json", tmp_path / "panel.fa"
     code, stdout, stderr = run(

@@ -10,9 +10,9 @@ import pytest
 from pmpath.domain.enums import Element, ElementStatus, EvidenceKind
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import EvidenceItem
-from pmpath.domain.policy import parse_policy
-from pmpath.evidence.pathway import assess_case, assess_element
-from pmpath.services.pathway import load_policy
+from pmpath.pathway.decision import assess_case, assess_element
+from pmpath.pathway.policy import parse_policy
+from pmpath.services.assessment import load_policy
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 ELEMENT_OF = {

@@ -10,10 +10,10 @@ import pytest
 
 from pmpath.domain.enums import AdverseEventOutcome, CaseStatus, Causality, EvidenceKind
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
-from pmpath.domain.policy import Policy
-from pmpath.evidence.pathway import assess_case
-from pmpath.evidence.platform import decide_platform, inherited_evidence, pooled_safety
-from pmpath.services.pathway import load_policy
+from pmpath.pathway.decision import assess_case
+from pmpath.pathway.platform import decide_platform, inherited_evidence, pooled_safety
+from pmpath.pathway.policy import Policy
+from pmpath.services.assessment import load_policy
 from tests.evidence.test_pathway import FULL, item
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.platform_stats import (
+from pmpath.pathway.platform_stats import (
     BetaMixture,
     map_prior,
     probability_greater,

@@ -7,8 +7,8 @@ import pytest
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.enums import ElementStatus, EvidenceKind
 from pmpath.domain.models import Assessment
+from pmpath.services.assessment import assess, assess_platform, load_policy
 from pmpath.services.evidence import record_evidence
-from pmpath.services.pathway import assess, assess_platform, load_policy
 from tests import factories
 from tests.evidence.test_pathway import ELEMENT_OF, FULL
 

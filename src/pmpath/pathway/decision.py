@@ -1,6 +1,6 @@
 """Case assessment: the five elements of the plausible-mechanism pathway decided from evidence.
 
-For each element the policy (``pmpath.domain.policy``) lists routes; a route is met when an
+For each element the policy (``pmpath.pathway.policy``) lists routes; a route is met when an
 evidence item of its kind has a result meeting every criterion. The element is
 
 * ``met`` when some route is met (and every ``also_requires`` route is met too);
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pmpath.domain.enums import Element, ElementStatus
 from pmpath.domain.models import ElementAssessment, EvidenceItem
-from pmpath.domain.policy import Criterion, Policy, Route
+from pmpath.pathway.policy import Criterion, Policy, Route
 
 _MISSING = object()
 

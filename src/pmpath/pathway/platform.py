@@ -6,12 +6,12 @@ them is not met or the patient withdrew after dosing, and ``pending`` while evid
 insufficient. The consecutive run is the number of successes since the last failure (pending
 patients in it neither break nor extend it).
 
-The recommendation follows the policy (``pmpath.domain.policy.PlatformRule``):
+The recommendation follows the policy (``pmpath.pathway.policy.PlatformRule``):
 
 * ``traditional approval``: the run reaches the required number of consecutive patients, each
   improved on a clinical outcome (not a biomarker) with at least the required follow-up, and the
   posterior probability that the success rate exceeds the policy's threshold (beta-binomial,
-  ``pmpath.evidence.platform_stats``) reaches the policy's minimum;
+  ``pmpath.pathway.platform_stats``) reaches the policy's minimum;
 * ``accelerated approval``: the same run and posterior, where some improvement rests on a
   biomarker (surrogate) or follow-up is still accruing, if the policy allows it; the confirmatory
   evidence to collect is listed;
@@ -43,14 +43,14 @@ from pmpath.domain.enums import (
     EvidenceKind,
 )
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem
-from pmpath.domain.policy import Policy
-from pmpath.evidence.pathway import CaseDecision
-from pmpath.evidence.platform_stats import (
+from pmpath.pathway.decision import CaseDecision
+from pmpath.pathway.platform_stats import (
     BetaMixture,
     ResponderAnalysis,
     map_prior,
     responder_analysis,
 )
+from pmpath.pathway.policy import Policy
 
 ROBUST_WEIGHT = 0.2
 """Weight of the vague Beta(1,1) component of the robust MAP prior (Schmidli et al. 2014 use

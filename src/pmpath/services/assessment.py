@@ -25,14 +25,14 @@ from pmpath.domain.models import (
     Platform,
     Product,
 )
-from pmpath.domain.policy import Policy, parse_policy
-from pmpath.evidence.pathway import CaseDecision, assess_case
-from pmpath.evidence.platform import (
+from pmpath.pathway.decision import CaseDecision, assess_case
+from pmpath.pathway.platform import (
     InheritedEvidence,
     PlatformDecision,
     decide_platform,
     inherited_evidence,
 )
+from pmpath.pathway.policy import Policy, parse_policy
 
 DEFAULT_POLICY = "pm-2026-02-draft"
 

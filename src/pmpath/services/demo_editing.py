@@ -18,12 +18,12 @@ import random
 from pathlib import Path
 
 from pmpath.domain.enums import Element, EvidenceKind, SequenceKind
+from pmpath.evidence.design.editors import load_editor
 from pmpath.evidence.editing.geometry import EditSpec
 from pmpath.evidence.editing.quantify import quantify_editing
 from pmpath.evidence.editing.report import summary_dict, write_report
 from pmpath.evidence.editing.results import CATEGORIES
 from pmpath.evidence.editing.simulate import simulate_amplicon_reads
-from pmpath.evidence.editors import load_editor
 from pmpath.services.demo import DemoContext, DemoSection
 from pmpath.services.evidence import record_evidence
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from pmpath.domain.enums import Element, EvidenceKind, SequenceKind
+from pmpath.evidence.design.editors import load_editor
 from pmpath.evidence.editing.geometry import EditSpec
 from pmpath.evidence.editing.quantify import quantify_editing
 from pmpath.evidence.editing.simulate import simulate_amplicon_reads
-from pmpath.evidence.editors import load_editor
 from pmpath.evidence.offtarget.confirm import OfftargetConfirmation, confirm_sites
 from pmpath.evidence.offtarget.genome import write_fasta
 from pmpath.evidence.offtarget.nominate import (

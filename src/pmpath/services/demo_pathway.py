@@ -8,8 +8,8 @@ decision under the default policy.
 
 from __future__ import annotations
 
+from pmpath.services.assessment import DEFAULT_POLICY, assess, assess_platform, load_policy, preview
 from pmpath.services.demo import DemoContext, DemoSection
-from pmpath.services.pathway import DEFAULT_POLICY, assess, assess_platform, load_policy, preview
 
 
 def pathway_step(context: DemoContext) -> DemoSection:

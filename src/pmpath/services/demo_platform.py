@@ -15,8 +15,8 @@ from datetime import date
 from pmpath.adapters.store import UnitOfWork
 from pmpath.domain.enums import CaseStatus
 from pmpath.domain.models import Case, Patient, new_pseudonym
+from pmpath.services.assessment import DEFAULT_POLICY, assess_platform, load_policy
 from pmpath.services.demo import ANALYSIS_STEPS, DemoContext, DemoSection, load_step
-from pmpath.services.pathway import DEFAULT_POLICY, assess_platform, load_policy
 
 # (case id, shifted birth date, shifted dosing date, responds): treatment order is by date
 PLATFORM_PATIENTS: list[tuple[str, date, date, bool]] = [

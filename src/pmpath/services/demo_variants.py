@@ -22,11 +22,11 @@ from pathlib import Path
 
 from pmpath.domain.canonical import sha256_file
 from pmpath.domain.enums import Element, EvidenceKind
-from pmpath.evidence.acmg import GeneDiseaseValidity, GeneValidity
-from pmpath.evidence.design import check_design
-from pmpath.evidence.editors import load_editor
-from pmpath.evidence.transcript import Reference, load_transcript
-from pmpath.evidence.variant import classify_variant
+from pmpath.evidence.design.check import check_design
+from pmpath.evidence.design.editors import load_editor
+from pmpath.evidence.variants.acmg import GeneDiseaseValidity, GeneValidity
+from pmpath.evidence.variants.causality import classify_variant
+from pmpath.evidence.variants.transcript import Reference, load_transcript
 from pmpath.services.demo import DemoContext, DemoSection
 from pmpath.services.evidence import record_evidence
 

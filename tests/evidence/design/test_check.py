@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.design import check_design
-from pmpath.evidence.editors import EditorProfile, load_editor
-from pmpath.evidence.transcript import Reference, load_transcript, reverse_complement
+from pmpath.evidence.design.check import check_design
+from pmpath.evidence.design.editors import EditorProfile, load_editor
+from pmpath.evidence.variants.transcript import Reference, load_transcript, reverse_complement
 from tests.evidence.synthetic_gene import Gene, build
 
 FIXTURE = "TTGACCGCTCAGTAGCTTCGATCCAGTGGACGTTA"  # + protospacer at 7-26, PAM TGG at 27-29

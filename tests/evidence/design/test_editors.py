@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.editors import iupac_regex, load_editor, load_editors
+from pmpath.evidence.design.editors import iupac_regex, load_editor, load_editors
 
 
 def test_shipped_profiles_match_the_literature() -> None:

@@ -17,7 +17,7 @@ from pmpath.evidence.editing.quantify import (
     quantify_sample,
 )
 from pmpath.evidence.editing.results import CATEGORIES
-from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+from pmpath.simulate.amplicon import simulate_amplicon_reads
 
 from .simdata import AMPLICON, CUT, GUIDE, TARGET, base_editor_mix, delete, insert, substitute
 

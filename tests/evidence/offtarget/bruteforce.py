@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pmpath.evidence.editors import iupac_regex
+from pmpath.evidence.design.editors import iupac_regex
 
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 

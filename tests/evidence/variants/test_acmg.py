@@ -9,7 +9,7 @@ import random
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.acmg import (
+from pmpath.evidence.variants.acmg import (
     Classification,
     CombiningSystem,
     ConflictMode,
@@ -378,7 +378,7 @@ def test_element1_inputs() -> None:
 
 
 def test_every_code_parses_with_its_default_strength() -> None:
-    from pmpath.evidence.acmg import CODES
+    from pmpath.evidence.variants.acmg import CODES
 
     assert len(CODES) == 28
     for code, strength in itertools.product(CODES, ["", "_Supporting"]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.hgvs import Position, parse_hgvs, protein_substitution
+from pmpath.evidence.variants.hgvs import Position, parse_hgvs, protein_substitution
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,19 @@ from pathlib import Path
 import pytest
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.pvs1 import (
+from pmpath.evidence.variants.pvs1 import (
     Pvs1Inputs,
     predict_exon_skipping,
     pvs1_for_splice,
     pvs1_from_effect,
     pvs1_strength,
 )
-from pmpath.evidence.transcript import Reference, load_transcript, map_variant, protein_effect
+from pmpath.evidence.variants.transcript import (
+    Reference,
+    load_transcript,
+    map_variant,
+    protein_effect,
+)
 from tests.evidence.synthetic_gene import build
 
 
@@ -117,7 +122,7 @@ def test_canonical_splice_variants_by_predicted_exon_skipping(tmp_path: Path) ->
 
 
 def test_classify_variant_adds_pvs1_for_a_splice_variant(tmp_path: Path) -> None:
-    from pmpath.evidence.variant import classify_variant
+    from pmpath.evidence.variants.causality import classify_variant
 
     fasta, tx_path = _mini_gene(tmp_path)
     tx, ref = load_transcript(tx_path), Reference(fasta)

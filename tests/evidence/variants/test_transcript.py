@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pmpath.domain.errors import InvalidInputError, NotFoundError
-from pmpath.evidence.hgvs import parse_hgvs
-from pmpath.evidence.transcript import (
+from pmpath.evidence.variants.hgvs import parse_hgvs
+from pmpath.evidence.variants.transcript import (
     Reference,
     TranscriptModel,
     load_transcript,

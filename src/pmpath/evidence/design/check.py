@@ -34,7 +34,7 @@ one base on the protospacer strand (editors.yaml); the correction is a return to
 allele. Ungapped matching only (bulges are the off-target search's business).
 
 Heavy lifting: the transcript mapping, reference checks and protein consequences of
-:mod:`pmpath.evidence.transcript` (pyfaidx, Biopython); the scanning here is hand-written
+:mod:`pmpath.evidence.variants.transcript` (pyfaidx, Biopython); the scanning here is hand-written
 because no permissively licensed library checks a given guide against a patient allele
 (CRISPOR, PrimeDesign, BE-Designer are GPL/AGPL or services).
 """
@@ -47,9 +47,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.editors import EditorProfile, iupac_regex
-from pmpath.evidence.hgvs import AMINO_ACIDS, HgvsVariant, parse_hgvs
-from pmpath.evidence.transcript import (
+from pmpath.evidence.design.editors import EditorProfile, iupac_regex
+from pmpath.evidence.variants.hgvs import AMINO_ACIDS, HgvsVariant, parse_hgvs
+from pmpath.evidence.variants.transcript import (
     GenomicVariant,
     Reference,
     TranscriptModel,

@@ -12,7 +12,7 @@ Method: the guide is searched exactly on both strands (Clement et al., Nat Biote
 same); for off-target amplicons of a follow-up panel, where the site differs from the guide, the
 best ungapped match on either strand with at most ``max_offtarget_mismatches`` mismatches is used
 (numpy does the sliding comparison). Protospacer positions count from the PAM-distal 5' end
-(1..len(guide)), the convention of :mod:`pmpath.evidence.editors`. Plain Python and numpy; no
+(1..len(guide)), the convention of :mod:`pmpath.evidence.design.editors`. Plain Python and numpy; no
 library computes this layout.
 """
 

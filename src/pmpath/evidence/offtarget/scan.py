@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.editors import IUPAC
+from pmpath.evidence.design.editors import IUPAC
 from pmpath.evidence.offtarget.genome import BASE_CODES, CodeArray, Genome
 
 BulgeType = Literal["none", "DNA", "RNA"]

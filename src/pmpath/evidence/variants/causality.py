@@ -3,9 +3,9 @@ with its protein effect and PVS1 strength (when a transcript model and FASTA are
 gene-disease validity, and the Element 1 inputs (classification, gene validity, monogenic
 disease, rationale) that the pathway policy reads.
 
-Method: :mod:`pmpath.evidence.acmg` (Richards 2015; Tavtigian 2018/2020; ClinGen SVI),
-:mod:`pmpath.evidence.transcript` (HGVS mapping, reference check, protein effect, NMD) and
-:mod:`pmpath.evidence.pvs1` (Abou Tayoun 2018). When the transcript model shows a null variant
+Method: :mod:`.acmg` (Richards 2015; Tavtigian 2018/2020; ClinGen SVI),
+:mod:`.transcript` (HGVS mapping, reference check, protein effect, NMD) and
+:mod:`.pvs1` (Abou Tayoun 2018). When the transcript model shows a null variant
 and the curator did not give PVS1, the tree's PVS1 code is added at the tree's strength and
 noted; a curator's own PVS1 code is kept and the tree's answer is noted next to it.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.acmg import (
+from pmpath.evidence.variants.acmg import (
     AppliedCode,
     Classification,
     ClassificationResult,
@@ -30,13 +30,13 @@ from pmpath.evidence.acmg import (
     classify,
     element1_inputs,
 )
-from pmpath.evidence.pvs1 import (
+from pmpath.evidence.variants.pvs1 import (
     Pvs1Result,
     predict_exon_skipping,
     pvs1_for_splice,
     pvs1_from_effect,
 )
-from pmpath.evidence.transcript import (
+from pmpath.evidence.variants.transcript import (
     GenomicVariant,
     ProteinEffect,
     Reference,

@@ -14,7 +14,7 @@ deleted sequence.
 
 Why hand-written: biocommons ``hgvs`` (Apache-2.0) parses this and more but pulls in a
 PostgreSQL driver, IPython and SeqRepo, and needs an accession; ``mavehgvs`` rejects predicted
-protein consequences ``p.(...)``. Mapping to the genome lives in :mod:`pmpath.evidence.transcript`.
+protein consequences ``p.(...)``. Mapping to the genome lives in :mod:`.transcript`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ What it computes: :func:`pvs1_strength` walks the published tree (Figure 1 of th
 nonsense/frameshift, canonical +/-1,2 splice, initiation codon, exon deletion and exon
 duplication variants, and returns the strength (VeryStrong, Strong, Moderate, Supporting) with
 every decision taken. :func:`pvs1_from_effect` fills the NMD question from the transcript model
-(:func:`pmpath.evidence.transcript.nmd_escape`: a stop in the last exon or in the 3'-most 50 nt
+(:func:`.transcript.nmd_escape`: a stop in the last exon or in the 3'-most 50 nt
 of the penultimate exon escapes NMD) and the fraction of protein removed;
 :func:`predict_exon_skipping` and :func:`pvs1_for_splice` do the same for canonical splice
 variants, predicting whole-exon skipping (cryptic sites are not modelled).
@@ -27,8 +27,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.acmg import Strength
-from pmpath.evidence.transcript import (
+from pmpath.evidence.variants.acmg import Strength
+from pmpath.evidence.variants.transcript import (
     GenomicVariant,
     NmdPrediction,
     ProteinEffect,

@@ -40,7 +40,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pmpath.domain.errors import InvalidInputError, NotFoundError
-from pmpath.evidence.hgvs import HgvsVariant, Position, parse_hgvs
+from pmpath.evidence.variants.hgvs import HgvsVariant, Position, parse_hgvs
 
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
@@ -659,7 +659,7 @@ def protein_effect(
     Variants wholly outside exons are ``splice_site`` (within 2 nt of an exon: the canonical
     +/-1,2 dinucleotides) or ``intronic``.
     """
-    from pmpath.evidence.hgvs import AMINO_ACIDS
+    from pmpath.evidence.variants.hgvs import AMINO_ACIDS
 
     exon_spans = transcript.ordered_exons
     touches_exon = any(

@@ -19,7 +19,7 @@ from pmpath.interfaces.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pmpath.evidence.pathway import CaseDecision
+    from pmpath.pathway.decision import CaseDecision
 
 app = typer.Typer(help="Assess cases against the pathway's five elements.", no_args_is_help=True)
 
@@ -54,7 +54,7 @@ def assess_command(
 ) -> None:
     """Assess a case from its stored evidence; store the assessment (a new one if anything
     changed, never overwriting)."""
-    from pmpath.services.pathway import assess, case_inheritance, load_policy, preview
+    from pmpath.services.assessment import assess, case_inheritance, load_policy, preview
 
     chosen = load_policy(policy)
     other = load_policy(diff) if diff is not None else None
@@ -154,8 +154,8 @@ def run_command(
 ) -> None:
     """Create or update the case's records from CASE_FILE, run its analyses (each stores its
     evidence on the case), and assess the case."""
+    from pmpath.services.assessment import assess, load_policy
     from pmpath.services.case_file import apply_records, read_case_file
-    from pmpath.services.pathway import assess, load_policy
 
     parsed = read_case_file(case_file)
     chosen = load_policy(policy)
@@ -223,7 +223,7 @@ def add_event_command(
 
     from pmpath.domain.models import AdverseEvent, new_id
     from pmpath.interfaces.cli.common import first_validation_error
-    from pmpath.services.pathway import record_adverse_event
+    from pmpath.services.assessment import record_adverse_event
 
     try:
         event = AdverseEvent(

@@ -66,9 +66,9 @@ def check_command(
     from pmpath.domain.canonical import sha256_file
     from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.design import check_design
-    from pmpath.evidence.editors import load_editor, load_editors
-    from pmpath.evidence.transcript import Reference, load_transcript
+    from pmpath.evidence.design.check import check_design
+    from pmpath.evidence.design.editors import load_editor, load_editors
+    from pmpath.evidence.variants.transcript import Reference, load_transcript
 
     if max_cut_distance < 0:
         raise InvalidInputError("--max-cut-distance must be >= 0")

@@ -41,8 +41,8 @@ def _edit_spec(
 ) -> tuple[EditSpec, dict[str, Any]]:
     """Return the edit spec from the options (editor profile first, explicit options override)."""
     from pmpath.domain.errors import InvalidInputError
+    from pmpath.evidence.design.editors import load_editor
     from pmpath.evidence.editing.geometry import EditSpec
-    from pmpath.evidence.editors import load_editor
 
     if mode is not None and mode not in _MODES:
         raise InvalidInputError(f"--mode {mode!r} is not one of: {', '.join(_MODES)}")

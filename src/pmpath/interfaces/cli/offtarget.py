@@ -104,7 +104,7 @@ def search_command(
 ) -> None:
     """Search the genome for every site of the guide(s) + PAM; score, annotate, rank."""
     from pmpath.domain.enums import Element, EvidenceKind
-    from pmpath.evidence.editors import load_editor
+    from pmpath.evidence.design.editors import load_editor
     from pmpath.evidence.offtarget.nominate import evidence_parameters, nominate
     from pmpath.evidence.offtarget.output import tsv_text, write_atomic
     from pmpath.evidence.offtarget.scan import ScanSettings, check_pam

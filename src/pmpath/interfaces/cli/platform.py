@@ -28,7 +28,7 @@ def assess_command(
 ) -> None:
     """Decide every treated patient on the platform and recommend: not yet, accelerated
     approval or traditional approval, with what is missing."""
-    from pmpath.services.pathway import assess_platform, load_policy
+    from pmpath.services.assessment import assess_platform, load_policy
 
     chosen = load_policy(policy)
     store = open_workspace(workspace).store()

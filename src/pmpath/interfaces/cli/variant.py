@@ -102,7 +102,7 @@ def classify_command(
     from pmpath.domain.canonical import sha256_file
     from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.acmg import (
+    from pmpath.evidence.variants.acmg import (
         CombiningSystem,
         ConflictMode,
         GeneDiseaseValidity,
@@ -111,8 +111,8 @@ def classify_command(
         RuleSet,
         parse_codes,
     )
-    from pmpath.evidence.transcript import Reference, load_transcript
-    from pmpath.evidence.variant import classify_variant
+    from pmpath.evidence.variants.causality import classify_variant
+    from pmpath.evidence.variants.transcript import Reference, load_transcript
 
     system = CombiningSystem(_choice(rules, [s.value for s in CombiningSystem], "--rules"))
     chosen_rule_set = RuleSet(_choice(rule_set, [r.value for r in RuleSet], "--rule-set"))
@@ -226,7 +226,7 @@ def map_command(
     as_json: JsonOption = False,
 ) -> None:
     """Map a variant to the genome, check its reference bases, and give its protein effect."""
-    from pmpath.evidence.transcript import (
+    from pmpath.evidence.variants.transcript import (
         Reference,
         load_transcript,
         map_variant,

@@ -1,0 +1,2 @@
+"""Element 2, the product targets the alteration: guide, pegRNA, ASO and siRNA checks against the
+patient allele (:mod:`.check`), with editor profiles as cited data (:mod:`.editors`)."""
