@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from pmpath.domain import cmc
 from pmpath.domain.canonical import digest
 from pmpath.domain.enums import (
     AdverseEventOutcome,
     BatchStatus,
     CaseStatus,
     Causality,
+    CustodyEventKind,
     Delivery,
+    DeviationStatus,
     Element,
     ElementStatus,
     EndpointKind,
@@ -40,6 +43,8 @@ from pmpath.domain.models import (
     Endpoint,
     Entity,
     EvidenceItem,
+    ManufacturingStep,
+    MaterialLot,
     NaturalHistoryDataset,
     Patient,
     Platform,
@@ -197,6 +202,15 @@ def all_entities() -> list[Entity]:
             data_sha256=digest({"rows": 48}),
             consent_scope="secondary research",
         ),
+        cmc.PlatformSpecification(
+            id="PLAT-1:spec-1",
+            platform_id="PLAT-1",
+            specification_id="spec-1",
+            content={"specification_id": "spec-1", "tests": []},
+            source_sha256="c" * 64,
+            loaded_by="alice",
+            loaded_at=AT,
+        ),
         Batch(
             id="BATCH-1",
             product_id="PROD-1",
@@ -217,6 +231,37 @@ def all_entities() -> list[Entity]:
             release_results=[
                 ReleaseResult(test="identity", specification="matches", result="match", passed=True)
             ],
+            specification_id="PLAT-1:spec-1",
+            expires_on=date(2024, 9, 16),
+            materials=[MaterialLot(name="guide RNA", component="bespoke", lot_number="G-1")],
+            steps=[ManufacturingStep(name="mix", operator="op1", started_at=AT, completed_at=AT)],
+            disposition_reason="meets specification",
+        ),
+        cmc.Deviation(
+            id="DEV-1",
+            batch_id="BATCH-1",
+            test_ids=["identity"],
+            description="late sample",
+            investigation="no impact",
+            status=DeviationStatus.APPROVED,
+            raised_by="alice",
+            raised_at=AT,
+            decided_by="alice",
+            decided_at=AT,
+        ),
+        cmc.CustodyRecord(
+            id="CUS-1",
+            batch_id="BATCH-1",
+            chain_of_identity_id="PMP012600000101K",
+            kind=CustodyEventKind.ADMINISTERED,
+            at=AT,
+            place="ward 3",
+            person="nurse1",
+            shipment_id="SHIP-1",
+            case_id="CASE-1",
+            temperature_c=4.5,
+            note="infused",
+            scanned={"patient_id": "PT-0000000001"},
         ),
         Signature(
             id="SIG-1",

@@ -191,3 +191,32 @@ class AuditAction(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+
+
+class CustodyEventKind(StrEnum):
+    """One step in a batch's chain of custody, from manufacture to administration or disposal."""
+
+    MANUFACTURED = "manufactured"
+    RELEASED = "released"
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    THAWED = "thawed"
+    ADMINISTERED = "administered"
+    RETURNED = "returned"
+    DESTROYED = "destroyed"
+
+
+class ReleaseVerdict(StrEnum):
+    """How one release result compares with its specification and the platform's trend."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    OUT_OF_TREND = "out_of_trend"
+
+
+class DeviationStatus(StrEnum):
+    """Where a deviation from the batch record or the specification stands."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"

@@ -11,9 +11,17 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from pmpath.domain.canonical import digest
 from pmpath.domain.enums import (
@@ -28,6 +36,7 @@ from pmpath.domain.enums import (
     EvidenceKind,
     Inheritance,
     Modality,
+    ReleaseVerdict,
     Route,
     SequenceKind,
     Sex,
@@ -149,12 +158,51 @@ class CustodyEvent(_Frozen):
 
 
 class ReleaseResult(_Frozen):
-    """One release test of a batch against its specification."""
+    """One release test of a batch, judged against its specification and the platform's trend.
+
+    ``test`` is the specification's test id, ``specification`` its acceptance criterion in words,
+    ``result`` the reported value as text (the measured sequence for an identity test), ``passed``
+    whether it meets the criterion; ``verdict`` adds out-of-trend against the platform's earlier
+    batches and ``findings`` say why (``pmpath.evidence.cmc.judge``).
+    """
 
     test: Text
     specification: Text
-    result: Text
+    result: str = Field(min_length=1, max_length=20000)
     passed: bool
+    value: float | None = Field(default=None, description="numeric result, in ``unit``")
+    unit: str = ""
+    verdict: ReleaseVerdict | None = None
+    findings: list[str] = Field(default_factory=list)
+    entered_by: str = ""
+    entered_at: AwareDatetime | None = None
+    source: str = Field(default="", description="typed, or the CSV file name and its sha256")
+
+
+class MaterialLot(_Frozen):
+    """One material of a batch record: a platform component or the bespoke component, by lot."""
+
+    name: Text
+    component: Literal["platform", "bespoke"]
+    lot_number: Text
+    supplier: str = ""
+    expires_on: date | None = None
+
+
+class ManufacturingStep(_Frozen):
+    """One executed step of a batch record, with its operator and times (UTC)."""
+
+    name: Text
+    operator: Text
+    started_at: AwareDatetime
+    completed_at: AwareDatetime
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ManufacturingStep:
+        if self.completed_at < self.started_at:
+            raise ValueError(f"step {self.name!r} completed before it started")
+        return self
 
 
 # --- entities ------------------------------------------------------------------------------
@@ -323,8 +371,18 @@ class Batch(Entity):
     lot_number: Text
     status: BatchStatus = BatchStatus.PLANNED
     manufactured_on: date | None = None
-    custody_events: list[CustodyEvent] = Field(default_factory=list)
+    custody_events: list[CustodyEvent] = Field(
+        default_factory=list,
+        description="unused: custody is kept as one audited CustodyRecord per event (domain.cmc)",
+    )
     release_results: list[ReleaseResult] = Field(default_factory=list)
+    specification_id: RecordId | None = Field(
+        default=None, description="the platform specification the batch is released against"
+    )
+    expires_on: date | None = None
+    materials: list[MaterialLot] = Field(default_factory=list)
+    steps: list[ManufacturingStep] = Field(default_factory=list)
+    disposition_reason: str = ""
 
 
 class Role(Entity):

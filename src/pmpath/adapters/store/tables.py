@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from pmpath.adapters.store.types import JSONColumn, UTCDateTime
+from pmpath.domain import cmc
 from pmpath.domain import models as m
 
 NAMING = {
@@ -160,10 +161,27 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
         frozenset(),
     ),
     (
+        "specification",
+        "platform_specifications",
+        cmc.PlatformSpecification,
+        {"platform_id": "platform"},
+        False,
+        frozenset(),
+    ),
+    (
         "batch",
         "batches",
         m.Batch,
-        {"product_id": "product", "patient_id": "patient"},
+        {"product_id": "product", "patient_id": "patient", "specification_id": "specification"},
+        False,
+        frozenset(),
+    ),
+    ("deviation", "deviations", cmc.Deviation, {"batch_id": "batch"}, False, frozenset()),
+    (
+        "custody",
+        "custody_records",
+        cmc.CustodyRecord,
+        {"batch_id": "batch", "case_id": "case"},
         False,
         frozenset(),
     ),
