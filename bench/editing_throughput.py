@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pmpath.evidence.editing.simulate import simulate_amplicon_reads
+from pmpath.simulate.amplicon import simulate_amplicon_reads
 
 GUIDE = "GACCCACACCGGAGGTGTAG"
 CUT = 117

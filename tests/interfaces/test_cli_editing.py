@@ -73,6 +73,10 @@ def test_quantify_base_editor_with_control_json(
     assert summary["reads"] == {
         "total": 2020, "merged": None, "merge_rate": None, "passed_filter": 2020,
         "aligned": 2000, "unassigned": 20,
+        "not_counted": {
+            "failed_merge": 0, "low_mean_quality": 0, "too_many_unknown_bases": 0, "no_seed": 20,
+            "below_identity": 0, "does_not_span": 0, "ambiguous_amplicon": 0,
+        },
     }  # fmt: skip
     outcomes = summary["outcomes"]
     assert sum(outcomes.values()) == pytest.approx(1.0)
@@ -169,7 +173,8 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(
         (["--r1", str(tmp_path / "missing.fq")], "missing.fq: no such file"),
         (
             ["--r1", str(junk)],
-            "junk.fq: no read aligned to the amplicon(s) (1 reads, 1 unassigned)",
+            "junk.fq: no read aligned to the amplicon(s) (1 reads, 1 unassigned; not counted: "
+            "no seed 1)",
         ),
         (["--r1", str(reads["treated"]), "--guide", "ACGTACGTACGTACGTACGT"], "not found"),
         (["--r1", str(reads["treated"]), "--editor", "NoSuchEditor"], "unknown editor"),

@@ -156,7 +156,9 @@ def _placement_key(kind: str, start: int, length: int, cut: int) -> tuple[int, i
 
 def place_gaps_at_cut(ref_row: str, read_row: str, cut: int) -> tuple[str, str]:
     """Return the aligned rows with every gap moved, by score-neutral shifts, as near ``cut``
-    (an amplicon boundary) as it can go; see the module docstring for the order of preference."""
+    (an amplicon boundary) as it can go; see the module docstring for the order of preference.
+    Gaps at either end of the alignment stay where they are: read bases beyond the amplicon's
+    ends (overhang) and amplicon bases beyond the read's are not indels (see :func:`clip_ends`)."""
     c = 0
     n = len(ref_row)
     while c < n:
@@ -170,7 +172,8 @@ def place_gaps_at_cut(ref_row: str, read_row: str, cut: int) -> tuple[str, str]:
         while c + d < n and row[c + d] == "-":
             d += 1
         gap_row, other_row = (read_row, ref_row) if in_read else (ref_row, read_row)
-        left, right = _neutral_range(gap_row, other_row, c, d)
+        at_end = c == 0 or c + d == n  # an end gap (overhang, or a read stopping early) stays
+        left, right = (0, 0) if at_end else _neutral_range(gap_row, other_row, c, d)
         if left or right:
             ref_start = c - ref_row.count("-", 0, c)
             kind = "deletion" if in_read else "insertion"
@@ -301,7 +304,9 @@ def single_gap_batch(
     amplicon boundary p (reads longer): mismatches(p) = mismatches of the read's bases before p
     against the amplicon's bases before p, plus those after the gap against the amplicon after
     it; both are prefix/suffix sums over one comparison matrix (numpy). Among the p with the
-    fewest mismatches the one preferred by the cut-placement rule wins. With at most
+    fewest mismatches a gap at either end wins (read bases beyond the amplicon, or a read that
+    stops early: :func:`clip_ends` then removes it), then the one preferred by the cut-placement
+    rule. With at most
     :data:`MAX_SINGLE_GAP_MISMATCHES` mismatches this one-gap alignment is the optimal alignment
     (any alignment with two or more gaps pays at least one more gap opening, 40 > 18 x 2), so these
     reads need no dynamic programming.
@@ -327,7 +332,8 @@ def single_gap_batch(
     suffix[:, :width] = np.cumsum(right[:, ::-1], axis=1)[:, ::-1]
     cost += suffix
     ranks = _placement_ranks(kind, d, positions, cut)
-    best = np.argmin(cost * (positions + 1) + ranks, axis=1)
+    ranks[0], ranks[-1] = -2, -1  # an end gap (overhang, early stop) wins a tie: not an edit
+    best = np.argmin(cost * (positions + 3) + ranks, axis=1)
     return cost[np.arange(n), best], best
 
 
@@ -343,3 +349,47 @@ def single_gap_alignment(read: str, amplicon: str, start: int, mismatches: int) 
         indel = Indel("insertion", start, -d, read[start : start - d])
     penalty = GAP_OPEN_PENALTY + GAP_EXTEND_PENALTY * abs(d) + MISMATCH_PENALTY * mismatches
     return ReadAlignment(projection, (indel,), penalty, (len(read) - mismatches) / len(read))
+
+
+def clip_ends(alignment: ReadAlignment, reference: str, max_end_gap: int) -> ReadAlignment | None:
+    """Return ``alignment`` without its end gaps, or None if the read does not span the amplicon.
+
+    An insertion before the amplicon's first base or after its last is overhang (primer tail,
+    flanking genome or adapter the read runs into): those bases are clipped, never an insertion.
+    A deletion of the amplicon's first or last bases means the read stops short of that end: up
+    to ``max_end_gap`` bases become unknown (``N``: not a deletion, never an edit); a longer one
+    means the read does not span the amplicon (a truncated read or primer dimer, not a large
+    deletion), and None is returned. ``read_identity`` is recomputed over the clipped read, with
+    ``N`` not counted as a match.
+    """
+    amplicon_length = len(reference)
+    indels = alignment.indels
+    projection = alignment.projection
+    kept: list[Indel] = []
+    penalty = alignment.penalty
+    for indel in indels:
+        if indel.kind == "insertion" and indel.start in (0, amplicon_length):
+            penalty -= GAP_OPEN_PENALTY + GAP_EXTEND_PENALTY * indel.length
+        elif indel.kind == "deletion" and (
+            indel.start == 0 or indel.start + indel.length == amplicon_length
+        ):
+            if indel.length > max_end_gap:
+                return None
+            end = indel.start + indel.length
+            projection = projection[: indel.start] + "N" * indel.length + projection[end:]
+            penalty -= GAP_OPEN_PENALTY + GAP_EXTEND_PENALTY * indel.length
+        else:
+            kept.append(indel)
+    clipped_alignment = ReadAlignment(projection, tuple(kept), penalty, 0.0)
+    return ReadAlignment(
+        projection, tuple(kept), penalty, known_identity(clipped_alignment, reference)
+    )
+
+
+def known_identity(alignment: ReadAlignment, reference: str) -> float:
+    """Return the fraction of the read's bases (overhang clipped, insertions included) that
+    match the amplicon; an unknown base (``N``) is not a match."""
+    matches = sum(1 for a, b in zip(alignment.projection, reference, strict=True) if a == b)
+    inserted = sum(i.length for i in alignment.indels if i.kind == "insertion")
+    read_length = len(alignment.projection) - alignment.projection.count("-") + inserted
+    return matches / read_length if read_length else 0.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pmpath.evidence.editing.geometry import reverse_complement
+from pmpath.domain.sequence import reverse_complement
 
 KMER = 12
 STEP = 10
@@ -33,13 +33,17 @@ class AmpliconIndex:
                 for i in range(len(strand) - KMER + 1):
                     self._index.setdefault(strand[i : i + KMER], set()).add((number, reverse))
 
-    def candidates(self, read: str) -> list[tuple[int, bool]]:
+    def candidates(
+        self, read: str, *, step: int = STEP, min_votes: int | None = None
+    ) -> list[tuple[int, bool]]:
         """Return (amplicon number, read is reverse-complemented) pairs with at least
-        ``min_votes`` seed hits, best first (ties keep amplicon order)."""
+        ``min_votes`` (default: the index's) seed hits among the read's 12-mers taken every
+        ``step`` bases, best first (ties keep amplicon order)."""
         votes: Counter[tuple[int, bool]] = Counter()
-        for i in range(0, max(len(read) - KMER + 1, 0), STEP):
+        needed = self.min_votes if min_votes is None else min_votes
+        for i in range(0, max(len(read) - KMER + 1, 0), step):
             hits = self._index.get(read[i : i + KMER])
             if hits:
                 votes.update(hits)
         ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
-        return [key for key, count in ranked if count >= self.min_votes]
+        return [key for key, count in ranked if count >= needed]

@@ -85,8 +85,10 @@ class AmpliconTally:
         on_target: bool,
         expected: ExpectedEdit | None = None,
         max_alleles: int = 100_000,
+        scaffold_junctions: tuple[str, ...] = (),
     ) -> None:
         self.geometry = geometry
+        self.scaffold_junctions = scaffold_junctions
         self.on_target = on_target
         self.expected = expected
         self.max_alleles = max_alleles

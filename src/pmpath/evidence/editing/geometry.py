@@ -24,13 +24,9 @@ from typing import Literal
 import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.sequence import reverse_complement
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-
-
-def reverse_complement(sequence: str) -> str:
-    """Return the reverse complement of an upper-case DNA string (N stays N)."""
-    return sequence.translate(_COMPLEMENT)[::-1]
 
 
 def clean_dna(sequence: str, what: str) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.editing.align import (
     GAP_EXTEND_PENALTY,
     MAX_SINGLE_GAP_MISMATCHES,
@@ -41,6 +42,7 @@ from pmpath.evidence.editing.align import (
     AmpliconAligner,
     Indel,
     ReadAlignment,
+    clip_ends,
     single_gap_alignment,
     single_gap_batch,
 )
@@ -51,9 +53,8 @@ from pmpath.evidence.editing.geometry import (
     EditSpec,
     clean_dna,
     layout_amplicon,
-    reverse_complement,
 )
-from pmpath.evidence.editing.reads import ReadTally, read_chunks
+from pmpath.evidence.editing.reads import ReadChunk, ReadTally, read_chunks
 from pmpath.evidence.editing.results import EditingQuantification, ReadCounts, SampleQuantification
 
 ProgressCallback = Callable[[int], None]
@@ -67,6 +68,7 @@ class QuantifySettings:
     min_base_quality: int = 20
     min_mean_quality: float = 0.0
     min_read_identity: float = 0.7
+    max_unknown_fraction: float = 0.15
     max_end_gap: int = 10
     chunk_reads: int = 50_000
     max_cached_alignments: int = 200_000
@@ -81,6 +83,10 @@ class QuantifySettings:
             raise InvalidInputError(f"chunk_reads {self.chunk_reads} not in 1..1000000")
         if not 0 < self.min_read_identity <= 1:
             raise InvalidInputError(f"min_read_identity {self.min_read_identity} not in (0, 1]")
+        if not 0 <= self.max_unknown_fraction <= 1:
+            raise InvalidInputError(
+                f"max_unknown_fraction {self.max_unknown_fraction} not in [0, 1]"
+            )
 
 
 def read_amplicons(value: str) -> list[tuple[str, str]]:
@@ -170,25 +176,36 @@ def layout(
     return geometries, expected
 
 
-def _spans(alignment: ReadAlignment, amplicon_length: int, max_end_gap: int) -> bool:
-    """Return whether the read reaches both ends of the amplicon: no deletion longer than
-    ``max_end_gap`` at its first or last base (a truncated read or primer dimer, not an edit)."""
-    return not any(
-        i.kind == "deletion"
-        and i.length > max_end_gap
-        and (i.start == 0 or i.start + i.length == amplicon_length)
-        for i in alignment.indels
-    )
+ANCHOR = 12
+"""Length of the end anchors: a read holding the amplicon's first (last) 12 bases exactly is cut
+there, so its overhang never reaches the aligner."""
+
+MAX_PRETRIM_AMPLICONS = 8
+"""Up to this many amplicons, every read whose length is no amplicon's has its overhang cut by
+the end anchors before the no-DP shortcuts; with more, only reads that reach the aligner are."""
+
+UNASSIGNED_REASONS = ("no_seed", "below_identity", "does_not_span", "ambiguous_amplicon")
+"""Why a read that passed the filters was assigned to no amplicon (see :class:`_Engine`)."""
 
 
 class _Engine:
-    """Assigns, aligns and tallies the unique sequences of each chunk."""
+    """Assigns, aligns and tallies the unique sequences of each chunk.
+
+    A read is assigned to the amplicon (and strand) that it fits best; it is not counted, with
+    its reason, if no amplicon shares a 12-mer seed with it (``no_seed``), if its best fit
+    matches fewer than ``min_read_identity`` of its bases (``below_identity``; ``N`` is not a
+    match), if it does not reach both ends of the amplicon (``does_not_span``, see
+    :func:`~pmpath.evidence.editing.align.clip_ends`), or if two amplicons fit it equally well
+    (``ambiguous_amplicon``). Seeds and end anchors are searched on the read as read, not on
+    the quality-masked read (a masked base would break every seed through it).
+    """
 
     def __init__(
         self,
         geometries: list[AmpliconGeometry],
         expected: ExpectedEdit | None,
         settings: QuantifySettings,
+        scaffold_junctions: tuple[str, ...] = (),
     ) -> None:
         self.geometries = geometries
         self.settings = settings
@@ -200,6 +217,7 @@ class _Engine:
                 on_target=number == 0,
                 expected=expected if number == 0 else None,
                 max_alleles=settings.max_alleles,
+                scaffold_junctions=scaffold_junctions if number == 0 else (),
             )
             for number, g in enumerate(geometries)
         ]
@@ -207,11 +225,81 @@ class _Engine:
         self.by_length: dict[int, list[int]] = defaultdict(list)
         for number, g in enumerate(geometries):
             self.by_length[g.length].append(number)
-        self.cache: dict[str, tuple[int, ReadAlignment] | None] = {}
-        self.unassigned = 0
+        self.anchors = [self._anchor_pair(g.sequence) for g in geometries]
+        self.cache: dict[str, tuple[int, ReadAlignment] | str] = {}
+        self.not_counted: Counter[str] = Counter()
         self.unique = 0
         self.aligned_by_wfa = 0
         self.single_gap = 0
+
+    @staticmethod
+    def _anchor_pair(sequence: str) -> tuple[str | None, str | None]:
+        first, last = sequence[:ANCHOR], sequence[-ANCHOR:]
+        unique = [a if len(sequence) >= 2 * ANCHOR and sequence.count(a) == 1 else None
+                  for a in (first, last)]  # fmt: skip
+        return unique[0], unique[1]
+
+    def _trim(self, amplicon: int, raw: str) -> tuple[int, int]:
+        """Return the span of ``raw`` between the amplicon's end anchors (the whole read at an
+        end whose anchor is not found exactly once in the read)."""
+        first, last = self.anchors[amplicon]
+        lo, hi = 0, len(raw)
+        if last is not None:
+            at = raw.rfind(last)
+            if at >= 0 and raw.find(last) == at:
+                hi = at + ANCHOR
+        if first is not None:
+            at = raw.find(first)
+            if 0 <= at < hi and raw.rfind(first) == at:
+                lo = at
+        return lo, hi
+
+    def _score(self, amplicon: int, alignment: ReadAlignment) -> float:
+        """Return the similarity score of a clipped alignment (match +5, mismatch -4, gap
+        20 + 2 per base; :mod:`.align`) for choosing between amplicons."""
+        reference = self.geometries[amplicon].sequence
+        matches = mismatches = 0
+        for a, b in zip(alignment.projection, reference, strict=True):
+            if a == b:
+                matches += 1
+            elif a not in "N-":
+                mismatches += 1
+        gaps = sum(20 + 2 * i.length for i in alignment.indels)
+        return 5.0 * matches - 4.0 * mismatches - gaps
+
+    def _resolve(self, masked: str, raw: str) -> tuple[int, ReadAlignment] | str:
+        """Return (amplicon, clipped alignment) of a read for the aligner, or why it is not
+        counted (:data:`UNASSIGNED_REASONS`)."""
+        candidates = self.index.candidates(raw, step=4) or self.index.candidates(
+            raw, step=1, min_votes=1
+        )
+        if not candidates:
+            return "no_seed"
+        scored: list[tuple[float, int, ReadAlignment]] = []
+        reason = "below_identity"
+        for amplicon, reverse in candidates[:3]:
+            r_raw = reverse_complement(raw) if reverse else raw
+            r_masked = reverse_complement(masked) if reverse else masked
+            lo, hi = self._trim(amplicon, r_raw)
+            read = r_masked[lo:hi]
+            geometry = self.geometries[amplicon]
+            alignment = self._ungapped(read, amplicon) if len(read) == geometry.length else None
+            if alignment is None:
+                alignment = self.aligners[amplicon].align(read)
+                self.aligned_by_wfa += 1
+            clipped = clip_ends(alignment, geometry.sequence, self.settings.max_end_gap)
+            if clipped is None:
+                reason = "does_not_span"
+                continue
+            if clipped.read_identity < self.settings.min_read_identity:
+                continue
+            scored.append((self._score(amplicon, clipped), amplicon, clipped))
+        if not scored:
+            return reason
+        scored.sort(key=lambda item: -item[0])
+        if len(scored) > 1 and scored[1][0] == scored[0][0] and scored[1][1] != scored[0][1]:
+            return "ambiguous_amplicon"
+        return scored[0][1], scored[0][2]
 
     def _ungapped(self, read: str, amplicon: int) -> ReadAlignment | None:
         reference = self.geometries[amplicon].sequence
@@ -220,25 +308,6 @@ class _Engine:
             return None
         matches = sum(1 for a, b in zip(read, reference, strict=True) if a == b)
         return ReadAlignment(read, (), MISMATCH_PENALTY * mismatches, matches / len(read))
-
-    def _resolve(self, sequence: str) -> tuple[int, ReadAlignment] | None:
-        best: tuple[int, ReadAlignment] | None = None
-        best_score = 0.0
-        for amplicon, reverse in self.index.candidates(sequence)[:3]:
-            read = reverse_complement(sequence) if reverse else sequence
-            length = self.geometries[amplicon].length
-            alignment = self._ungapped(read, amplicon) if len(read) == length else None
-            if alignment is None:
-                alignment = self.aligners[amplicon].align(read)
-                self.aligned_by_wfa += 1
-            if alignment.read_identity < self.settings.min_read_identity or not _spans(
-                alignment, length, self.settings.max_end_gap
-            ):
-                continue
-            score = 2.5 * (length + len(read)) - alignment.penalty / 2
-            if best is None or score > best_score:
-                best, best_score = (amplicon, alignment), score
-        return best
 
     def _single_gap(
         self,
@@ -249,11 +318,14 @@ class _Engine:
         slow: list[str],
     ) -> None:
         """Place reads of one length that fit an amplicon with one indel and <= 2 mismatches
-        (:func:`~pmpath.evidence.editing.align.single_gap_batch`); the rest go to ``slow``."""
+        (:func:`~pmpath.evidence.editing.align.single_gap_batch`); an end gap is clipped
+        (:func:`~pmpath.evidence.editing.align.clip_ends`); the rest go to ``slow``."""
         matrix = np.frombuffer("".join(members).encode("ascii"), dtype=np.uint8).reshape(
             len(members), length
         )
-        best_penalty = np.full(len(members), np.iinfo(np.int64).max, dtype=np.int64)
+        big = np.iinfo(np.int64).max
+        best_penalty = np.full(len(members), big, dtype=np.int64)
+        second_penalty = np.full(len(members), big, dtype=np.int64)
         best_amplicon = np.full(len(members), -1, dtype=np.int64)
         best_start = np.zeros(len(members), dtype=np.int64)
         best_mismatches = np.zeros(len(members), dtype=np.int64)
@@ -265,25 +337,34 @@ class _Engine:
             )
             gap = GAP_EXTEND_PENALTY * abs(geometry.length - length)
             penalty = MISMATCH_PENALTY * mismatches + gap
-            better = (mismatches <= MAX_SINGLE_GAP_MISMATCHES) & (penalty < best_penalty)
+            fits = mismatches <= MAX_SINGLE_GAP_MISMATCHES
+            better = fits & (penalty < best_penalty)
+            tie = fits & ~better & (penalty < second_penalty)
+            second_penalty[better] = best_penalty[better]
+            second_penalty[tie] = penalty[tie]
             best_penalty[better] = penalty[better]
             best_amplicon[better] = amplicon
             best_start[better] = starts[better]
             best_mismatches[better] = mismatches[better]
-        for sequence, amplicon, start, misfits in zip(
+        ambiguous = (best_amplicon >= 0) & (second_penalty == best_penalty)
+        for sequence, amplicon, start, misfits, tied in zip(
             members,
             best_amplicon.tolist(),
             best_start.tolist(),
             best_mismatches.tolist(),
+            ambiguous.tolist(),
             strict=True,
         ):
-            if amplicon < 0:
+            if amplicon < 0 or tied:
                 slow.append(sequence)
                 continue
-            alignment = single_gap_alignment(
-                sequence, self.geometries[amplicon].sequence, start, misfits
+            reference = self.geometries[amplicon].sequence
+            alignment = clip_ends(
+                single_gap_alignment(sequence, reference, start, misfits),
+                reference,
+                self.settings.max_end_gap,
             )
-            if not _spans(alignment, self.geometries[amplicon].length, self.settings.max_end_gap):
+            if alignment is None or alignment.read_identity < self.settings.min_read_identity:
                 slow.append(sequence)
                 continue
             batch = batches[amplicon]
@@ -299,7 +380,8 @@ class _Engine:
         batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]],
     ) -> list[str]:
         """Tally the sequences that are substitution-only or one-indel fits of an amplicon (no
-        dynamic programming, see :mod:`.align`); return the others."""
+        dynamic programming, see :mod:`.align`); return the others. Two amplicons fitting a
+        read equally well send it on to :meth:`_resolve`, which counts it ambiguous."""
         groups: dict[int, list[str]] = defaultdict(list)
         gapped: dict[int, list[str]] = defaultdict(list)
         slow: list[str] = []
@@ -312,13 +394,19 @@ class _Engine:
             )
             known = matrix != n_code
             best_mismatches = np.full(len(members), length + 1, dtype=np.int64)
+            second_mismatches = np.full(len(members), length + 1, dtype=np.int64)
             best_amplicon = np.zeros(len(members), dtype=np.int64)
             for amplicon in self.by_length[length]:
                 mismatches = ((matrix != self.references[amplicon]) & known).sum(axis=1)
                 better = mismatches < best_mismatches
+                tie = ~better & (mismatches < second_mismatches)
+                second_mismatches[better] = best_mismatches[better]
+                second_mismatches[tie] = mismatches[tie]
                 best_mismatches[better] = mismatches[better]
                 best_amplicon[better] = amplicon
-            ungapped = best_mismatches <= MAX_UNGAPPED_MISMATCHES
+            ungapped = (best_mismatches <= MAX_UNGAPPED_MISMATCHES) & (
+                second_mismatches > best_mismatches
+            )
             for sequence, fits, amplicon in zip(
                 members, ungapped.tolist(), best_amplicon.tolist(), strict=True
             ):
@@ -333,30 +421,60 @@ class _Engine:
             self._single_gap(length, members, counts, batches, slow)
         return slow
 
-    def add_chunk(self, sequences: list[str]) -> None:
-        """Tally one chunk of reads: forward fast paths, then the same on the reverse
-        complements of what is left (reads from the other strand), then WFA."""
-        counts = Counter(sequences)
+    def _pretrim(
+        self, counts: Mapping[str, int], raw_of: Mapping[str, str]
+    ) -> tuple[Counter[str], dict[str, str], dict[str, str]]:
+        """Return the counts with the overhang of reads whose length is no amplicon's cut at the
+        end anchors (see :data:`MAX_PRETRIM_AMPLICONS`), a raw read for each trimmed sequence,
+        and the original sequence of each trimmed one."""
+        if len(self.geometries) > MAX_PRETRIM_AMPLICONS:
+            return Counter(counts), dict(raw_of), {s: s for s in counts}
+        trimmed: Counter[str] = Counter()
+        raws: dict[str, str] = {}
+        origin: dict[str, str] = {}
+        for sequence, count in counts.items():
+            raw = raw_of[sequence]
+            key = sequence
+            if len(sequence) not in self.by_length:
+                for amplicon in range(len(self.geometries)):
+                    lo, hi = self._trim(amplicon, raw)
+                    if (lo, hi) != (0, len(raw)):
+                        key, raw = sequence[lo:hi], raw[lo:hi]
+                        break
+            trimmed[key] += count
+            raws.setdefault(key, raw)
+            origin.setdefault(key, sequence)
+        return trimmed, raws, origin
+
+    def add_chunk(self, chunk: ReadChunk) -> None:
+        """Tally one chunk of reads: overhang cut at the end anchors, forward fast paths, then
+        the same on the reverse complements of what is left (reads from the other strand), then
+        the aligner; reads not counted are tallied by reason."""
+        raw_of = dict(zip(chunk.masked, chunk.raw, strict=True))
+        counts, raw_of, _ = self._pretrim(Counter(chunk.masked), raw_of)
         self.unique += len(counts)
         batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]] = [
             ([], [], []) for _ in self.geometries
         ]
         slow = self._fast_paths(list(counts), counts, batches)
         if slow:
+            reverse_raw = {reverse_complement(s): reverse_complement(raw_of[s]) for s in slow}
             reverse = {reverse_complement(s): counts[s] for s in slow}
-            slow = [
-                reverse_complement(s) for s in self._fast_paths(list(reverse), reverse, batches)
-            ]
+            reverse, reverse_raw, origin = self._pretrim(reverse, reverse_raw)
+            left = self._fast_paths(list(reverse), reverse, batches)
+            slow = [reverse_complement(origin[s]) for s in left]
+            for s in left:  # a trimmed reverse read may merge with others: keep its count
+                counts[reverse_complement(origin[s])] = reverse[s]
         limit = self.settings.max_cached_alignments
         for sequence in slow:
             if sequence in self.cache:
                 resolved = self.cache[sequence]
             else:
-                resolved = self._resolve(sequence)
+                resolved = self._resolve(sequence, raw_of.get(sequence, sequence))
                 if len(self.cache) < limit:
                     self.cache[sequence] = resolved
-            if resolved is None:
-                self.unassigned += counts[sequence]
+            if isinstance(resolved, str):
+                self.not_counted[resolved] += counts[sequence]
                 continue
             amplicon, alignment = resolved
             batch = batches[amplicon]
@@ -374,14 +492,17 @@ def quantify_sample(
     expected: ExpectedEdit | None = None,
     settings: QuantifySettings | None = None,
     progress: ProgressCallback | None = None,
+    scaffold_junctions: tuple[str, ...] = (),
 ) -> SampleQuantification:
     """Return the quantification of one sample's reads against the laid-out amplicons.
 
     Streams the FASTQ file(s) chunk by chunk (module docstring: method and memory bound).
+    Every read is either aligned to one amplicon or counted in ``reads.not_counted`` with its
+    reason, so ``reads.total == reads.aligned + sum(reads.not_counted.values())``.
     InvalidInputError names the file and record of malformed input.
     """
     settings = settings or QuantifySettings()
-    engine = _Engine(geometries, expected, settings)
+    engine = _Engine(geometries, expected, settings, scaffold_junctions)
     tally = ReadTally()
     for chunk in read_chunks(
         r1,
@@ -389,6 +510,7 @@ def quantify_sample(
         tally,
         min_base_quality=settings.min_base_quality,
         min_mean_quality=settings.min_mean_quality,
+        max_unknown_fraction=settings.max_unknown_fraction,
         chunk_reads=settings.chunk_reads,
     ):
         engine.add_chunk(chunk)
@@ -396,11 +518,20 @@ def quantify_sample(
             progress(tally.total)
     results = [t.result() for t in engine.tallies]
     aligned = sum(r.aligned_reads for r in results)
+    not_counted = {
+        "failed_merge": tally.failed_merge,
+        "low_mean_quality": tally.low_mean_quality,
+        "too_many_unknown_bases": tally.too_many_unknown_bases,
+        **{reason: engine.not_counted[reason] for reason in UNASSIGNED_REASONS},
+    }
+    unassigned = sum(engine.not_counted[reason] for reason in UNASSIGNED_REASONS)
     if aligned == 0:
         merged = f", {tally.merged:,} pairs merged" if tally.paired else ""
+        reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in not_counted.items() if v)
         raise InvalidInputError(
             f"{r1}: no read aligned to the amplicon(s) ({tally.total:,} reads{merged}, "
-            f"{engine.unassigned:,} unassigned): check the amplicon and that reads span it"
+            f"{unassigned:,} unassigned; not counted: {reasons}): check the amplicon and that "
+            "reads span it"
         )
     paired = tally.paired
     reads = ReadCounts(
@@ -409,7 +540,8 @@ def quantify_sample(
         merge_rate=(tally.merged / tally.total if tally.total else 0.0) if paired else None,
         passed_filter=tally.passed_filter,
         aligned=aligned,
-        unassigned=engine.unassigned,
+        unassigned=unassigned,
+        not_counted=not_counted,
     )
     return SampleQuantification(
         reads=reads,

@@ -1,9 +1,13 @@
 """Reading amplicon reads: FASTQ (plain or gzip), single-end or paired-end, in bounded chunks.
 
-Computes, for each chunk of reads, the read sequences ready for counting: paired reads merged by
-their overlap, bases below the base-quality threshold replaced by ``N`` (unknown: never an edit,
-never evidence against one), reads below an optional mean quality dropped. Also tallies the
-reads seen, merged and filtered.
+Computes, for each chunk of reads, the read sequences ready for counting (:class:`ReadChunk`):
+paired reads merged by their overlap, each read both as read (``raw``: upper case, non-ACGT as
+``N``; what seeds and end anchors are searched on) and with bases below the base-quality threshold
+replaced by ``N`` (``masked``: unknown, never an edit, never evidence against one; what is aligned
+and counted). Reads below an optional mean quality, and reads with more than
+``max_unknown_fraction`` of their bases unknown after masking, are dropped. Every read dropped
+is counted with its reason (:class:`ReadTally`), so the denominator of every fraction is
+accounted for.
 
 Method: dnaio parses FASTQ and gzip (Martin, cutadapt/dnaio); its format errors carry the line
 number, which we report with the file and the record number. Pair merging is reference-free, as
@@ -11,7 +15,11 @@ fastp/FLASH do (Chen et al., Bioinformatics 2018; Magoc & Salzberg, Bioinformati
 reverse-complemented, its overlap with R1 found from exact 10-mer seeds taken every 5 bases from
 the first 60 of R2 (so the overlap must be at least 10 bases), accepted if at most 10% of the
 overlap mismatches;
-in the overlap the base with the higher quality wins (on a tie of different bases: ``N``). We
+in the overlap the base with the higher quality wins (on a tie of different bases: ``N``). When
+the insert is shorter than the reads, each read runs through into its adapter and R2 (reverse
+complemented) starts before R1: the overlap is then found from seeds of R1 in R2, and the merged
+read is the overlap alone (the bases beyond it are adapter), as fastp's overlap-based adapter
+trimming does. We
 write the merge ourselves because dnaio does not merge and fastp is not a Python library:
 :func:`merge_pair` is the rule for one pair, :func:`merge_pairs` the same rule on a chunk (seeds
 by ``str.find``, overlaps compared and merged by numpy). Quality masking runs on whole chunks
@@ -31,7 +39,7 @@ import dnaio
 import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.editing.geometry import reverse_complement
+from pmpath.domain.sequence import reverse_complement
 
 SEED_LENGTH = 10
 SEED_STEP = 5
@@ -46,12 +54,29 @@ _UPPER_ACGT = bytes(
 
 @dataclass
 class ReadTally:
-    """Counts of the reads of one sample (pairs count once)."""
+    """Counts of the reads of one sample (pairs count once), and of the reads dropped before
+    alignment by reason: ``failed_merge`` (pairs that do not overlap), ``low_mean_quality``,
+    ``too_many_unknown_bases``."""
 
     total: int = 0
     merged: int = 0
     passed_filter: int = 0
     paired: bool = False
+    failed_merge: int = 0
+    low_mean_quality: int = 0
+    too_many_unknown_bases: int = 0
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """Reads of one chunk, in the same order twice: ``raw`` (upper case, non-ACGT letters as
+    ``N``) and ``masked`` (also low-quality bases as ``N``)."""
+
+    raw: list[str]
+    masked: list[str]
+
+    def __len__(self) -> int:
+        return len(self.masked)
 
 
 def _open(path: Path) -> dnaio.SingleEndReader:
@@ -119,8 +144,12 @@ def merge_pair(seq1: str, qual1: str, seq2: str, qual2: str) -> tuple[str, str] 
         if best is not None:
             break
     if best is None:
+        best = _read_through_start(seq1, rc2)
+    if best is None:
         return None
     start = best[0]
+    if start < 0:
+        return _merge_read_through(seq1, qual1, rc2, rq2, -start)
     overlap = min(n1 - start, n2)
     if best[1] == 0:  # the common case: the overlap agrees; keep the better quality
         quals_overlap = "".join(map(max, qual1[start : start + overlap], rq2[:overlap]))
@@ -146,6 +175,56 @@ def merge_pair(seq1: str, qual1: str, seq2: str, qual2: str) -> tuple[str, str] 
     sequence = seq1[:start] + "".join(bases) + rc2[overlap:]
     qualities = qual1[:start] + "".join(quals) + rq2[overlap:]
     return sequence, qualities
+
+
+def _read_through_start(seq1: str, rc2: str) -> tuple[int, int] | None:
+    """Return (start of R2 on R1, mismatches) for a pair whose insert is shorter than the reads:
+    R2 (reverse-complemented) starts ``-start`` bases before R1, found from exact 10-mer seeds of
+    R1's first 60 bases in R2; None if no seed fits with at most 10% mismatches."""
+    n1, n2 = len(seq1), len(rc2)
+    best: tuple[int, int] | None = None
+    for seed_offset in range(0, min(n1 - SEED_LENGTH + 1, SEED_SPAN), SEED_STEP):
+        seed = seq1[seed_offset : seed_offset + SEED_LENGTH]
+        pos = rc2.find(seed)
+        while pos >= 0:
+            shift = pos - seed_offset  # R1 base i pairs with rc2 base i + shift
+            if shift > 0:
+                overlap = min(n1, n2 - shift)
+                mismatches = sum(map(ne, seq1[:overlap], rc2[shift : shift + overlap]))
+                if mismatches <= MAX_OVERLAP_MISMATCH_FRACTION * overlap and (
+                    best is None or mismatches < best[1]
+                ):
+                    best = (-shift, mismatches)
+            pos = rc2.find(seed, pos + 1)
+        if best is not None:
+            break
+    return best
+
+
+def _merge_read_through(seq1: str, qual1: str, rc2: str, rq2: str, shift: int) -> tuple[str, str]:
+    """Return the insert of a read-through pair: the overlap of R1 and R2 (reverse-complemented,
+    starting ``shift`` bases before R1), merged base by base as in :func:`merge_pair`; the bases
+    of either read beyond the overlap are adapter and dropped."""
+    overlap = min(len(seq1), len(rc2) - shift)
+    bases: list[str] = []
+    quals: list[str] = []
+    for a, qa, b, qb in zip(
+        seq1[:overlap], qual1[:overlap], rc2[shift : shift + overlap], rq2[shift : shift + overlap],
+        strict=True,
+    ):  # fmt: skip
+        if a == b:
+            bases.append(a)
+            quals.append(max(qa, qb))
+        elif qa > qb:
+            bases.append(a)
+            quals.append(chr(ord(qa) - ord(qb) + PHRED_OFFSET))
+        elif qb > qa:
+            bases.append(b)
+            quals.append(chr(ord(qb) - ord(qa) + PHRED_OFFSET))
+        else:
+            bases.append("N")
+            quals.append(chr(PHRED_OFFSET))
+    return "".join(bases), "".join(quals)
 
 
 def _pair_chunks(
@@ -297,6 +376,8 @@ def _paired_chunks(
             if merged is not None:
                 sequences.append(merged[0])
                 qualities.append(merged[1])
+            else:
+                tally.failed_merge += 1
         if len(sequences) >= chunk_reads:
             tally.merged += len(sequences)
             yield sequences, qualities
@@ -307,11 +388,18 @@ def _paired_chunks(
 
 
 def _mask(
-    sequences: list[str], qualities: list[str], min_base_quality: int, min_mean_quality: float
-) -> list[str]:
-    """Return the sequences upper-cased, non-ACGT and low-quality bases as N, and low mean-quality
-    reads dropped (numpy over the whole chunk)."""
+    sequences: list[str],
+    qualities: list[str],
+    min_base_quality: int,
+    min_mean_quality: float,
+    max_unknown_fraction: float,
+    tally: ReadTally,
+) -> ReadChunk:
+    """Return the chunk's reads as read and masked (non-ACGT and low-quality bases as N), without
+    the reads of low mean quality or with too many unknown bases (counted in ``tally``); numpy
+    over the whole chunk."""
     joined = "".join(sequences).encode("ascii", "replace").translate(_UPPER_ACGT)
+    raw_text = joined.decode("ascii")
     bases = np.frombuffer(joined, dtype=np.uint8).copy()
     quals = np.frombuffer("".join(qualities).encode("ascii", "replace"), dtype=np.uint8)
     if min_base_quality > 0:
@@ -320,16 +408,24 @@ def _mask(
     ends = np.cumsum(lengths)
     starts = ends - lengths
     text = bases.tobytes().decode("ascii")
-    keep = np.ones(len(sequences), dtype=bool)
-    if min_mean_quality > 0:
-        sums = np.add.reduceat(quals.astype(np.int64), starts) if len(quals) else starts * 0
-        means = sums / np.maximum(lengths, 1) - PHRED_OFFSET
-        keep = (means >= min_mean_quality) & (lengths > 0)
-    return [
-        text[s:e]
-        for s, e, k in zip(starts.tolist(), ends.tolist(), keep.tolist(), strict=True)
-        if k
+    keep = lengths > 0
+    if len(bases):
+        nonempty = np.minimum(starts, len(bases) - 1)
+        if min_mean_quality > 0:
+            sums = np.add.reduceat(quals.astype(np.int64), nonempty)
+            means = np.where(lengths > 0, sums / np.maximum(lengths, 1) - PHRED_OFFSET, 0.0)
+            low = keep & (means < min_mean_quality)
+            tally.low_mean_quality += int(low.sum())
+            keep &= ~low
+        unknown = np.add.reduceat((bases == ord("N")).astype(np.int64), nonempty)
+        unknown = np.where(lengths > 0, unknown, 0)
+        too_many = keep & (unknown > max_unknown_fraction * lengths)
+        tally.too_many_unknown_bases += int(too_many.sum())
+        keep &= ~too_many
+    spans = [
+        (s, e) for s, e, k in zip(starts.tolist(), ends.tolist(), keep.tolist(), strict=True) if k
     ]
+    return ReadChunk(raw=[raw_text[s:e] for s, e in spans], masked=[text[s:e] for s, e in spans])
 
 
 def read_chunks(
@@ -339,10 +435,12 @@ def read_chunks(
     *,
     min_base_quality: int = 20,
     min_mean_quality: float = 0.0,
+    max_unknown_fraction: float = 1.0,
     chunk_reads: int = 50_000,
-) -> Iterator[list[str]]:
-    """Yield lists of at most ``chunk_reads`` masked read sequences (merged pairs for paired-end),
-    updating ``tally``. InvalidInputError names the file and record of any malformed read."""
+) -> Iterator[ReadChunk]:
+    """Yield chunks of at most ``chunk_reads`` reads (merged pairs for paired-end), as read and
+    masked, updating ``tally`` (reads seen, merged, dropped by reason). InvalidInputError names
+    the file and record of any malformed read."""
     for path in (r1, r2):
         if path is not None:
             for suffix in (".fa", ".fasta", ".fna"):
@@ -355,6 +453,8 @@ def read_chunks(
         else _single_chunks(r1, tally, chunk_reads)
     )
     for sequences, qualities in source:
-        kept = _mask(sequences, qualities, min_base_quality, min_mean_quality)
+        kept = _mask(
+            sequences, qualities, min_base_quality, min_mean_quality, max_unknown_fraction, tally
+        )
         tally.passed_filter += len(kept)
         yield kept

@@ -17,7 +17,16 @@ class _Frozen(BaseModel):
 
 
 class ReadCounts(_Frozen):
-    """What happened to the reads of one sample (a pair counts once)."""
+    """What happened to the reads of one sample (a pair counts once).
+
+    Every read is either ``aligned`` or in ``not_counted`` under its reason, so
+    ``total == aligned + sum(not_counted.values())``: ``failed_merge`` (a pair whose reads do not
+    overlap), ``low_mean_quality``, ``too_many_unknown_bases`` (more than the allowed fraction of
+    bases below the base-quality threshold), ``no_seed`` (shares no 12-mer with any amplicon),
+    ``below_identity``, ``does_not_span`` (misses more than the allowed bases at an amplicon
+    end), ``ambiguous_amplicon`` (two amplicons fit equally well). ``unassigned`` is the sum of
+    the last four.
+    """
 
     total: int
     merged: int | None
@@ -25,6 +34,7 @@ class ReadCounts(_Frozen):
     passed_filter: int
     aligned: int
     unassigned: int
+    not_counted: dict[str, int] = {}
 
 
 class Outcomes(_Frozen):
