@@ -359,11 +359,15 @@ def clip_ends(alignment: ReadAlignment, reference: str, max_end_gap: int) -> Rea
     A deletion of the amplicon's first or last bases means the read stops short of that end: up
     to ``max_end_gap`` bases become unknown (``N``: not a deletion, never an edit); a longer one
     means the read does not span the amplicon (a truncated read or primer dimer, not a large
-    deletion), and None is returned. ``read_identity`` is recomputed over the clipped read, with
-    ``N`` not counted as a match.
+    deletion), and None is returned. ``read_identity`` is kept (see :func:`known_identity`).
     """
     amplicon_length = len(reference)
     indels = alignment.indels
+    if not any(
+        i.start == 0 or (i.start + (i.length if i.kind == "deletion" else 0)) == amplicon_length
+        for i in indels
+    ):
+        return alignment
     projection = alignment.projection
     kept: list[Indel] = []
     penalty = alignment.penalty
@@ -380,10 +384,7 @@ def clip_ends(alignment: ReadAlignment, reference: str, max_end_gap: int) -> Rea
             penalty -= GAP_OPEN_PENALTY + GAP_EXTEND_PENALTY * indel.length
         else:
             kept.append(indel)
-    clipped_alignment = ReadAlignment(projection, tuple(kept), penalty, 0.0)
-    return ReadAlignment(
-        projection, tuple(kept), penalty, known_identity(clipped_alignment, reference)
-    )
+    return ReadAlignment(projection, tuple(kept), penalty, alignment.read_identity)
 
 
 def known_identity(alignment: ReadAlignment, reference: str) -> float:

@@ -43,6 +43,7 @@ from pmpath.evidence.editing.align import (
     Indel,
     ReadAlignment,
     clip_ends,
+    known_identity,
     single_gap_alignment,
     single_gap_batch,
 )
@@ -291,8 +292,8 @@ class _Engine:
             if clipped is None:
                 reason = "does_not_span"
                 continue
-            if clipped.read_identity < self.settings.min_read_identity:
-                continue
+            if known_identity(clipped, geometry.sequence) < self.settings.min_read_identity:
+                continue  # N is not a match: a read of unknown bases does not pass
             scored.append((self._score(amplicon, clipped), amplicon, clipped))
         if not scored:
             return reason
@@ -364,7 +365,7 @@ class _Engine:
                 reference,
                 self.settings.max_end_gap,
             )
-            if alignment is None or alignment.read_identity < self.settings.min_read_identity:
+            if alignment is None:  # an end deletion too long: the aligner decides
                 slow.append(sequence)
                 continue
             batch = batches[amplicon]
@@ -422,55 +423,67 @@ class _Engine:
         return slow
 
     def _pretrim(
-        self, counts: Mapping[str, int], raw_of: Mapping[str, str]
-    ) -> tuple[Counter[str], dict[str, str], dict[str, str]]:
+        self, counts: Mapping[str, int], raw_of: Callable[[str], str]
+    ) -> tuple[Counter[str], dict[str, str]]:
         """Return the counts with the overhang of reads whose length is no amplicon's cut at the
-        end anchors (see :data:`MAX_PRETRIM_AMPLICONS`), a raw read for each trimmed sequence,
-        and the original sequence of each trimmed one."""
-        if len(self.geometries) > MAX_PRETRIM_AMPLICONS:
-            return Counter(counts), dict(raw_of), {s: s for s in counts}
-        trimmed: Counter[str] = Counter()
-        raws: dict[str, str] = {}
+        end anchors (see :data:`MAX_PRETRIM_AMPLICONS`; anchors are looked for in the masked
+        read, then in the read as read), and the original sequence of each trimmed one."""
+        trimmed: Counter[str] = Counter(counts)
         origin: dict[str, str] = {}
-        for sequence, count in counts.items():
-            raw = raw_of[sequence]
-            key = sequence
-            if len(sequence) not in self.by_length:
-                for amplicon in range(len(self.geometries)):
-                    lo, hi = self._trim(amplicon, raw)
-                    if (lo, hi) != (0, len(raw)):
-                        key, raw = sequence[lo:hi], raw[lo:hi]
-                        break
-            trimmed[key] += count
-            raws.setdefault(key, raw)
-            origin.setdefault(key, sequence)
-        return trimmed, raws, origin
+        if len(self.geometries) > MAX_PRETRIM_AMPLICONS:
+            return trimmed, origin
+        lengths = self.by_length
+        for sequence in [s for s in counts if len(s) not in lengths]:
+            for amplicon in range(len(self.geometries)):
+                span = self._trim(amplicon, sequence)
+                if span == (0, len(sequence)) and "N" in sequence:
+                    span = self._trim(amplicon, raw_of(sequence))
+                if span != (0, len(sequence)):
+                    key = sequence[span[0] : span[1]]
+                    trimmed[key] += trimmed.pop(sequence)
+                    origin.setdefault(key, sequence)
+                    break
+        return trimmed, origin
 
     def add_chunk(self, chunk: ReadChunk) -> None:
         """Tally one chunk of reads: overhang cut at the end anchors, forward fast paths, then
         the same on the reverse complements of what is left (reads from the other strand), then
         the aligner; reads not counted are tallied by reason."""
-        raw_of = dict(zip(chunk.masked, chunk.raw, strict=True))
-        counts, raw_of, _ = self._pretrim(Counter(chunk.masked), raw_of)
+        counts, origin = self._pretrim(Counter(chunk.masked), chunk.raw)
+
+        def raw_of(sequence: str) -> str:
+            """The read as read of a (possibly trimmed) forward sequence of this chunk."""
+            source = origin.get(sequence, sequence)
+            raw = chunk.raw(source)
+            if source == sequence:
+                return raw
+            start = source.find(sequence)
+            return raw[start : start + len(sequence)]
+
         self.unique += len(counts)
         batches: list[tuple[list[str], list[int], list[tuple[Indel, ...]]]] = [
             ([], [], []) for _ in self.geometries
         ]
         slow = self._fast_paths(list(counts), counts, batches)
         if slow:
-            reverse_raw = {reverse_complement(s): reverse_complement(raw_of[s]) for s in slow}
             reverse = {reverse_complement(s): counts[s] for s in slow}
-            reverse, reverse_raw, origin = self._pretrim(reverse, reverse_raw)
-            left = self._fast_paths(list(reverse), reverse, batches)
-            slow = [reverse_complement(origin[s]) for s in left]
+
+            def reverse_raw(sequence: str) -> str:
+                return reverse_complement(raw_of(reverse_complement(sequence)))
+
+            reverse_counts, reverse_origin = self._pretrim(reverse, reverse_raw)
+            left = self._fast_paths(list(reverse_counts), reverse_counts, batches)
+            slow = []
             for s in left:  # a trimmed reverse read may merge with others: keep its count
-                counts[reverse_complement(origin[s])] = reverse[s]
+                forward = reverse_complement(reverse_origin.get(s, s))
+                counts[forward] = reverse_counts[s]
+                slow.append(forward)
         limit = self.settings.max_cached_alignments
         for sequence in slow:
             if sequence in self.cache:
                 resolved = self.cache[sequence]
             else:
-                resolved = self._resolve(sequence, raw_of.get(sequence, sequence))
+                resolved = self._resolve(sequence, raw_of(sequence))
                 if len(self.cache) < limit:
                     self.cache[sequence] = resolved
             if isinstance(resolved, str):

@@ -67,16 +67,30 @@ class ReadTally:
     too_many_unknown_bases: int = 0
 
 
-@dataclass(frozen=True)
 class ReadChunk:
-    """Reads of one chunk, in the same order twice: ``raw`` (upper case, non-ACGT letters as
-    ``N``) and ``masked`` (also low-quality bases as ``N``)."""
+    """Reads of one chunk: ``masked`` (upper case, non-ACGT letters and low-quality bases as
+    ``N``), and each read as read (non-ACGT as ``N``, bases not masked) through :meth:`raw`."""
 
-    raw: list[str]
-    masked: list[str]
+    __slots__ = ("_ends", "_index", "_raw_text", "_starts", "masked")
+
+    def __init__(
+        self, masked: list[str], raw_text: str, starts: list[int], ends: list[int]
+    ) -> None:
+        self.masked = masked
+        self._raw_text = raw_text
+        self._starts = starts
+        self._ends = ends
+        self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.masked)
+
+    def raw(self, masked: str) -> str:
+        """Return a read as read whose masked form is ``masked`` (one of this chunk's)."""
+        if self._index is None:
+            self._index = dict(zip(self.masked, range(len(self.masked)), strict=True))
+        row = self._index[masked]
+        return self._raw_text[self._starts[row] : self._ends[row]]
 
 
 def _open(path: Path) -> dnaio.SingleEndReader:
@@ -422,10 +436,11 @@ def _mask(
         too_many = keep & (unknown > max_unknown_fraction * lengths)
         tally.too_many_unknown_bases += int(too_many.sum())
         keep &= ~too_many
-    spans = [
-        (s, e) for s, e, k in zip(starts.tolist(), ends.tolist(), keep.tolist(), strict=True) if k
-    ]
-    return ReadChunk(raw=[raw_text[s:e] for s, e in spans], masked=[text[s:e] for s, e in spans])
+    if not keep.all():
+        starts, ends = starts[keep], ends[keep]
+    begin, finish = starts.tolist(), ends.tolist()
+    masked = [text[s:e] for s, e in zip(begin, finish, strict=True)]
+    return ReadChunk(masked, raw_text, begin, finish)
 
 
 def read_chunks(
