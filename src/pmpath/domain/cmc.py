@@ -36,7 +36,15 @@ from pmpath.domain.enums import (
     SignatureMeaning,
 )
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.models import Entity, RecordId, ReleaseResult, Text, _Frozen
+from pmpath.domain.models import (
+    Entity,
+    ManufacturingStep,
+    MaterialLot,
+    RecordId,
+    ReleaseResult,
+    Text,
+    _Frozen,
+)
 
 PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a limit no compendium or guidance sets; such entries must say ``why``."""
@@ -220,6 +228,43 @@ def _line_of(node: Any, path: list[str]) -> int | None:
     return line
 
 
+class BatchRecordFile(_Frozen):
+    """The executed batch record as a manufacturing site hands it over (YAML): lot, date, site,
+    materials by lot, and the steps with their operators and times."""
+
+    lot_number: Text
+    manufactured_on: date
+    site: Text = Field(description="where the batch was made (the manufactured custody event)")
+    materials: list[MaterialLot] = Field(min_length=1)
+    steps: list[ManufacturingStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bespoke_component_listed(self) -> BatchRecordFile:
+        if not any(m.component == "bespoke" for m in self.materials):
+            raise ValueError("materials must list the bespoke component with its lot")
+        return self
+
+
+def parse_batch_record(text: str, where: str) -> BatchRecordFile:
+    """Return the batch record in YAML ``text``; InvalidInputError naming ``where``, the key path
+    and its line."""
+    import yaml
+
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(
+            f"{where} is not valid YAML: {' '.join(str(exc).split())}"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where} must be a YAML mapping with lot_number, materials, ...")
+    try:
+        return BatchRecordFile.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(yaml_error_message(exc, root, where)) from None
+
+
 # --- stored entities -----------------------------------------------------------------------
 
 
@@ -257,6 +302,9 @@ class Deviation(Entity):
     raised_at: AwareDatetime
     decided_by: str = ""
     decided_at: AwareDatetime | None = None
+    signature_id: str | None = Field(
+        default=None, description="the signature on the version approved or rejected"
+    )
 
 
 class CustodyRecord(Entity):

@@ -383,6 +383,9 @@ class Batch(Entity):
     materials: list[MaterialLot] = Field(default_factory=list)
     steps: list[ManufacturingStep] = Field(default_factory=list)
     disposition_reason: str = ""
+    disposition_signature_id: str | None = Field(
+        default=None, description="the QA signature on the version released or rejected"
+    )
 
 
 class Role(Entity):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.editing.geometry import EditSpec
 from pmpath.evidence.editing.quantify import QuantifySettings, layout, quantify_sample
 from pmpath.evidence.editing.results import CATEGORIES, SampleQuantification
@@ -207,3 +208,91 @@ def test_reads_that_two_amplicons_fit_equally_are_ambiguous(tmp_path: Path) -> N
     result = quantify_sample(r1, None, geometries, expected, QuantifySettings(max_end_gap=60))
     assert result.reads.not_counted["ambiguous_amplicon"] == 40
     assert [a.aligned_reads for a in result.amplicons] == [100, 100]
+
+
+SCAFFOLD = "GUUUUAGAGCUAGAAAUAGCAAGUUAAAAUAAGGCUAGUCCGUUAUCAACUUGAAAAAGUGGCACCGAGUCGGUGC"
+
+
+def _prime_design() -> tuple[str, str, str]:
+    """Return (expected amplicon, pegRNA extension RTT+PBS as RNA, the second edit's index): a
+    two-base edit (PAM G>C at 121, and 125) written by a 16-nt RT template after the nick at
+    117, primer binding site 13 nt; the flap ends at 133."""
+    a = AMPLICON
+    edited = substitute(a, 121, "C")
+    edited = substitute(edited, 125, "A" if a[125] != "A" else "T")
+    dna = edited[104:133]  # PBS (a[104:117]) + RT template product (edited[117:133])
+    extension = dna.translate(str.maketrans("ACGT", "UGCA"))[::-1]
+    return edited, extension, 125
+
+
+def test_prime_scaffold_incorporation_pe3_nick_and_partial_edits(tmp_path: Path) -> None:
+    """Failure 6: scaffold-incorporated reads counted as intended, no nicking guide (indels
+    between the PE3 nicks missed), partial edits reported as unmodified."""
+    from pmpath.simulate.amplicon import deletion_between, scaffold_incorporated
+
+    edited, extension, _ = _prime_design()
+    nicking_guide = reverse_complement(AMPLICON[175:195])  # - strand, nick at 178
+    partial = substitute(AMPLICON, 121, "C")
+    molecules = [
+        Molecule("intended_edit", edited, 400, LEFT[-4:], RIGHT[:4]),
+        Molecule("unmodified", AMPLICON, 300, LEFT[-4:], RIGHT[:4]),
+        Molecule("indel", scaffold_incorporated(edited, 133, SCAFFOLD, 9), 60),
+        Molecule("indel", scaffold_incorporated(edited, 133, SCAFFOLD, 2), 40),
+        Molecule("partial_edit", partial, 100),
+        Molecule("indel", deletion_between(AMPLICON, 150, 165), 100),  # between the nicks
+    ]
+    spec = EditSpec(
+        mode="prime",
+        expected_amplicon=edited,
+        nicking_guide=nicking_guide,
+        pegrna_extension=extension,
+        pegrna_scaffold=SCAFFOLD,
+    )
+    result = _run(tmp_path, molecules, spec)
+    _check(result, molecules)
+    on_target = result.on_target
+    assert on_target.outcomes.partial_edit == pytest.approx(0.1, abs=0.005)
+    assert 97 <= on_target.outcome_details.scaffold_incorporation <= 100
+    assert on_target.outcome_details.indel_with_intended_edit >= 97  # scaffold reads carry it
+    assert on_target.window_end_position >= 178 + 10  # widened to the second nick
+
+
+def test_prime_extension_given_in_either_orientation() -> None:
+    """The extension as written on the pegRNA (RNA, RT template then PBS) or as the flap DNA it
+    templates (its reverse complement) locates the same flap end and scaffold junction."""
+    edited, extension, _ = _prime_design()
+    junctions = []
+    for given in (extension, reverse_complement(extension.replace("U", "T"))):
+        spec = EditSpec(
+            mode="prime", expected_amplicon=edited, pegrna_extension=given, pegrna_scaffold=SCAFFOLD
+        )
+        _, expected = layout([("amp", AMPLICON)], GUIDE, spec)
+        assert expected is not None
+        junctions.append(expected.scaffold_junctions)
+    assert junctions[0] == junctions[1] == (edited[121:133] + "G",)  # rc(scaffold) starts G
+
+
+def test_mixed_and_frameshift_details(tmp_path: Path) -> None:
+    """Item 7: HDR-like mixed reads (intended edit plus an indel) and frameshift vs in frame."""
+    from .simdata import TARGET
+
+    edited = substitute(AMPLICON, TARGET, "G")
+    molecules = [
+        Molecule("unmodified", AMPLICON, 300),
+        Molecule("intended_edit", edited, 300),
+        Molecule("indel", delete(edited, CUT - 1, 1), 100),  # frameshift, with the edit
+        Molecule("indel", delete(AMPLICON, CUT - 1, 3), 150),  # in frame
+        Molecule("indel", insert(AMPLICON, CUT, "GC"), 150),  # frameshift
+    ]
+    spec = EditSpec(
+        mode="base-editor",
+        conversion="A>G",
+        activity_window=(4, 8),
+        target_position=6,
+        coding_region=(1, 250),
+    )
+    result = _run(tmp_path, molecules, spec)
+    _check(result, molecules)
+    details = result.on_target.outcome_details
+    assert details.indel_with_intended_edit == 100
+    assert (details.frameshift, details.in_frame) == (250, 150)

@@ -51,13 +51,14 @@ from pmpath.evidence.editing.results import (
     AmpliconQuantification,
     IndelCount,
     OutcomeCounts,
+    OutcomeDetails,
     Outcomes,
     PositionRow,
 )
 
 _CODES = b"ACGTN-"
 _BLOCK_ROWS = 4096
-INDEL, INTENDED, BYSTANDER, UNMODIFIED, UNKNOWN_TARGET = range(5)
+INDEL, INTENDED, BYSTANDER, PARTIAL, UNMODIFIED, UNKNOWN_TARGET = range(6)
 _ALLELE_CATEGORIES = (*CATEGORIES, "target_unknown")
 
 
@@ -67,6 +68,22 @@ class ExpectedEdit:
 
     substitutions: tuple[tuple[int, str], ...]
     window_indels: tuple[Indel, ...]
+    scaffold_junctions: tuple[str, ...] = ()
+    """Read substrings that show scaffold incorporation: the edited flap's last bases followed
+    by the first scaffold bases reverse transcriptase would copy (empty without a pegRNA)."""
+
+
+def _read_sequence(projection: str, indels: tuple[Indel, ...]) -> str:
+    """Return the read's bases in amplicon order: the projection without deleted bases, with
+    the inserted bases put back."""
+    parts: list[str] = []
+    position = 0
+    for insertion in sorted((i for i in indels if i.kind == "insertion"), key=lambda i: i.start):
+        parts.append(projection[position : insertion.start])
+        parts.append(insertion.inserted)
+        position = insertion.start
+    parts.append(projection[position:])
+    return "".join(parts).replace("-", "")
 
 
 def _same_indel(a: Indel, b: Indel) -> bool:
@@ -85,10 +102,9 @@ class AmpliconTally:
         on_target: bool,
         expected: ExpectedEdit | None = None,
         max_alleles: int = 100_000,
-        scaffold_junctions: tuple[str, ...] = (),
     ) -> None:
         self.geometry = geometry
-        self.scaffold_junctions = scaffold_junctions
+        self.scaffold_junctions = expected.scaffold_junctions if expected else ()
         self.on_target = on_target
         self.expected = expected
         self.max_alleles = max_alleles
@@ -96,7 +112,8 @@ class AmpliconTally:
         self.reference = np.frombuffer(geometry.sequence.encode("ascii"), dtype=np.uint8)
         self.base_counts = np.zeros((len(_CODES), length), dtype=np.int64)
         self.insertions_after = np.zeros(length + 1, dtype=np.int64)
-        self.category_counts = np.zeros(4, dtype=np.int64)
+        self.category_counts = np.zeros(len(CATEGORIES), dtype=np.int64)
+        self.details = np.zeros(4, dtype=np.int64)  # mixed, scaffold, frameshift, in frame
         self.clean_intended = 0
         # reads without a window indel whose target base is unknown (N), by bystander status,
         # and the known ones by [bystander status, intended or not]: see :meth:`_allocated`.
@@ -168,9 +185,12 @@ class AmpliconTally:
         window_indels = [self._window_indels(i) if i else () for i in indels]
         has_indel = np.fromiter((bool(i) for i in window_indels), dtype=bool, count=len(indels))
         n_code = ord("N")
-        intended = np.zeros(len(projections), dtype=bool)
-        bystander = np.zeros(len(projections), dtype=bool)
-        unknown = np.zeros(len(projections), dtype=bool)  # the edit cannot be told: N
+        rows = len(projections)
+        intended = np.zeros(rows, dtype=bool)
+        bystander = np.zeros(rows, dtype=bool)
+        partial = np.zeros(rows, dtype=bool)
+        mixed = np.zeros(rows, dtype=bool)  # an unintended window indel with the intended edit
+        unknown = np.zeros(rows, dtype=bool)  # the edit cannot be told: N
         if g.conversion_to is not None:
             to = ord(g.conversion_to)
             if g.target_index is not None:
@@ -178,14 +198,17 @@ class AmpliconTally:
                 unknown = (matrix[:, g.target_index] == n_code) & ~has_indel
             if g.bystander_indices:
                 bystander = (matrix[:, list(g.bystander_indices)] == to).any(axis=1)
+            mixed = intended & has_indel
             intended &= ~has_indel
         elif self.expected is not None:
-            consistent = np.ones(len(projections), dtype=bool)  # each expected base or N
-            masked = np.zeros(len(projections), dtype=bool)
+            consistent = np.ones(rows, dtype=bool)  # each expected base or N
+            masked = np.zeros(rows, dtype=bool)
+            present = np.zeros(rows, dtype=np.int64)  # expected substitutions seen
             for index, base in self.expected.substitutions:
                 column = matrix[:, index]
                 consistent &= (column == ord(base)) | (column == n_code)
                 masked |= column == n_code
+                present += column == ord(base)
             wanted = self.expected.window_indels
             same_indels = np.fromiter(
                 (
@@ -194,15 +217,26 @@ class AmpliconTally:
                     for found in window_indels
                 ),
                 dtype=bool,
-                count=len(window_indels),
+                count=rows,
             )
+            carries_wanted = np.fromiter(
+                (all(any(_same_indel(a, b) for a in found) for b in wanted)
+                 for found in window_indels),
+                dtype=bool,
+                count=rows,
+            )  # fmt: skip
             fits = consistent & same_indels
-            if wanted:
-                has_indel &= ~fits
-            intended = fits & ~masked & ~has_indel
-            unknown = fits & masked & ~has_indel
-        category = np.full(len(projections), UNMODIFIED, dtype=np.int64)
+            has_indel &= ~same_indels  # window indels other than the expected ones
+            intended = fits & ~masked
+            unknown = fits & masked
+            partial = ~fits & ~has_indel & ((present > 0) | (same_indels & bool(wanted)))
+            all_subs = present == len(self.expected.substitutions)
+            mixed = has_indel & all_subs & carries_wanted
+        scaffold = self._scaffold_rows(projections, indels)
+        has_indel |= scaffold
+        category = np.full(rows, UNMODIFIED, dtype=np.int64)
         category[bystander & ~intended] = BYSTANDER
+        category[partial] = PARTIAL
         category[intended] = INTENDED
         if unknown.any():
             category[unknown] = UNKNOWN_TARGET
@@ -212,8 +246,9 @@ class AmpliconTally:
         category[has_indel] = INDEL
         counted = category != UNKNOWN_TARGET
         self.category_counts += np.bincount(
-            category[counted], weights=w[counted], minlength=4
-        ).astype(np.int64)[:4]
+            category[counted], weights=w[counted], minlength=len(CATEGORIES)
+        ).astype(np.int64)[: len(CATEGORIES)]
+        self._add_details(w, has_indel, mixed, scaffold, window_indels)
         known_no_indel = counted & ~has_indel
         for with_bystander in (0, 1):
             rows = known_no_indel & (bystander == bool(with_bystander))
@@ -247,6 +282,45 @@ class AmpliconTally:
                 + ",".join(indel.label() for indel in found)
             )
             self._count_allele(key, weight, int(category[row]), projection, found)
+
+    def _scaffold_rows(
+        self, projections: list[str], indels: list[tuple[Indel, ...]]
+    ) -> npt.NDArray[np.bool_]:
+        """Return which reads carry pegRNA scaffold bases at the flap's end: the read, rebuilt
+        from its projection and insertions, holds one of the scaffold junctions (module
+        docstring of :mod:`.quantify`)."""
+        found = np.zeros(len(projections), dtype=bool)
+        if not self.scaffold_junctions:
+            return found
+        for row, read_indels in enumerate(indels):
+            if not any(i.kind == "insertion" for i in read_indels):
+                continue
+            read = _read_sequence(projections[row], read_indels)
+            found[row] = any(j in read for j in self.scaffold_junctions)
+        return found
+
+    def _add_details(
+        self,
+        weights: npt.NDArray[np.int64],
+        has_indel: npt.NDArray[np.bool_],
+        mixed: npt.NDArray[np.bool_],
+        scaffold: npt.NDArray[np.bool_],
+        window_indels: list[tuple[Indel, ...]],
+    ) -> None:
+        """Count the indel reads' details: with the intended edit, scaffold incorporation, and
+        (in a coding region) frameshift or in frame (net inserted minus deleted bases of the
+        window indels that touch the coding region, modulo 3)."""
+        self.details[0] += int(weights[mixed & has_indel].sum())
+        self.details[1] += int(weights[scaffold].sum())
+        coding = self.geometry.coding_region
+        if coding is None:
+            return
+        first, last = coding
+        for row in np.flatnonzero(has_indel).tolist():
+            touching = [i for i in window_indels[row] if i.overlaps(first, last)]
+            if touching:
+                shift = sum(i.net_size for i in touching) % 3
+                self.details[2 if shift else 3] += int(weights[row])
 
     def _count_allele(
         self, key: str, weight: int, category: int, projection: str, found: tuple[Indel, ...]
@@ -343,6 +417,12 @@ class AmpliconTally:
             aligned_reads=aligned,
             outcome_counts=OutcomeCounts(**counts),
             outcomes=Outcomes(**fractions),
+            outcome_details=OutcomeDetails(
+                indel_with_intended_edit=int(self.details[0]),
+                scaffold_incorporation=int(self.details[1]),
+                frameshift=None if g.coding_region is None else int(self.details[2]),
+                in_frame=None if g.coding_region is None else int(self.details[3]),
+            ),
             intended_edit_clean=clean / denominator if aligned else 0.0,
             intended_edit_clean_reads=clean,
             target_unknown_reads=int(self.unknown_split.sum()),

@@ -48,9 +48,14 @@ class EditSpec:
     ``conversion`` (e.g. "A>G") and ``activity_window`` (1-based protospacer positions) are on the
     protospacer strand; ``target_position`` is a 1-based protospacer position (base editor) or
     None. ``expected_amplicon`` is the edited on-target amplicon (prime editing, HDR).
+    ``nicking_guide`` is the PE3/PE3b second guide (its nick widens the window, so indels
+    between the nicks count); ``pegrna_extension`` (RT template + PBS, 5'->3', RNA or DNA) and
+    ``pegrna_scaffold`` locate the flap's end and let scaffold incorporation be told;
+    ``coding_region`` (1-based, inclusive amplicon positions) splits indels into frameshift and
+    in frame.
     """
 
-    mode: Literal["nuclease", "base-editor", "prime"]
+    mode: Literal["nuclease", "base-editor", "prime", "hdr"]
     pam_length: int = 3
     pam_side: Literal["3prime", "5prime"] = "3prime"
     cut_after: int | None = None
@@ -59,6 +64,10 @@ class EditSpec:
     target_position: int | None = None
     expected_amplicon: str | None = None
     window_flank: int = 10
+    nicking_guide: str | None = None
+    pegrna_extension: str | None = None
+    pegrna_scaffold: str | None = None
+    coding_region: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ class AmpliconGeometry:
     target_index: int | None
     bystander_indices: tuple[int, ...]
     guide_length: int
+    coding_region: tuple[int, int] | None = None
+    """0-based half-open amplicon span of the coding sequence, if given."""
 
     @property
     def length(self) -> int:
@@ -128,6 +139,19 @@ def _count(text: str, probe: str) -> int:
         count += 1
         start = text.find(probe, start + 1)
     return count
+
+
+def _coding_region(name: str, length: int, spec: EditSpec) -> tuple[int, int] | None:
+    """Return the 0-based half-open coding span from the spec's 1-based inclusive one."""
+    if spec.coding_region is None:
+        return None
+    first, last = spec.coding_region
+    if not 1 <= first <= last <= length:
+        raise InvalidInputError(
+            f"amplicon {name!r}: coding region {first}-{last} is not within the amplicon "
+            f"(1-{length}, start <= end)"
+        )
+    return first - 1, last
 
 
 def layout_amplicon(
@@ -200,6 +224,7 @@ def layout_amplicon(
         target_index=None,
         bystander_indices=(),
         guide_length=n,
+        coding_region=_coding_region(name, len(amplicon), spec) if on_target else None,
     )
     if spec.mode == "base-editor" and spec.conversion and spec.activity_window:
         source, _, product = spec.conversion.partition(">")

@@ -128,9 +128,10 @@ def read_amplicons(value: str) -> list[tuple[str, str]]:
 
 
 def _expected_edit(
-    geometry: AmpliconGeometry, expected_amplicon: str, flank: int
+    geometry: AmpliconGeometry, expected_amplicon: str, flank: int, extra: tuple[int, ...] = ()
 ) -> tuple[AmpliconGeometry, ExpectedEdit]:
-    """Return the geometry with its window widened to cover the expected edit, and the edit."""
+    """Return the geometry with its window widened to cover the expected edit (and the
+    amplicon boundaries in ``extra``: a second nick, the flap's end), and the edit."""
     aligner = AmpliconAligner(geometry.sequence, geometry.cut_boundary)
     aligned = min(
         (aligner.align(expected_amplicon), aligner.align(reverse_complement(expected_amplicon))),
@@ -138,7 +139,7 @@ def _expected_edit(
     )  # either orientation: the one that fits
     if aligned.read_identity < 0.7:
         raise InvalidInputError(
-            f"--expected-amplicon does not match the amplicon on either strand (only "
+            f"the expected amplicon does not match the amplicon on either strand (only "
             f"{aligned.read_identity:.0%} of its bases align)"
         )
     reference = geometry.sequence
@@ -151,7 +152,8 @@ def _expected_edit(
     for indel in aligned.indels:
         changed.extend([indel.start, indel.start + max(indel.length, 1) - 1])
     if not changed:
-        raise InvalidInputError("--expected-amplicon is identical to the amplicon: no edit")
+        raise InvalidInputError("the expected amplicon is identical to the amplicon: no edit")
+    changed.extend(extra)
     start = max(0, min(geometry.window_start, min(changed) - flank))
     end = min(geometry.length, max(geometry.window_end, max(changed) + 1 + flank))
     geometry = dataclasses.replace(geometry, window_start=start, window_end=end)
@@ -159,21 +161,93 @@ def _expected_edit(
     return geometry, ExpectedEdit(substitutions, window_indels)
 
 
+JUNCTION_FLANK = 12
+"""Edited bases before the flap's end that a scaffold junction includes."""
+
+
+def _flap_end(geometry: AmpliconGeometry, edited: str, extension: str) -> tuple[int, str]:
+    """Return where the prime-edited flap ends in the expected amplicon (a boundary) and the
+    flap as it reads on the amplicon's + strand.
+
+    The flap is the DNA that reverse transcription writes from the pegRNA's 3' extension (RT
+    template + primer binding site), so on the protospacer strand it is the extension's reverse
+    complement (Anzalone et al., Nature 2019); both orientations of the given extension are
+    tried and the one found in the expected amplicon is used (a reversed extension is the most
+    common input mistake). InvalidInputError if neither is found.
+    """
+    for flap in (reverse_complement(extension), extension):
+        on_plus = flap if geometry.strand == "+" else reverse_complement(flap)
+        at = edited.find(on_plus)
+        if at >= 0 and edited.find(on_plus, at + 1) < 0:
+            return (at + len(on_plus) if geometry.strand == "+" else at), on_plus
+    raise InvalidInputError(
+        "the pegRNA extension (RT template + PBS) is not found once in the expected amplicon in "
+        "either orientation: check the extension and the expected amplicon"
+    )
+
+
+def _scaffold_junctions(
+    geometry: AmpliconGeometry, edited: str, flap_end: int, scaffold: str
+) -> tuple[str, ...]:
+    """Return the read substring that shows scaffold incorporation: the last
+    :data:`JUNCTION_FLANK` edited bases before the flap's end, then the first k scaffold bases
+    reverse transcriptase copies (the reverse complement of the scaffold's 3' end), k growing
+    from 1 until the substring is not in the expected amplicon (the rule CRISPResso2 documents
+    for ``--prime_editing_pegRNA_scaffold_min_match_length``); on the - strand mirrored."""
+    copied = reverse_complement(scaffold)  # what RT writes after the flap, protospacer strand
+    for k in range(1, len(copied) + 1):
+        if geometry.strand == "+":
+            junction = edited[max(0, flap_end - JUNCTION_FLANK) : flap_end] + copied[:k]
+        else:
+            junction = reverse_complement(copied[:k]) + edited[flap_end : flap_end + JUNCTION_FLANK]
+        if junction not in edited:
+            return (junction,)
+    return ()
+
+
 def layout(
     amplicons: list[tuple[str, str]], guide: str, spec: EditSpec
 ) -> tuple[list[AmpliconGeometry], ExpectedEdit | None]:
-    """Return each amplicon's geometry (the first is on-target) and the expected edit, if any."""
-    guide = clean_dna(guide, "--guide")
+    """Return each amplicon's geometry (the first is on-target) and the expected edit, if any.
+
+    Prime editing and HDR: the expected amplicon gives the edit; a PE3/PE3b nicking guide widens
+    the window to its nick; a pegRNA extension widens it to the flap's end and, with the
+    scaffold, gives the scaffold junction (:func:`_scaffold_junctions`).
+    """
+    guide = clean_dna(guide, "the guide")
     geometries = [
         layout_amplicon(name, sequence, guide, spec, on_target=number == 0)
         for number, (name, sequence) in enumerate(amplicons)
     ]
     expected: ExpectedEdit | None = None
-    if spec.mode == "prime":
+    if spec.mode in ("prime", "hdr"):
         if not spec.expected_amplicon:
-            raise InvalidInputError("--mode prime needs --expected-amplicon")
-        edited = clean_dna(spec.expected_amplicon, "--expected-amplicon")
-        geometries[0], expected = _expected_edit(geometries[0], edited, spec.window_flank)
+            raise InvalidInputError(f"{spec.mode} mode needs the expected (edited) amplicon")
+        edited = clean_dna(spec.expected_amplicon, "the expected amplicon")
+        first = geometries[0]
+        extra: list[int] = []
+        if spec.nicking_guide:
+            nick = clean_dna(spec.nicking_guide, "the nicking guide")
+            try:
+                nicked = layout_amplicon(
+                    first.name, first.sequence, nick, EditSpec(mode="nuclease"), on_target=True
+                )
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"nicking guide: {exc}") from None
+            extra.append(nicked.cut_boundary)
+        junctions: tuple[str, ...] = ()
+        if spec.pegrna_extension:
+            extension = clean_dna(spec.pegrna_extension, "the pegRNA extension")
+            flap_end, _ = _flap_end(first, edited, extension)
+            shift = len(edited) - first.length  # net edit length, for the reference boundary
+            reference_end = flap_end - shift if first.strand == "+" else flap_end
+            extra.append(max(0, min(first.length, reference_end)))
+            if spec.pegrna_scaffold:
+                scaffold = clean_dna(spec.pegrna_scaffold, "the pegRNA scaffold")
+                junctions = _scaffold_junctions(first, edited, flap_end, scaffold)
+        geometries[0], expected = _expected_edit(first, edited, spec.window_flank, tuple(extra))
+        if junctions:
+            expected = dataclasses.replace(expected, scaffold_junctions=junctions)
     return geometries, expected
 
 
@@ -206,7 +280,6 @@ class _Engine:
         geometries: list[AmpliconGeometry],
         expected: ExpectedEdit | None,
         settings: QuantifySettings,
-        scaffold_junctions: tuple[str, ...] = (),
     ) -> None:
         self.geometries = geometries
         self.settings = settings
@@ -218,7 +291,6 @@ class _Engine:
                 on_target=number == 0,
                 expected=expected if number == 0 else None,
                 max_alleles=settings.max_alleles,
-                scaffold_junctions=scaffold_junctions if number == 0 else (),
             )
             for number, g in enumerate(geometries)
         ]
@@ -505,7 +577,6 @@ def quantify_sample(
     expected: ExpectedEdit | None = None,
     settings: QuantifySettings | None = None,
     progress: ProgressCallback | None = None,
-    scaffold_junctions: tuple[str, ...] = (),
 ) -> SampleQuantification:
     """Return the quantification of one sample's reads against the laid-out amplicons.
 
@@ -515,7 +586,7 @@ def quantify_sample(
     InvalidInputError names the file and record of malformed input.
     """
     settings = settings or QuantifySettings()
-    engine = _Engine(geometries, expected, settings, scaffold_junctions)
+    engine = _Engine(geometries, expected, settings)
     tally = ReadTally()
     for chunk in read_chunks(
         r1,

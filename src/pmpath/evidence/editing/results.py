@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-CATEGORIES: tuple[str, ...] = ("indel", "intended_edit", "bystander_only", "unmodified")
-"""The four mutually exclusive read outcomes, in reporting order."""
+CATEGORIES: tuple[str, ...] = (
+    "indel",
+    "intended_edit",
+    "bystander_only",
+    "partial_edit",
+    "unmodified",
+)
+"""The mutually exclusive read outcomes, in reporting order (``partial_edit``: prime editing or
+HDR only, part of the expected edit without an unintended indel)."""
 
 
 class _Frozen(BaseModel):
@@ -38,21 +45,39 @@ class ReadCounts(_Frozen):
 
 
 class Outcomes(_Frozen):
-    """The four outcome categories as fractions of aligned reads (they sum to 1)."""
+    """The outcome categories as fractions of aligned reads (they sum to 1)."""
 
     indel: float
     intended_edit: float
     bystander_only: float
     unmodified: float
+    partial_edit: float = 0.0
 
 
 class OutcomeCounts(_Frozen):
-    """The four outcome categories as read counts."""
+    """The outcome categories as read counts."""
 
     indel: int
     intended_edit: int
     bystander_only: int
     unmodified: int
+    partial_edit: int = 0
+
+
+class OutcomeDetails(_Frozen):
+    """What the indel reads also show, as read counts (each a part of ``indel``).
+
+    ``indel_with_intended_edit``: the intended edit is there too (CRISPResso2's "imperfect HDR"
+    in HDR mode); ``scaffold_incorporation``: reverse transcription ran on into the pegRNA
+    scaffold (prime editing with the pegRNA given); ``frameshift`` / ``in_frame``: indel reads
+    whose window indels in the coding region change the length by a non-multiple / a multiple
+    of 3 (None without a coding region).
+    """
+
+    indel_with_intended_edit: int = 0
+    scaffold_incorporation: int = 0
+    frameshift: int | None = None
+    in_frame: int | None = None
 
 
 class AlleleRow(_Frozen):
@@ -120,6 +145,7 @@ class AmpliconQuantification(_Frozen):
     aligned_reads: int
     outcome_counts: OutcomeCounts
     outcomes: Outcomes
+    outcome_details: OutcomeDetails = OutcomeDetails()
     intended_edit_clean: float
     intended_edit_clean_reads: int
     target_unknown_reads: int
@@ -187,6 +213,7 @@ class NetComparison(_Frozen):
     intended_edit: float
     bystander_only: float
     unmodified: float
+    partial_edit: float = 0.0
     indel_significant: bool
     intended_edit_significant: bool
     bystander_only_significant: bool

@@ -52,6 +52,9 @@ _GROUPS: list[tuple[str, str]] = [
     ("editing", "pmpath.interfaces.cli.editing"),
     ("natural-history", "pmpath.interfaces.cli.natural_history"),
     ("offtarget", "pmpath.interfaces.cli.offtarget"),
+    ("spec", "pmpath.interfaces.cli.spec"),
+    ("batch", "pmpath.interfaces.cli.batch"),
+    ("coi", "pmpath.interfaces.cli.coi"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)

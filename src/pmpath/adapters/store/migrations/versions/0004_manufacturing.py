@@ -56,6 +56,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("disposition_reason", sa.Text(), nullable=False, server_default="")
         )
+        batch_op.add_column(sa.Column("disposition_signature_id", sa.Text(), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_batches_specification_id"), ["specification_id"], unique=False
         )
@@ -79,6 +80,7 @@ def upgrade() -> None:
         sa.Column("raised_at", UTCDateTime(), nullable=False),
         sa.Column("decided_by", sa.Text(), nullable=False),
         sa.Column("decided_at", UTCDateTime(), nullable=True),
+        sa.Column("signature_id", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"], ["batches.id"], name=op.f("fk_deviations_batch_id_batches")
         ),
@@ -111,9 +113,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_custody_records")),
     )
     with op.batch_alter_table("custody_records", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_custody_records_batch_id"), ["batch_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_custody_records_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_custody_records_case_id"), ["case_id"], unique=False)
 
 
@@ -130,6 +130,7 @@ def downgrade() -> None:
             batch_op.f("fk_batches_specification_id_platform_specifications"), type_="foreignkey"
         )
         batch_op.drop_index(batch_op.f("ix_batches_specification_id"))
+        batch_op.drop_column("disposition_signature_id")
         batch_op.drop_column("disposition_reason")
         batch_op.drop_column("steps")
         batch_op.drop_column("materials")

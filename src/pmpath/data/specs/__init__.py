@@ -1,0 +1,1 @@
+"""Platform specifications shipped with pmpath (YAML, validated by pmpath.domain.cmc)."""
