@@ -50,10 +50,26 @@ def test_case_file_creates_then_leaves_then_updates_records(
     assert "platform PLAT-A unchanged" in out
 
 
+_CASE = "case: {id: C, patient_id: P, product_id: Q}"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("case: {id: C}\nanalyses: [[audit, verify]]", "analyses.1: must start with one of"),
+        (
+            "case: {id: C}\nanalyses: [[variant, classify, --codes, PVS1, --benign-max, '-8']]",
+            "analyses.1: command-line lists are no longer read; write the typed request instead: "
+            "{kind: variant_classification, codes: PVS1, benign_max_points: -8}",
+        ),
+        (_CASE + "\nanalyses: [{kind: nope}]", "analyses.1.kind: 'nope' is not one of: "),
+        (
+            _CASE + "\nanalyses: [{kind: variant_classification, colour: red}]",
+            "analyses.1.colour: not a field of variant_classification; fields: codes, rules",
+        ),
+        (
+            _CASE + "\nanalyses: [{kind: design_check, variant: c.1A>G}]",
+            "analyses.1.reference: Field required",
+        ),
         ("case: {id: C, patient_id: P, product_id: Q, colour: red}", "case.colour: Extra inputs"),
         ("patient: {id: MRN-1}\ncase: {id: C}", "patient.id: String should match pattern"),
         ("case: [", "is not valid YAML"),
@@ -90,24 +106,66 @@ def test_case_file_runs_its_analyses_and_assesses(
 ) -> None:
     analyses = """
 analyses:
-  - [variant, classify, --codes, "PVS1,PM2_Supporting,PP4", --gene, OTC, --disease, OMIM:311250,
-     --inheritance, x_linked_recessive, --gene-validity, Definitive, --monogenic]
-  - [variant, classify, --codes, "PVS1,NOT_A_CODE"]
+  - kind: variant_classification
+    codes: [PVS1, PM2_Supporting, PP4]
+    gene_disease: {gene_symbol: OTC, disease_id: "OMIM:311250", inheritance: x_linked_recessive,
+                   classification: Definitive}
+    monogenic: true
+  - {kind: variant_classification, codes: "PVS1,NOT_A_CODE"}
 """
     case_file = tmp_path / "case.yaml"
     case_file.write_text(CASE_FILE + analyses)
     code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
     assert code == 2  # the second analysis fails; the first is stored and the case assessed
-    assert "analysis 1 (variant classify): evidence " in out and "stored on case CASE-A" in out
-    assert err.startswith("error: 1 of 2 analyses failed: analysis 2 (variant classify): ")
+    assert "analysis 1 (variant_classification): evidence " in out
+    assert "stored on case CASE-A" in out
+    assert err.startswith("error: 1 of 2 analyses failed: analysis 2 (variant_classification): ")
     assert err.count("\n") == 1
     assert "1 molecular abnormality" in out and "│ met" in out
     code, out, _ = run("case", "assess", "CASE-A", "-w", str(workspace), "--json")
     elements = json.loads(out)["elements"]
     assert elements[0]["status"] == "met" and elements[1]["status"] == "insufficient"
-    case_file.write_text(
-        CASE_FILE + analyses.split('  - [variant, classify, --codes, "PVS1,NOT')[0]
-    )
+    case_file.write_text(CASE_FILE + analyses.split("  - {kind: variant_classification, codes")[0])
     code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
     assert code == 0, err
     assert "already stored on case CASE-A" in out and "unchanged since" not in err
+
+
+def _gene_case(tmp_path: Path, reference: str) -> Path:
+    """A case file whose one analysis reads ``reference`` (as written in the file)."""
+    folder = tmp_path / "case"
+    folder.mkdir(exist_ok=True)
+    case_file = folder / "case.yaml"
+    case_file.write_text(
+        CASE_FILE
+        + f"""
+analyses:
+  - {{kind: variant_mapping, variant: "c.1A>G", reference: "{reference}", transcript: tx.json}}
+"""
+    )
+    return case_file
+
+
+@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink"])
+def test_case_file_paths_may_not_leave_its_folder(
+    workspace: Path, run: Run, tmp_path: Path, where: str
+) -> None:
+    secret = tmp_path / "secret.fa"
+    secret.write_text(">private first line\nACGT\n")
+    folder = tmp_path / "case"
+    folder.mkdir()
+    given = {"dotdot": "../secret.fa", "absolute": str(secret), "symlink": "link.fa"}[where]
+    if where == "symlink":
+        (folder / "link.fa").symlink_to(secret)
+    case_file = _gene_case(tmp_path, given)
+    before = _dump(workspace)
+    code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "analyses.1.reference" in err
+    assert "is outside the case file's folder" in err and "private" not in err
+    assert _dump(workspace) == before  # nothing written, the case not even created
+    code, out, err = run(
+        "case", "run", str(case_file), "-w", str(workspace), "--allow-outside-paths"
+    )
+    assert "outside the case file's folder" not in err
+    assert "case CASE-A created" in out  # allowed: the analysis now runs (and fails on tx.json)

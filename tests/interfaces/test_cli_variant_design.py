@@ -97,7 +97,7 @@ def test_variant_map_and_reference_error(run: Run, gene: Gene) -> None:
                 "--gene-validity",
                 "Definitive",
             ],
-            "error: disease_id: String should match pattern",
+            "error: --disease: String should match pattern",
         ),
     ],
 )

@@ -9,7 +9,7 @@ import numpy as np
 from pmpath.evidence.naturalhistory.compare import compare
 from pmpath.evidence.naturalhistory.data import Cohort, load_cohort
 from pmpath.evidence.naturalhistory.describe import describe_cohort, kaplan_meier
-from pmpath.evidence.naturalhistory.figures import comparison_figures, description_figures
+from pmpath.reports.naturalhistory import comparison_figures, description_figures
 from pmpath.evidence.naturalhistory.simulate import CohortTruth, TreatedTruth, simulate_treated
 from tests.evidence.naturalhistory.conftest import WriteTables
 
@@ -42,8 +42,11 @@ def test_comparison_figures_show_the_patient(
     observed = next(line for line in axes.get_lines() if line.get_label() == "TREATED-1")
     assert len(observed.get_xdata()) == len(result.detail.patients[0].visits)  # type: ignore[union-attr]
     survival = compare(nh_cohort, treated, "death_or_transplant")
-    assert comparison_figures(survival) == {}  # the KM curve needs the natural-history summary
-    km = comparison_figures(survival, kaplan_meier(nh_cohort, "death_or_transplant"))
+    # the result carries the natural history's KM curve, so the figure needs no data
+    assert survival.detail.natural_history_curve == kaplan_meier(  # type: ignore[union-attr]
+        nh_cohort, "death_or_transplant"
+    )
+    km = comparison_figures(survival)
     lines = km["km_death_or_transplant_treated"].axes[0].get_lines()
     (marker,) = [line for line in lines if line.get_marker() == "o"]  # event-free at exit
     assert np.allclose(marker.get_xdata(), [800 / 365.25])

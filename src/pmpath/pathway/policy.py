@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.domain.errors import InvalidInputError
 
@@ -24,11 +25,7 @@ PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a number FDA has not set; such entries must say ``why``."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Criterion(_Strict):
+class Criterion(FrozenModel):
     """One test on a field of an evidence result (exactly one of in/at_least/at_most/equals)."""
 
     field: str = Field(description="dotted path into the evidence result, e.g. net.intended_edit")
@@ -61,7 +58,7 @@ class Criterion(_Strict):
         return f"{self.label} = {self.equals}"
 
 
-class Route(_Strict):
+class Route(FrozenModel):
     """One way to meet an element: an evidence kind whose result meets every criterion."""
 
     name: str
@@ -71,7 +68,7 @@ class Route(_Strict):
     add_hint: str = Field(description="what to add when this evidence is missing")
 
 
-class ElementRule(_Strict):
+class ElementRule(FrozenModel):
     """The routes to meeting one element (any one suffices) and evidence it also needs."""
 
     routes: list[Route] = Field(min_length=1)
@@ -80,7 +77,7 @@ class ElementRule(_Strict):
     )
 
 
-class PlatformRule(_Strict):
+class PlatformRule(FrozenModel):
     """How the consecutive-patient series on one platform is judged."""
 
     consecutive_patients_required: int = Field(ge=1)
@@ -97,7 +94,7 @@ class PlatformRule(_Strict):
     accelerated_allows_surrogate: bool
 
 
-class Policy(_Strict):
+class Policy(FrozenModel):
     """A complete, versioned policy."""
 
     policy_id: str

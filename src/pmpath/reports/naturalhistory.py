@@ -9,17 +9,21 @@
 - for a description: the population trajectory band (fixed effects +/- 1.96 sd of random
   effects and residual) over observed values, and per-subject event rates.
 
-Functions return ``matplotlib.figure.Figure`` objects keyed by a file stem; the caller saves
-them (``fig.savefig(path)``: PNG through the Agg renderer). Figures are drawn from the result
-models only, so a stored evidence item can be re-drawn without the data.
+Functions return ``matplotlib.figure.Figure`` objects keyed by a file stem;
+:func:`write_figures` saves them as PNG (Agg) atomically. Figures are drawn from the result
+models only (a survival comparison carries the natural history's Kaplan-Meier curve), so a
+stored evidence item can be re-drawn without the data.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from pmpath.io.atomic import atomic_path
 from pmpath.evidence.naturalhistory.compare import (
     ComparisonResult,
     EventsDetail,
@@ -180,15 +184,35 @@ def description_figures(description: NaturalHistoryDescription) -> dict[str, Fig
     return figures
 
 
-def comparison_figures(
-    result: ComparisonResult, survival: SurvivalSummary | None = None
-) -> dict[str, Figure]:
-    """Return the figure of a comparison keyed by file stem (KM needs the NH ``survival``)."""
+def comparison_figures(result: ComparisonResult) -> dict[str, Figure]:
+    """Return the figure of a comparison keyed by file stem."""
     detail = result.detail
     if isinstance(detail, SurvivalDetail):
-        if survival is None:
+        if detail.natural_history_curve is None:
             return {}
-        return {f"km_{result.endpoint}_treated": kaplan_meier_figure(survival, detail)}
+        curve = detail.natural_history_curve
+        return {f"km_{result.endpoint}_treated": kaplan_meier_figure(curve, detail)}
     if isinstance(detail, TrajectoryDetail):
         return {f"trajectory_{result.endpoint}_treated": trajectory_figure(detail, result.endpoint)}
     return {f"events_{result.endpoint}_treated": events_figure(detail, result.endpoint)}
+
+
+def write_figures(folder: Path, figures: dict[str, Figure], *, dpi: int = 120) -> list[Path]:
+    """Save each figure as ``folder/<stem>.png`` (atomically); return the paths written."""
+    written = []
+    for stem, figure in figures.items():
+        target = folder / f"{stem}.png"
+        with atomic_path(target) as tmp:
+            figure.savefig(tmp, format="png", dpi=dpi)
+        written.append(target)
+    return written
+
+
+def result_figures(result: object) -> dict[str, Figure]:
+    """Return the figures of a natural-history result (a description or a comparison)."""
+    if isinstance(result, ComparisonResult):
+        return comparison_figures(result)
+    description = getattr(result, "description", result)
+    if isinstance(description, NaturalHistoryDescription):
+        return description_figures(description)
+    raise TypeError(f"no natural-history figures for {type(result).__name__}")

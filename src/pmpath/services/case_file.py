@@ -13,9 +13,16 @@ Layout (paths in analyses are relative to the case file's folder)::
                bespoke_sequences: [...]}
     case:     {id: CASE-0001, patient_id: ..., product_id: ..., status: treated,
                treatment_date_shifted: 2024-03-01}
-    analyses:                       # pmpath commands; --case and --workspace are added
-      - [variant, classify, --codes, "PVS1,PM2_Supporting,PP4"]
-      - [design, check, --reference, ref.fa, --transcript, tx.json, ...]
+    analyses:                       # typed requests: kind plus the request's fields
+      - {kind: variant_classification, codes: [PVS1, PM2_Supporting, PP4], monogenic: true}
+      - {kind: design_check, reference: ref.fa, transcript: tx.json,
+         variant: "NM_001875.5:c.1003C>T", editor: ABE8e, guide: TTCCTAAGCTCCCGTTTGTC}
+
+Analyses are validated when the file is read (an unknown kind or field is an error naming
+``analyses.N.field`` and the fields that exist), before any record is written. Input paths are
+relative to the case file's folder; a path that leaves that folder (``..``, absolute, or a
+symlink pointing out) is refused before anything is read, unless ``allow_outside_paths``. The
+old form, a list of command-line words, is refused with the typed form it stands for.
 
 Each record is created if missing, updated (as the next version, audited) if it differs, and left
 alone if equal, so running a case file again changes nothing. A platform, disease or product that
@@ -30,11 +37,29 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pmpath.adapters.store import Store, UnitOfWork
-from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.contract import AnalysisRequest
+from pmpath.domain.errors import InvalidInputError, PmpathError
 from pmpath.domain.models import Case, Disease, Entity, Patient, Platform, Product
+from pmpath.services.analyses import AnalysisRun, parse_request, run_analysis
 
-ANALYSIS_GROUPS = frozenset({"variant", "design", "editing", "natural-history", "offtarget"})
-"""The command groups a case file may run (each stores evidence with --case)."""
+_COMMAND_KINDS = {
+    ("variant", "classify"): "variant_classification",
+    ("variant", "map"): "variant_mapping",
+    ("design", "check"): "design_check",
+    ("editing", "quantify"): "editing_quantification",
+    ("offtarget", "search"): "offtarget_search",
+    ("offtarget", "confirm"): "offtarget_confirmation",
+    ("natural-history", "describe"): "natural_history_model",
+    ("natural-history", "compare"): "clinical_response",
+}
+"""The analysis kind each command of the old argv form stood for."""
+
+_FLAG_FIELDS = {
+    "benign-max": "benign_max_points",
+    "kind": "endpoint_kind",
+    "max-cut-distance": "max_cut_distance_nt",
+}
+"""Command-line flags whose request field is not the flag's own name."""
 
 
 class CaseFile(BaseModel):
@@ -47,7 +72,7 @@ class CaseFile(BaseModel):
     patient: dict[str, Any] | None = None
     product: dict[str, Any] | None = None
     case: dict[str, Any]
-    analyses: list[list[str]] = Field(default_factory=list)
+    analyses: list[Any] = Field(default_factory=list)
 
 
 _ORDER: list[tuple[str, type[Entity]]] = [
@@ -77,10 +102,12 @@ def read_case_file(path: Path) -> CaseFile:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "file"
         raise InvalidInputError(f"{path}: {where}: {first['msg']}") from None
-    for index, argv in enumerate(parsed.analyses, start=1):
-        if not argv or argv[0] not in ANALYSIS_GROUPS:
-            allowed = ", ".join(sorted(ANALYSIS_GROUPS))
-            raise InvalidInputError(f"{path}: analyses.{index}: must start with one of: {allowed}")
+    for index, entry in enumerate(parsed.analyses, start=1):
+        if isinstance(entry, list):
+            raise InvalidInputError(
+                f"{path}: analyses.{index}: command-line lists are no longer read; "
+                f"write the typed request instead: {_typed_form(entry)}"
+            )
     for section, model in _ORDER:
         raw = getattr(parsed, section)
         if raw is not None:
@@ -91,6 +118,69 @@ def read_case_file(path: Path) -> CaseFile:
                 where = ".".join(str(p) for p in first["loc"])
                 raise InvalidInputError(f"{path}: {section}.{where}: {first['msg']}") from None
     return parsed
+
+
+def _typed_form(argv: list[Any]) -> str:
+    """Return the typed request an old argv entry stands for, as one line of flow YAML."""
+    words = [str(w) for w in argv]
+    kind = _COMMAND_KINDS.get((words[0], words[1]) if len(words) > 1 else ("", ""), "KIND")
+    fields = [f"kind: {kind}"]
+    rest = words[2:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("--"):
+            flag = word[2:]
+            field = _FLAG_FIELDS.get(flag, flag.replace("-", "_"))
+            if i + 1 < len(rest) and not rest[i + 1].startswith("--"):
+                fields.append(
+                    f"{field}: {rest[i + 1]!r}" if " " in rest[i + 1] else f"{field}: {rest[i + 1]}"
+                )
+                i += 2
+                continue
+            fields.append(f"{field}: true")
+        i += 1
+    return "{" + ", ".join(fields) + "}"
+
+
+def analysis_requests(
+    case_file: CaseFile, path: Path, *, allow_outside_paths: bool = False
+) -> list[AnalysisRequest]:
+    """Return the file's analyses as typed requests with their input paths resolved against the
+    case file's folder; InvalidInputError naming ``analyses.N`` for an invalid request, or for
+    an input path that leaves the folder (unless ``allow_outside_paths``). Nothing is read."""
+    folder = path.resolve().parent
+    requests = []
+    for index, entry in enumerate(case_file.analyses, start=1):
+        where = f"{path}: analyses.{index}"
+        request = parse_request(entry, where=where)
+        resolved: dict[str, Path] = {}
+        for role, given in request.input_files().items():
+            target = given if given.is_absolute() else folder / given
+            real = target.resolve()
+            inside = real.is_relative_to(folder) and not given.is_absolute()
+            if not inside and not allow_outside_paths:
+                raise InvalidInputError(
+                    f"{where}.{role}: {given} is outside the case file's folder {folder} "
+                    "(allow it with --allow-outside-paths)"
+                )
+            resolved[role] = real
+        requests.append(request.with_inputs(resolved))
+    return requests
+
+
+def run_analyses(
+    store: Store, requests: list[AnalysisRequest], *, case_id: str, actor: str
+) -> list[tuple[AnalysisRequest, AnalysisRun | str]]:
+    """Run each request on case ``case_id``; return each with its run, or the error's message
+    (one failing analysis does not stop the others)."""
+    outcomes: list[tuple[AnalysisRequest, AnalysisRun | str]] = []
+    for request in requests:
+        try:
+            outcomes.append((request, run_analysis(store, request, case_id=case_id, actor=actor)))
+        except PmpathError as exc:
+            outcomes.append((request, str(exc)))
+    return outcomes
 
 
 def apply_records(store: Store, case_file: CaseFile, *, actor: str, source: str) -> list[str]:

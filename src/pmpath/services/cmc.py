@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
-from pmpath.domain.canonical import sha256_hex, to_jsonable
+from pmpath.domain.canonical import sha256_hex
 from pmpath.domain.cmc import (
     CertificateOfAnalysis,
     CustodyRecord,
@@ -55,7 +55,6 @@ from pmpath.evidence.cmc.judge import ReleaseReadiness, judge_result, release_re
 from pmpath.evidence.cmc.label import LabelContent, decode_label_image, parse_label_payload
 from pmpath.evidence.cmc.results_csv import ReportedResult, read_results_csv
 from pmpath.evidence.cmc.trend import TrendSeries, trend_series
-from pmpath.io.atomic import write_text
 from pmpath.services.signatures import sign
 
 RELEASED_STATES = (BatchStatus.RELEASED, BatchStatus.ADMINISTERED)
@@ -654,15 +653,10 @@ def certificate(store: Store, batch_id: str) -> CertificateOfAnalysis:
 def write_certificate(store: Store, batch_id: str, out_dir: Path) -> tuple[Path, Path]:
     """Write the batch's certificate as ``COA-<batch>.json`` and ``COA-<batch>.pdf`` in
     ``out_dir``; return both paths."""
-    import json
-
-    from pmpath.reports.cmc import render_certificate
+    from pmpath.reports.cmc import render_certificate, render_certificate_json
 
     coa = certificate(store, batch_id)
-    json_path = write_text(
-        out_dir / f"COA-{batch_id}.json",
-        json.dumps(to_jsonable(coa), indent=2, ensure_ascii=False) + "\n",
-    )
+    json_path = render_certificate_json(coa, out_dir / f"COA-{batch_id}.json")
     pdf_path = render_certificate(coa, out_dir / f"COA-{batch_id}.pdf")
     return json_path, pdf_path
 
@@ -1040,7 +1034,8 @@ def _demo_record(path: Path, *, lot: str, made: datetime, guide_lot: str) -> Pat
             f"  - {{name: {name}, operator: demo-operator, started_at: '{start}', "
             f"completed_at: '{end}'}}"
         )
-    return write_text(path, "\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def _demo_results(path: Path, spec: Specification, product: Product, offset: int) -> Path:
@@ -1058,7 +1053,8 @@ def _demo_results(path: Path, spec: Specification, product: Product, offset: int
             if test.kind == "numeric" and test.trend:
                 value = f"{float(value) + 0.3 * ((offset * 7) % 5 - 2):g}"
         writer.writerow([test.id, value, test.unit])
-    return write_text(path, buffer.getvalue())
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
 
 
 def run_manufacturing_demo(

@@ -44,8 +44,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.design.editors import EditorProfile, iupac_regex
 from pmpath.evidence.variants.hgvs import AMINO_ACIDS, HgvsVariant, parse_hgvs
@@ -60,14 +61,18 @@ from pmpath.evidence.variants.transcript import (
 )
 
 Strand = Literal["+", "-"]
+CITATIONS = (
+    "Komor AC et al. Nature 2016;533:420-424; Gaudelli NM et al. Nature 2017;551:464-471 "
+    "(base-editor windows)",
+    "Anzalone AV et al. Nature 2019;576:149-157 (pegRNA geometry)",
+)
+
 MAX_SITE_MISMATCHES = 6
 """A guide whose best site near the variant has more mismatches is reported as not found."""
 
 
-class Bystander(BaseModel):
+class Bystander(FrozenModel):
     """Another editable base in the window and what editing it does."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     position: int = Field(description="protospacer position (1 = PAM-distal end)")
     genomic_position: int | None
@@ -78,10 +83,8 @@ class Bystander(BaseModel):
     protein_change: str | None = Field(description="e.g. p.(Phe33Leu); None if non-coding")
 
 
-class PrimeEditCheck(BaseModel):
+class PrimeEditCheck(FrozenModel):
     """pegRNA extension checks."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     pbs_length_nt: int
     pbs_length_ok: bool
@@ -93,10 +96,8 @@ class PrimeEditCheck(BaseModel):
     nick_to_variant_nt: int | None
 
 
-class OligoCheck(BaseModel):
+class OligoCheck(FrozenModel):
     """ASO or siRNA guide-strand checks."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     modality: Literal["aso", "sirna"]
     sequence: str
@@ -117,10 +118,8 @@ class OligoCheck(BaseModel):
     splice_sites_overlapped: list[str]
 
 
-class DesignCheck(BaseModel):
+class DesignCheck(AnalysisResult):
     """Element 2 sequence checks of one product component against the patient allele."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     variant: str
     genomic_variant: str
@@ -149,6 +148,22 @@ class DesignCheck(BaseModel):
     oligo: OligoCheck | None
     targets_alteration: bool
     reasons: list[str]
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row: the component, where it sits and whether it targets the alteration."""
+        return [
+            {
+                "variant": self.variant,
+                "editor": self.editor,
+                "guide": self.guide,
+                "protospacer_mismatches": self.protospacer_mismatches,
+                "pam_ok": self.pam_ok,
+                "in_window": self.in_window,
+                "bystanders": len(self.bystanders),
+                "matches_wild_type": self.matches_wild_type,
+                "targets_alteration": self.targets_alteration,
+            }
+        ]
 
 
 def _clean(seq: str, what: str) -> str:
@@ -388,7 +403,13 @@ def check_design(
         )
         result["oligo"] = oligo
         ok = ok and oligo.mismatches_to_mutant == 0 and oligo.covers_variant and oligo.length_ok
-    return DesignCheck(targets_alteration=ok, reasons=reasons, **result)
+    return DesignCheck(
+        method="sequence checks against the patient allele and the wild type",
+        citations=list(CITATIONS),
+        targets_alteration=ok,
+        reasons=reasons,
+        **result,
+    )
 
 
 def _check_guide(

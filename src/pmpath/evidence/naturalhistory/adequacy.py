@@ -1,7 +1,9 @@
 """Is a natural-history dataset adequate as the comparator for one treated patient? (element 3)
 
-Three figures per treated patient and endpoint, each reported against a threshold that the
-caller supplies (the policy in force; none is a constant of this module):
+Three figures per treated patient and endpoint, each reported against a threshold when the
+caller supplies one (none is a constant of this module). On the analysis contract no judging
+threshold is given: the figures are stored and the policy in force judges them, so what decides
+element 3 lives in the policy file with its source:
 
 1. comparable subjects: natural-history subjects of the patient's genotype (or variant class)
    with data on the endpoint (time-to-event: any follow-up; trajectory: at least one measured
@@ -22,38 +24,36 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.naturalhistory.data import Cohort, EndpointKindName
 from pmpath.evidence.naturalhistory.describe import survival_times
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AdequacyThresholds(FrozenModel):
+    """How coverage is measured (bin width, subjects per bin) and, optionally, the thresholds
+    that judge the figures (None: report the figures only; the policy judges them)."""
 
-
-class AdequacyThresholds(_Frozen):
-    """The policy's thresholds (inputs, never constants)."""
-
-    min_comparable_subjects: int = Field(ge=1)
+    min_comparable_subjects: int | None = Field(default=None, ge=1)
     min_subjects_per_age_bin: int = Field(ge=1)
-    min_age_coverage_fraction: float = Field(ge=0.0, le=1.0)
-    max_missing_fraction: float = Field(ge=0.0, le=1.0)
+    min_age_coverage_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_missing_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
     age_bin_days: float = Field(gt=0.0)
 
 
-class AdequacyCheck(_Frozen):
+class AdequacyCheck(FrozenModel):
     """One figure against its threshold."""
 
     name: str
     value: float
-    threshold: float
+    threshold: float | None = Field(description="None: not judged here (the policy judges)")
     rule: str = Field(description="'>=' or '<=': how value must compare with threshold")
-    passed: bool
+    passed: bool | None
 
 
-class AgeBin(_Frozen):
+class AgeBin(FrozenModel):
     """Comparable subjects with data in one age bin of the patient's follow-up."""
 
     start_age_days: float
@@ -62,7 +62,7 @@ class AgeBin(_Frozen):
     covered: bool
 
 
-class AdequacyReport(_Frozen):
+class AdequacyReport(FrozenModel):
     """Adequacy of the natural history for one treated patient and endpoint."""
 
     subject_id: str
@@ -73,16 +73,21 @@ class AdequacyReport(_Frozen):
     thresholds: AdequacyThresholds
     checks: list[AdequacyCheck]
     age_bins: list[AgeBin]
-    adequate: bool
+    adequate: bool | None = Field(description="None when no judging threshold was given")
 
 
-class AdequacySummary(_Frozen):
-    """Adequacy over all treated patients: adequate only if adequate for each; the smallest
-    count of comparable subjects among them."""
+class AdequacySummary(FrozenModel):
+    """Adequacy over all treated patients, as the worst patient's figures: the smallest count of
+    comparable subjects, the smallest age coverage and the largest missing fraction; adequate
+    only if adequate for each (None when no judging threshold was given)."""
 
     endpoint: str
-    adequate: bool
+    adequate: bool | None
     n_comparable_subjects: int
+    age_coverage_fraction: float = Field(description="smallest over the treated patients")
+    missing_fraction: float = Field(description="largest over the treated patients")
+    age_bin_days: float
+    min_subjects_per_age_bin: int
     thresholds: AdequacyThresholds
     patients: list[AdequacyReport]
 
@@ -91,17 +96,24 @@ def summarize_adequacy(reports: list[AdequacyReport]) -> AdequacySummary:
     """Return the summary of per-patient reports (InvalidInputError when there are none)."""
     if not reports:
         raise InvalidInputError("no treated patient to judge adequacy for")
+    verdicts = [r.adequate for r in reports]
     return AdequacySummary(
         endpoint=reports[0].endpoint,
-        adequate=all(r.adequate for r in reports),
+        adequate=None if None in verdicts else all(verdicts),
         n_comparable_subjects=min(int(r.checks[0].value) for r in reports),
+        age_coverage_fraction=min(r.checks[1].value for r in reports),
+        missing_fraction=max(r.checks[2].value for r in reports),
+        age_bin_days=reports[0].thresholds.age_bin_days,
+        min_subjects_per_age_bin=reports[0].thresholds.min_subjects_per_age_bin,
         thresholds=reports[0].thresholds,
         patients=reports,
     )
 
 
-def _check(name: str, value: float, threshold: float, rule: str) -> AdequacyCheck:
-    passed = value >= threshold if rule == ">=" else value <= threshold
+def _check(name: str, value: float, threshold: float | None, rule: str) -> AdequacyCheck:
+    passed = None
+    if threshold is not None:
+        passed = value >= threshold if rule == ">=" else value <= threshold
     return AdequacyCheck(name=name, value=value, threshold=threshold, rule=rule, passed=passed)
 
 
@@ -171,7 +183,9 @@ def assess_adequacy(
             _check(
                 "subjects of the same genotype with data",
                 float(comparable),
-                float(thresholds.min_comparable_subjects),
+                None
+                if thresholds.min_comparable_subjects is None
+                else float(thresholds.min_comparable_subjects),
                 ">=",
             ),
             _check(
@@ -196,7 +210,9 @@ def assess_adequacy(
                 thresholds=thresholds,
                 checks=checks,
                 age_bins=bins,
-                adequate=all(c.passed for c in checks),
+                adequate=None
+                if any(c.passed is None for c in checks)
+                else all(bool(c.passed) for c in checks),
             )
         )
     return reports

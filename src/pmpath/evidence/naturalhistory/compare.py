@@ -48,15 +48,18 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.naturalhistory.data import Cohort, EndpointKindName
 from pmpath.evidence.naturalhistory.describe import (
     DAYS_PER_YEAR,
+    SurvivalSummary,
     TrajectoryModel,
     fit_event_rate,
     fit_trajectory,
+    kaplan_meier,
     restrict_to_genotype,
     survival_times,
 )
@@ -81,11 +84,7 @@ Direction = Literal["higher_is_better", "lower_is_better"]
 TrajectoryEstimand = Literal["slope_difference", "mean_difference"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SurvivalPatient(_Frozen):
+class SurvivalPatient(FrozenModel):
     """One treated patient against the natural-history hazard."""
 
     subject_id: str
@@ -102,7 +101,7 @@ class SurvivalPatient(_Frozen):
     )
 
 
-class SurvivalDetail(_Frozen):
+class SurvivalDetail(FrozenModel):
     """One-sample log-rank details."""
 
     kind: Literal["survival"] = "survival"
@@ -114,9 +113,12 @@ class SurvivalDetail(_Frozen):
     p_value_adjusted_normal: float | None
     natural_history_max_age_days: float
     patients: list[SurvivalPatient]
+    natural_history_curve: SurvivalSummary | None = Field(
+        default=None, description="the natural history's Kaplan-Meier curve (for the figure)"
+    )
 
 
-class TrajectoryVisit(_Frozen):
+class TrajectoryVisit(FrozenModel):
     """One post-dose visit against the predicted untreated value."""
 
     age_days: float
@@ -131,7 +133,7 @@ class TrajectoryVisit(_Frozen):
     )
 
 
-class TrajectoryPatient(_Frozen):
+class TrajectoryPatient(FrozenModel):
     """One treated patient against the conditioned natural-history trajectory."""
 
     subject_id: str
@@ -152,7 +154,7 @@ class TrajectoryPatient(_Frozen):
     pre_dose: list[tuple[float, float]] = Field(description="(age_days, value) before dosing")
 
 
-class TrajectoryDetail(_Frozen):
+class TrajectoryDetail(FrozenModel):
     """Conditional-prediction details and the natural-history model used."""
 
     kind: Literal["trajectory"] = "trajectory"
@@ -161,7 +163,7 @@ class TrajectoryDetail(_Frozen):
     patients: list[TrajectoryPatient]
 
 
-class EventsPatient(_Frozen):
+class EventsPatient(FrozenModel):
     """One treated patient's event rates, within patient and against natural history."""
 
     subject_id: str
@@ -177,7 +179,7 @@ class EventsPatient(_Frozen):
     event_ages_days: list[float]
 
 
-class EventsDetail(_Frozen):
+class EventsDetail(FrozenModel):
     """Pooled within-patient rate ratio and per-patient details."""
 
     kind: Literal["events"] = "events"
@@ -197,7 +199,7 @@ states it."""
 DAYS_PER_MONTH = 30.4375
 
 
-class ComparisonResult(_Frozen):
+class ComparisonResult(AnalysisResult):
     """Element 5: the treated patients' improvement against natural history, with durability."""
 
     endpoint: str
@@ -225,10 +227,24 @@ class ComparisonResult(_Frozen):
     detail: Detail
     durability: Durability
     assumptions: list[str]
-    parameters: dict[str, Any]
-    inputs: dict[str, str] = Field(
-        default_factory=dict, description="the tables compared (paths as given)"
-    )
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row: the headline estimate with its interval, the test, and durability."""
+        return [
+            {
+                "endpoint": self.endpoint,
+                "endpoint_class": self.endpoint_class,
+                "method": self.method,
+                "estimate_name": self.estimate_name,
+                "estimate": self.estimate,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "p_value": self.p_value,
+                "n_treated": self.n_treated,
+                "follow_up_months": self.follow_up_months,
+                "durable": self.durability.holds,
+            }
+        ]
 
 
 def compare(
@@ -280,16 +296,10 @@ def compare(
     }
     if inferred == "trajectory":
         parameters["trajectory_estimand"] = trajectory_estimand
-    inputs = {
-        "natural_history_subjects": natural_history.subjects_source,
-        "natural_history_observations": natural_history.observations_source,
-        "treated_subjects": treated.subjects_source,
-        "treated_observations": treated.observations_source,
-    }
     if inferred != "survival" and treated.observations_source == "(no observations)":
         raise InvalidInputError(
             f"endpoint {endpoint!r} is a {inferred} endpoint: the treated patients' "
-            "observations are needed (--treated-observations)"
+            "observations are needed (a treated observations table)"
         )
     result: ComparisonResult
     if inferred == "survival":
@@ -310,7 +320,6 @@ def compare(
     follow_up_days = treated.exit_age_days() - treated.subjects["dose_age_days"].astype(float)
     return result.model_copy(
         update={
-            "inputs": inputs,
             "endpoint_class": endpoint_class,
             "follow_up_months": float(follow_up_days.min()) / DAYS_PER_MONTH,
         }
@@ -435,6 +444,7 @@ def _compare_survival(
             z_adjusted_for_natural_history_size=z_adjusted,
             p_value_adjusted_normal=None if z_adjusted is None else float(norm.cdf(z_adjusted)),
             natural_history_max_age_days=nh_max,
+            natural_history_curve=kaplan_meier(nh, endpoint),
             patients=patients,
         ),
         durability=durability,

@@ -28,8 +28,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.naturalhistory.data import Cohort
 from pmpath.evidence.naturalhistory.exact import garwood_interval
@@ -37,11 +38,7 @@ from pmpath.evidence.naturalhistory.exact import garwood_interval
 DAYS_PER_YEAR = 365.25
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CohortSummary(_Frozen):
+class CohortSummary(FrozenModel):
     """Who is in the cohort and how long they were followed."""
 
     n_subjects: int
@@ -54,7 +51,7 @@ class CohortSummary(_Frozen):
     n_deaths: int
 
 
-class KaplanMeierPoint(_Frozen):
+class KaplanMeierPoint(FrozenModel):
     """The Kaplan-Meier estimate just after one event age."""
 
     age_days: float
@@ -65,7 +62,7 @@ class KaplanMeierPoint(_Frozen):
     events: int
 
 
-class SurvivalSummary(_Frozen):
+class SurvivalSummary(FrozenModel):
     """Kaplan-Meier summary of one time-to-event endpoint."""
 
     endpoint: str
@@ -82,7 +79,7 @@ class SurvivalSummary(_Frozen):
     assumptions: list[str]
 
 
-class TrajectoryModel(_Frozen):
+class TrajectoryModel(FrozenModel):
     """REML mixed-effects fit: value = b0 + b1 * age_years + (u0 + u1 * age_years) + error."""
 
     endpoint: str
@@ -107,7 +104,7 @@ class TrajectoryModel(_Frozen):
     assumptions: list[str]
 
 
-class EventRateModel(_Frozen):
+class EventRateModel(FrozenModel):
     """Recurrent-event rates: crude Poisson rate and negative-binomial (NB2) fit."""
 
     endpoint: str
@@ -134,7 +131,7 @@ EndpointSummary = Annotated[
 ]
 
 
-class NaturalHistoryDescription(_Frozen):
+class NaturalHistoryDescription(FrozenModel):
     """Element 3: the cohort and a model of each endpoint."""
 
     source_subjects: str

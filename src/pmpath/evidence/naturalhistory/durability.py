@@ -24,18 +24,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.naturalhistory.exact import exact_rate_ratio, one_sample_logrank
 
 HOLDS_RULE = "the latest window with data shows benefit with p < alpha"
 
 
-class DurabilityWindow(BaseModel):
+class DurabilityWindow(FrozenModel):
     """The effect estimated in one window after dosing."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     window: int = Field(description="1-based window number")
     start_days_after_dose: float
@@ -49,10 +48,8 @@ class DurabilityWindow(BaseModel):
     significant: bool
 
 
-class Durability(BaseModel):
+class Durability(FrozenModel):
     """The per-window durability table and whether the effect holds."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     estimand: str
     window_days: float

@@ -19,13 +19,8 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict
-
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def garwood_interval(count: int, level: float = 0.95) -> tuple[float, float]:
@@ -43,7 +38,7 @@ def garwood_interval(count: int, level: float = 0.95) -> tuple[float, float]:
     return low, high
 
 
-class OneSampleLogRank(_Frozen):
+class OneSampleLogRank(FrozenModel):
     """Observed vs expected events (FMS 2003), with exact and normal p-values (one-sided)."""
 
     observed: int
@@ -93,7 +88,7 @@ def one_sample_logrank(observed: int, expected: float, level: float = 0.95) -> O
     )
 
 
-class RateRatio(_Frozen):
+class RateRatio(FrozenModel):
     """Rate after / rate before, exact conditional interval and two-sided p."""
 
     events_after: int

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+
+from pmpath.domain.contract import FrozenModel
 
 DAYS_PER_YEAR = 365.25
 
 
-class CohortTruth(BaseModel):
+class CohortTruth(FrozenModel):
     """Parameters of the generating model (see the module docstring)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_subjects: int = 100
     genotypes: tuple[str, ...] = ("null/null", "null/missense")
@@ -54,10 +53,8 @@ class CohortTruth(BaseModel):
     alpha: float = 0.5
 
 
-class TreatedTruth(BaseModel):
+class TreatedTruth(FrozenModel):
     """A treated patient: ages, dose and the true effect of the product."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     subject_id: str = "TREATED-1"
     sex: str = "male"

@@ -43,8 +43,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 
 
@@ -153,10 +154,8 @@ _TOKEN = re.compile(
 )
 
 
-class PointsThresholds(BaseModel):
+class PointsThresholds(FrozenModel):
     """Class boundaries on the points scale (inclusive); defaults are Tavtigian 2020."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     pathogenic_min: int = 10
     likely_pathogenic_min: int = 6
@@ -197,10 +196,8 @@ class PointsThresholds(BaseModel):
         )
 
 
-class AppliedCode(BaseModel):
+class AppliedCode(FrozenModel):
     """One evidence code as it was counted."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     token: str = Field(description="as the user gave it")
     code: str
@@ -212,10 +209,8 @@ class AppliedCode(BaseModel):
     note: str = ""
 
 
-class RuleCounts(BaseModel):
+class RuleCounts(FrozenModel):
     """Counts of counted codes per 2015 tier, at applied strength."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     pvs: int = 0
     ps: int = 0
@@ -226,10 +221,8 @@ class RuleCounts(BaseModel):
     bp: int = 0
 
 
-class ClassificationResult(BaseModel):
+class ClassificationResult(FrozenModel):
     """Both systems' classes, the rules that fired, points, and the parameters used."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     classification: Classification = Field(description="class of the system chosen by `system`")
     system: CombiningSystem
@@ -517,10 +510,8 @@ INHERITANCE_HPO: dict[str, str] = {
 DiseaseId = Annotated[str, StringConstraints(pattern=r"^(MONDO:\d{7}|OMIM:\d{6})$")]
 
 
-class GeneDiseaseValidity(BaseModel):
+class GeneDiseaseValidity(FrozenModel):
     """One ClinGen gene-disease validity assertion."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     gene_symbol: str = Field(min_length=1)
     disease_id: DiseaseId = Field(description="MONDO:nnnnnnn or OMIM:nnnnnn")
@@ -574,10 +565,8 @@ def validity_from_scores(
 # --- Element 1 verdict inputs -----------------------------------------------------------------
 
 
-class Element1Inputs(BaseModel):
+class Element1Inputs(FrozenModel):
     """What the pathway engine needs to decide Element 1 (molecular abnormality)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     classification: Classification
     gene_validity: GeneValidity | None = Field(description="ClinGen class, e.g. Definitive")

@@ -14,8 +14,9 @@ Heavy lifting: the modules above (pyfaidx, Biopython); this module only combines
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.variants.acmg import (
     AppliedCode,
@@ -45,11 +46,17 @@ from pmpath.evidence.variants.transcript import (
     protein_effect,
 )
 
+CITATIONS = (
+    "Richards S et al. Genet Med 2015;17:405-424 (ACMG/AMP standards)",
+    "Tavtigian SV et al. Genet Med 2018;20:1054-1060; Hum Mutat 2020;41:1734-1737 (points)",
+    "Abou Tayoun AN et al. Hum Mutat 2018;39:1517-1524 (PVS1 decision tree)",
+    "ClinGen SVI recommendation for PM2, v1.0 (2020)",
+    "Strande NT et al. Am J Hum Genet 2017;100:895-906 (gene-disease validity)",
+)
 
-class VariantOnGenome(BaseModel):
+
+class VariantOnGenome(FrozenModel):
     """The variant as mapped and checked against the reference, with its protein effect."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     hgvs: str
     transcript: str
@@ -58,10 +65,8 @@ class VariantOnGenome(BaseModel):
     pvs1: Pvs1Result | None
 
 
-class VariantEvidence(BaseModel):
+class VariantEvidence(AnalysisResult):
     """Element 1 evidence: the fields the pathway policy reads, then the full detail."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     classification: Classification
     points: int
@@ -83,6 +88,21 @@ class VariantEvidence(BaseModel):
     thresholds: PointsThresholds
     gene_disease: GeneDiseaseValidity | None
     variant: VariantOnGenome | None = Field(description="None when no transcript was given")
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row: the class under both systems, the points, gene validity and the verdict."""
+        return [
+            {
+                "classification": self.classification.value,
+                "rules_2015": self.rules_2015_classification.value,
+                "points": self.points,
+                "points_classification": self.points_classification.value,
+                "posterior_probability": self.posterior_probability,
+                "gene_validity": self.gene_validity.value if self.gene_validity else None,
+                "monogenic": self.monogenic,
+                "supports_causality": self.supports_causality,
+            }
+        ]
 
 
 def classify_variant(
@@ -108,7 +128,9 @@ def classify_variant(
     tokens = list(codes)
     if hgvs is not None:
         if transcript is None or reference is None:
-            raise InvalidInputError("--variant needs --transcript and --reference")
+            raise InvalidInputError(
+                "a variant to map needs a transcript model and a reference FASTA"
+            )
         mapped = map_variant(hgvs, transcript, reference)
         effect = protein_effect(mapped, transcript, reference)
         pvs1 = None
@@ -148,6 +170,8 @@ def classify_variant(
     )
     inputs = element1_inputs(result, validity, monogenic=monogenic)
     return VariantEvidence(
+        method="ACMG/AMP 2015 combining rules and the Bayesian points scale, side by side",
+        citations=list(CITATIONS),
         classification=result.classification,
         points=result.points,
         rules_fired=result.rules_fired,

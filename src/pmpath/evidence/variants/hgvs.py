@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 
 EditKind = Literal[
@@ -49,12 +50,10 @@ _AA3 = "|".join(sorted(set(THREE_TO_ONE), key=len, reverse=True))
 _AA = rf"(?:{_AA3}|[ACDEFGHIKLMNPQRSTVWY*X])"
 
 
-class Position(BaseModel):
+class Position(FrozenModel):
     """One position: ``base`` (c.: CDS number, negative in the 5' UTR; ``utr3`` for c.*k;
     g./n.: sequence number; p.: residue number), ``offset`` into an intron (c./n.), and for p.
     the reference residue (three-letter)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base: int
     offset: int = 0
@@ -74,10 +73,8 @@ class Position(BaseModel):
         return (1 if self.utr3 else 0, self.base, self.offset)
 
 
-class HgvsVariant(BaseModel):
+class HgvsVariant(FrozenModel):
     """A parsed HGVS variant description."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     text: str = Field(description="the description as given")
     accession: str | None

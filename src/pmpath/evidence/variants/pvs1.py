@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.variants.acmg import Strength
 from pmpath.evidence.variants.transcript import (
@@ -49,10 +50,8 @@ NullKind = Literal[
 ]
 
 
-class Pvs1Inputs(BaseModel):
+class Pvs1Inputs(FrozenModel):
     """The answers the tree needs (curator-stated unless computed from the transcript)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: NullKind
     loss_of_function_mechanism: bool = Field(description="LoF is a known disease mechanism")
@@ -71,10 +70,8 @@ class Pvs1Inputs(BaseModel):
     tandem: Literal["proven", "presumed", "not_in_tandem"] = "presumed"
 
 
-class Pvs1Result(BaseModel):
+class Pvs1Result(FrozenModel):
     """PVS1 strength (None: not applicable), the code token, and the decisions taken."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     strength: Strength | None
     code: str | None = Field(description="e.g. PVS1, PVS1_Strong; None if not applicable")
@@ -205,10 +202,8 @@ def pvs1_from_effect(
     )
 
 
-class ExonSkipping(BaseModel):
+class ExonSkipping(FrozenModel):
     """The predicted outcome of a canonical +/-1,2 splice variant: its exon is skipped."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     skipped_exon: int = Field(description="exon number in transcription order")
     skipped_exon_length_nt: int

@@ -37,8 +37,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError, NotFoundError
 from pmpath.evidence.variants.hgvs import HgvsVariant, Position, parse_hgvs
 
@@ -59,10 +60,8 @@ def translate(seq: str) -> str:
     return str(Seq(seq[:whole]).translate())  # type: ignore[no-untyped-call]
 
 
-class Exon(BaseModel):
+class Exon(FrozenModel):
     """One exon: 1-based inclusive genomic interval."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     start: int = Field(ge=1)
     end: int = Field(ge=1)
@@ -74,10 +73,8 @@ class Exon(BaseModel):
         return self
 
 
-class TranscriptModel(BaseModel):
+class TranscriptModel(FrozenModel):
     """A transcript: exons, strand and CDS on one chromosome (genomic, 1-based, inclusive)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, description="e.g. NM_001875.5")
     gene: str | None = None
@@ -397,14 +394,12 @@ class Reference:
 # --- variants on the genome --------------------------------------------------------------------
 
 
-class GenomicVariant(BaseModel):
+class GenomicVariant(FrozenModel):
     """A variant on the + strand of the genome: replace ``ref`` at ``start..end`` by ``alt``.
 
     An insertion has ``ref == ""`` and lies between ``start - 1`` and ``start`` (end =
     start - 1), so every kind is one replacement.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     hgvs: str
     chrom: str
@@ -582,10 +577,8 @@ Consequence = Literal[
 ]  # fmt: skip
 
 
-class NmdPrediction(BaseModel):
+class NmdPrediction(FrozenModel):
     """Whether a premature stop codon escapes nonsense-mediated decay, and why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ptc_c_position: int = Field(description="c. position of the first base of the new stop")
     exon_number: int
@@ -633,10 +626,8 @@ def nmd_escape(transcript: TranscriptModel, ptc_c_position: int) -> NmdPredictio
     )
 
 
-class ProteinEffect(BaseModel):
+class ProteinEffect(FrozenModel):
     """The effect of a variant on the protein of one transcript."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     consequence: Consequence
     hgvs_p: str | None = Field(description="e.g. p.(Gln335Ter); None outside the CDS")

@@ -127,59 +127,47 @@ def assess_command(
             )
 
 
-def _run_analysis(argv: list[str], folder: Path) -> tuple[int, str]:
-    """Run one pmpath analysis command in-process from ``folder``; return (exit code, stderr)."""
-    import contextlib
-    import io
-    import os
-
-    from pmpath.interfaces.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    finally:
-        os.chdir(previous)
-    return code, err.getvalue().strip()
-
-
 @app.command("run")
 def run_command(
     case_file: Annotated[Path, typer.Argument(help="The case file (YAML).")],
     policy: PolicyOption = None,
+    allow_outside_paths: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-paths",
+            help="Let analyses read files outside the case file's folder.",
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create or update the case's records from CASE_FILE, run its analyses (each stores its
     evidence on the case), and assess the case."""
     from pmpath.services.assessment import assess, load_policy
-    from pmpath.services.case_file import apply_records, read_case_file
+    from pmpath.services.case_file import (
+        analysis_requests,
+        apply_records,
+        read_case_file,
+        run_analyses,
+    )
 
     parsed = read_case_file(case_file)
+    requests = analysis_requests(parsed, case_file, allow_outside_paths=allow_outside_paths)
     chosen = load_policy(policy)
     opened = open_workspace(workspace)
     case_id = str(parsed.case["id"])
-    store = opened.store()
-    try:
-        for change in apply_records(store, parsed, actor=actor(), source=case_file.name):
-            typer.echo(change)
-    finally:
-        store.dispose()
+    who = actor()
     failures = []
-    for index, argv in enumerate(parsed.analyses, start=1):
-        full = [*argv, "--case", case_id, "--workspace", str(opened.path.resolve())]
-        code, err = _run_analysis(full, case_file.resolve().parent)
-        label = " ".join(argv[:2])
-        if code == 0:
-            note = err.splitlines()[-1] if err else "done"
-            typer.echo(f"analysis {index} ({label}): {note}")
-        else:
-            failures.append(f"analysis {index} ({label}): {err.removeprefix('error: ')}")
     store = opened.store()
     try:
-        outcome = assess(store, case_id, chosen, actor=actor())
+        for change in apply_records(store, parsed, actor=who, source=case_file.name):
+            typer.echo(change)
+        outcomes = run_analyses(store, requests, case_id=case_id, actor=who)
+        for index, (request, run) in enumerate(outcomes, start=1):
+            if isinstance(run, str):
+                failures.append(f"analysis {index} ({request.kind}): {run}")
+            else:
+                typer.echo(f"analysis {index} ({request.kind}): {run.message()}")
+        outcome = assess(store, case_id, chosen, actor=who)
     finally:
         store.dispose()
     decision = outcome.decision

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,9 +11,10 @@ from pmpath.interfaces.cli.common import (
     CaseOption,
     JsonOption,
     WorkspaceOption,
+    build_request,
     console,
     print_json,
-    store_evidence,
+    run_request,
     table,
 )
 
@@ -63,71 +64,26 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Check the design against the patient allele and the wild type; list every reason."""
-    from pmpath.domain.canonical import sha256_file
-    from pmpath.domain.enums import Element, EvidenceKind
-    from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.design.check import check_design
-    from pmpath.evidence.design.editors import load_editor, load_editors
-    from pmpath.evidence.variants.transcript import Reference, load_transcript
+    from pmpath.domain.requests.design import DesignCheckRequest
 
-    if max_cut_distance < 0:
-        raise InvalidInputError("--max-cut-distance must be >= 0")
-    profile = None
-    if editor is not None:
-        if editors_file is not None:
-            profiles = load_editors(editors_file)
-            match = {k.lower(): v for k, v in profiles.items()}.get(editor.lower())
-            if match is None:
-                raise InvalidInputError(
-                    f"unknown editor {editor!r} in {editors_file}; known: {', '.join(profiles)}"
-                )
-            profile = match
-        else:
-            profile = load_editor(editor)
-    tx = load_transcript(transcript, transcript_id)
-    ref = Reference(reference)
-    try:
-        result = check_design(
-            transcript=tx,
-            reference=ref,
-            variant=variant,
-            editor=profile,
-            guide=guide,
-            peg_rt=peg_rt,
-            peg_pbs=peg_pbs,
-            aso=aso,
-            sirna=sirna,
-            max_cut_distance_nt=max_cut_distance,
-            intended_base=intended_base,
-        )
-    finally:
-        ref.close()
-    if case is not None:
-        digests = {"reference": sha256_file(reference), "transcript": sha256_file(transcript)}
-        if editors_file is not None:
-            digests["editors"] = sha256_file(editors_file)
-        parameters = {
-            "variant": variant,
-            "transcript_id": transcript_id,
-            "editor": profile.model_dump(mode="json") if profile else None,
-            "guide": guide,
-            "peg_rt": peg_rt,
-            "peg_pbs": peg_pbs,
-            "aso": aso,
-            "sirna": sirna,
-            "max_cut_distance_nt": max_cut_distance,
-            "intended_base": intended_base,
-        }
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.DESIGN_CHECK,
-            element=Element.TARGETS_ALTERATION,
-            input_digests=digests,
-            parameters=parameters,
-            result=result,
-        )
-        typer.echo(message, err=True)
+    request = build_request(
+        DesignCheckRequest,
+        {"max_cut_distance_nt": "--max-cut-distance"},
+        reference=reference,
+        transcript=transcript,
+        variant=variant,
+        transcript_id=transcript_id,
+        editor=editor,
+        editors_file=editors_file,
+        guide=guide,
+        peg_rt=peg_rt,
+        peg_pbs=peg_pbs,
+        aso=aso,
+        sirna=sirna,
+        intended_base=intended_base,
+        max_cut_distance_nt=max_cut_distance,
+    )
+    result: Any = run_request(request, case=case, workspace=workspace).result
     if as_json:
         print_json(result)
         return

@@ -1,10 +1,11 @@
 """``pmpath natural-history``: describe a natural-history dataset (element 3) and compare treated
-patients against it (element 5). Parse, call :mod:`pmpath.evidence.naturalhistory`, render."""
+patients against it (element 5). Parse into a request, run it through the analysis service,
+render the result (figures by :mod:`pmpath.reports.naturalhistory`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -12,34 +13,18 @@ from pmpath.interfaces.cli.common import (
     CaseOption,
     JsonOption,
     WorkspaceOption,
+    build_request,
     console,
     print_json,
-    store_evidence,
+    run_request,
     table,
 )
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from pmpath.evidence.naturalhistory.adequacy import AdequacyReport, AdequacySummary
-    from pmpath.evidence.naturalhistory.compare import ComparisonResult
-    from pmpath.evidence.naturalhistory.describe import NaturalHistoryDescription
 
 app = typer.Typer(
     help="Natural-history models (element 3) and treated patients against them (element 5).",
     no_args_is_help=True,
 )
 
-# pmpath defaults for the adequacy thresholds: the policy in force should supply its own.
-DEFAULT_MIN_COMPARABLE_SUBJECTS = 20
-DEFAULT_MIN_SUBJECTS_PER_AGE_BIN = 5
-DEFAULT_MIN_AGE_COVERAGE = 0.8
-DEFAULT_MAX_MISSING = 0.2
-DEFAULT_AGE_BIN_DAYS = 180.0
-KINDS = ("survival", "trajectory", "events")
-ENDPOINT_CLASSES = ("clinical_outcome", "validated_biomarker", "exploratory_biomarker")
-BETTER = {"higher": "higher_is_better", "lower": "lower_is_better"}
-ESTIMANDS = {"slope": "slope_difference", "mean": "mean_difference"}
 
 SubjectsOption = Annotated[
     Path, typer.Option("--subjects", help="Natural-history subject table (CSV or Parquet).")
@@ -72,22 +57,13 @@ def _interval(value: float | None, low: float | None, high: float | None) -> str
     return f"{_fmt(value)} ({_fmt(low)} to {_fmt(high)})"
 
 
-def _digests(**paths: Path | None) -> dict[str, str]:
-    from pmpath.domain.canonical import sha256_file
+def _figures(result: Any, plot: Path | None) -> list[str]:
+    """Write the result's figures into ``plot`` (after the evidence was stored); their paths."""
+    if plot is None:
+        return []
+    from pmpath.reports.naturalhistory import result_figures, write_figures
 
-    return {name: sha256_file(path) for name, path in paths.items() if path is not None}
-
-
-def _write_figures(directory: Path, figures: dict[str, Figure]) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stem, figure in figures.items():
-        target = directory / f"{stem}.png"
-        partial = directory / f".{stem}.png.partial"
-        figure.savefig(partial, format="png", dpi=120)
-        partial.replace(target)
-        written.append(target)
-    return written
+    return [str(p) for p in write_figures(plot, result_figures(result))]
 
 
 @app.command("describe")
@@ -102,22 +78,12 @@ def describe(
         Path | None,
         typer.Option("--treated", help="Treated patients: also report adequacy for each."),
     ] = None,
-    min_comparable_subjects: Annotated[
-        int,
-        typer.Option(help="Adequacy: subjects of the patient's genotype needed (pmpath default)."),
-    ] = DEFAULT_MIN_COMPARABLE_SUBJECTS,
     min_subjects_per_age_bin: Annotated[
         int, typer.Option(help="Adequacy: subjects with data for an age bin to count as covered.")
-    ] = DEFAULT_MIN_SUBJECTS_PER_AGE_BIN,
-    min_age_coverage: Annotated[
-        float, typer.Option(help="Adequacy: fraction of post-dose age bins that must be covered.")
-    ] = DEFAULT_MIN_AGE_COVERAGE,
-    max_missing: Annotated[
-        float, typer.Option(help="Adequacy: largest tolerated fraction of missing values.")
-    ] = DEFAULT_MAX_MISSING,
+    ] = 5,
     age_bin_days: Annotated[
         float, typer.Option(help="Adequacy: width of the age bins (days).")
-    ] = DEFAULT_AGE_BIN_DAYS,
+    ] = 180.0,
     as_json: JsonOption = False,
     plot: PlotOption = None,
     case: CaseOption = None,
@@ -125,77 +91,38 @@ def describe(
 ) -> None:
     """Describe a natural history (Kaplan-Meier, mixed model, event rates) and its adequacy.
 
-    With --treated and --endpoint, also judge its adequacy as the comparator of each treated
-    patient against the thresholds given as options.
+    With --treated and --endpoint, also measure its adequacy as the comparator of each treated
+    patient: comparable subjects, age coverage and missingness. The policy in force judges the
+    figures (``pmpath case assess``).
     """
-    from pydantic import ValidationError
-
-    from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.naturalhistory.adequacy import (
-        AdequacyThresholds,
-        assess_adequacy,
-        summarize_adequacy,
-    )
-    from pmpath.evidence.naturalhistory.data import load_cohort
-    from pmpath.evidence.naturalhistory.describe import describe_cohort
+    from pmpath.domain.requests.naturalhistory import NaturalHistoryDescriptionRequest
 
     if treated is not None and endpoint is None:
-        raise InvalidInputError("--treated needs --endpoint (adequacy is judged per endpoint)")
-    try:
-        thresholds = AdequacyThresholds(
-            min_comparable_subjects=min_comparable_subjects,
-            min_subjects_per_age_bin=min_subjects_per_age_bin,
-            min_age_coverage_fraction=min_age_coverage,
-            max_missing_fraction=max_missing,
-            age_bin_days=age_bin_days,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]).replace("_fraction", "").replace("_", "-")
-        raise InvalidInputError(f"--{field}: {first['msg']}") from None
-    cohort = load_cohort(subjects, observations)
-    description = describe_cohort(cohort, [endpoint] if endpoint else None, genotype=genotype)
-    adequacy: AdequacySummary | None = None
-    if treated is not None and endpoint is not None:
-        adequacy = summarize_adequacy(
-            assess_adequacy(cohort, load_cohort(treated, treated=True), endpoint, thresholds)
-        )
-    output: dict[str, Any] = {"description": description, "adequacy": adequacy}
-    figures = _describe_figures(description) if plot is not None else {}
-    if case is not None:
-        parameters: dict[str, Any] = {"endpoint": endpoint, "genotype": genotype}
-        if treated is not None:
-            parameters["adequacy_thresholds"] = thresholds
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.NATURAL_HISTORY_MODEL,
-            element=Element.NATURAL_HISTORY,
-            input_digests=_digests(subjects=subjects, observations=observations, treated=treated),
-            parameters=parameters,
-            result={"description": description, "adequacy": adequacy},
-        )
-        typer.echo(message, err=True)
-    if plot is not None:  # after storing: a bad --case leaves no files behind
-        output["figures"] = [str(p) for p in _write_figures(plot, figures)]
+        raise InvalidInputError("--treated needs --endpoint (adequacy is measured per endpoint)")
+    request = build_request(
+        NaturalHistoryDescriptionRequest,
+        subjects=subjects,
+        observations=observations,
+        endpoint=endpoint,
+        genotype=genotype,
+        treated=treated,
+        age_bin_days=age_bin_days,
+        min_subjects_per_age_bin=min_subjects_per_age_bin,
+    )
+    result: Any = run_request(request, case=case, workspace=workspace).result
+    figures = _figures(result, plot)
     if as_json:
+        output = result.model_dump(mode="json")
+        if figures:
+            output["figures"] = figures
         print_json(output)
         return
-    _render_description(
-        description, adequacy.patients if adequacy else [], output.get("figures", [])
-    )
+    adequacy = result.adequacy
+    _render_description(result.description, adequacy.patients if adequacy else [], figures)
 
 
-def _describe_figures(description: NaturalHistoryDescription) -> dict[str, Figure]:
-    from pmpath.evidence.naturalhistory.figures import description_figures
-
-    return description_figures(description)
-
-
-def _render_description(
-    description: NaturalHistoryDescription, adequacy: list[AdequacyReport], figures: list[str]
-) -> None:
+def _render_description(description: Any, adequacy: list[Any], figures: list[str]) -> None:
     out = console()
     c = description.cohort
     rows = [
@@ -252,21 +179,12 @@ def _render_description(
             )
     out.print(table("Endpoints", ["endpoint", "model", "result"], endpoint_rows, lines=True))
     for report in adequacy:
-        rows = [
-            [
-                check.name,
-                _fmt(check.value),
-                f"{check.rule} {_fmt(check.threshold)}",
-                "yes" if check.passed else "NO",
-            ]
-            for check in report.checks
-        ]
-        verdict = "adequate" if report.adequate else "NOT adequate"
+        rows = [[check.name, _fmt(check.value)] for check in report.checks]
         out.print(
             table(
-                f"Adequacy for {report.subject_id} ({report.genotype}, {report.endpoint}): "
-                f"{verdict}",
-                ["figure", "value", "threshold", "met"],
+                f"Adequacy figures for {report.subject_id} ({report.genotype}, "
+                f"{report.endpoint}); the policy judges them (pmpath case assess)",
+                ["figure", "value"],
                 rows,
             )
         )
@@ -320,59 +238,29 @@ def compare_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Compare treated patients with the natural history on one endpoint, with durability."""
-    from pmpath.domain.enums import Element, EvidenceKind
-    from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.naturalhistory.compare import compare
-    from pmpath.evidence.naturalhistory.data import load_study
+    from pmpath.domain.requests.naturalhistory import ClinicalComparisonRequest
 
-    if kind not in KINDS:
-        raise InvalidInputError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
-    if better not in BETTER:
-        raise InvalidInputError(f"--better {better!r} is not one of: higher, lower")
-    if estimand not in ESTIMANDS:
-        raise InvalidInputError(f"--estimand {estimand!r} is not one of: slope, mean")
-    if endpoint_class not in ENDPOINT_CLASSES:
-        raise InvalidInputError(
-            f"--endpoint-class {endpoint_class!r} is not one of: {', '.join(ENDPOINT_CLASSES)}"
-        )
-    natural_history, patients = load_study(subjects, observations, treated, treated_observations)
-    result = compare(
-        natural_history,
-        patients,
-        endpoint,
-        kind=kind,  # type: ignore[arg-type]
-        direction=BETTER[better],  # type: ignore[arg-type]
+    request = build_request(
+        ClinicalComparisonRequest,
+        {"endpoint_kind": "--kind"},
+        subjects=subjects,
+        observations=observations,
+        treated=treated,
+        treated_observations=treated_observations,
+        endpoint=endpoint,
+        endpoint_kind=kind,
+        better=better,
         window_days=window_days,
         alpha=alpha,
-        genotype=genotype,
         baseline_days=baseline_days,
-        trajectory_estimand=ESTIMANDS[estimand],  # type: ignore[arg-type]
-        endpoint_class=endpoint_class,  # type: ignore[arg-type]
+        estimand=estimand,
+        endpoint_class=endpoint_class,
+        genotype=genotype,
     )
-    figures = _compare_figures(natural_history, result) if plot is not None else {}
-    if case is not None:
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.CLINICAL_RESPONSE,
-            element=Element.CLINICAL_IMPROVEMENT,
-            input_digests=_digests(
-                subjects=subjects,
-                observations=observations,
-                treated=treated,
-                treated_observations=treated_observations,
-            ),
-            parameters=result.parameters,
-            result=result,
-        )
-        typer.echo(message, err=True)
-    written: list[str] = []
-    if plot is not None:  # after storing: a bad --case leaves no files behind
-        written = [str(p) for p in _write_figures(plot, figures)]
+    result: Any = run_request(request, case=case, workspace=workspace).result
+    written = _figures(result, plot)
     if as_json:
-        from pmpath.domain.canonical import to_jsonable
-
-        payload = to_jsonable(result)
+        payload = result.model_dump(mode="json")
         if written:
             payload["figures"] = written
         print_json(payload)
@@ -380,19 +268,7 @@ def compare_command(
     _render_comparison(result, written)
 
 
-def _compare_figures(natural_history: Any, result: ComparisonResult) -> dict[str, Figure]:
-    from pmpath.evidence.naturalhistory.describe import kaplan_meier, restrict_to_genotype
-    from pmpath.evidence.naturalhistory.figures import comparison_figures
-
-    survival = None
-    if result.kind == "survival":
-        survival = kaplan_meier(
-            restrict_to_genotype(natural_history, result.genotype), result.endpoint
-        )
-    return comparison_figures(result, survival)
-
-
-def _render_comparison(result: ComparisonResult, figures: list[str]) -> None:
+def _render_comparison(result: Any, figures: list[str]) -> None:
     out = console()
     level = f"{result.confidence_level:.0%}"
     rows = [

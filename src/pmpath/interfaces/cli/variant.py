@@ -4,7 +4,7 @@ with a reference check, PVS1 tree, gene-disease validity)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,9 +12,10 @@ from pmpath.interfaces.cli.common import (
     CaseOption,
     JsonOption,
     WorkspaceOption,
+    build_request,
     console,
     print_json,
-    store_evidence,
+    run_request,
     table,
 )
 
@@ -32,14 +33,6 @@ TranscriptOption = Annotated[
 TranscriptIdOption = Annotated[
     str | None, typer.Option("--transcript-id", help="Which transcript of a GFF3 file.")
 ]
-
-
-def _choice(value: str, allowed: list[str], option: str) -> str:
-    from pmpath.domain.errors import InvalidInputError
-
-    if value not in allowed:
-        raise InvalidInputError(f"{option} {value!r} is not one of: {', '.join(allowed)}")
-    return value
 
 
 @app.command("classify")
@@ -99,94 +92,54 @@ def classify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Classify a variant from its evidence codes under the 2015 rules and the points scale."""
-    from pmpath.domain.canonical import sha256_file
-    from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.variants.acmg import (
-        CombiningSystem,
-        ConflictMode,
-        GeneDiseaseValidity,
-        GeneValidity,
-        PointsThresholds,
-        RuleSet,
-        parse_codes,
+    from pmpath.domain.requests.variants import (
+        GeneDiseaseAssertion,
+        VariantClassificationRequest,
     )
-    from pmpath.evidence.variants.causality import classify_variant
-    from pmpath.evidence.variants.transcript import Reference, load_transcript
 
-    system = CombiningSystem(_choice(rules, [s.value for s in CombiningSystem], "--rules"))
-    chosen_rule_set = RuleSet(_choice(rule_set, [r.value for r in RuleSet], "--rule-set"))
-    mode = ConflictMode(_choice(conflict, [c.value for c in ConflictMode], "--conflict"))
-    try:
-        thresholds = PointsThresholds(benign_max=benign_max)
-    except ValueError:
-        raise InvalidInputError(f"--benign-max {benign_max} must be below -1") from None
-    validity = None
+    gene_disease = None
     given = [gene, disease, inheritance, gene_validity]
     if any(v is not None for v in given):
         if not all(v is not None for v in given):
             raise InvalidInputError(
                 "gene-disease validity needs --gene, --disease, --inheritance and --gene-validity"
             )
-        allowed = [v.value for v in GeneValidity]
-        validity = GeneDiseaseValidity(
-            gene_symbol=gene or "",
-            disease_id=disease or "",
-            inheritance=inheritance or "",
-            classification=GeneValidity(_choice(gene_validity or "", allowed, "--gene-validity")),
+        gene_disease = build_request(
+            GeneDiseaseAssertion,
+            {
+                "gene_symbol": "--gene",
+                "disease_id": "--disease",
+                "classification": "--gene-validity",
+            },
+            gene_symbol=gene,
+            disease_id=disease,
+            inheritance=inheritance,
+            classification=gene_validity,
             hgnc_id=hgnc,
             gcep=gcep,
         )
-    tx = ref = None
-    digests: dict[str, str] = {}
-    if variant is not None or transcript is not None or reference is not None:
-        if variant is None or transcript is None or reference is None:
-            raise InvalidInputError("--variant, --transcript and --reference go together")
-        tx = load_transcript(transcript, transcript_id)
-        ref = Reference(reference)
-        digests = {"reference": sha256_file(reference), "transcript": sha256_file(transcript)}
-    try:
-        evidence = classify_variant(
-            parse_codes(codes),
-            system=system,
-            rule_set=chosen_rule_set,
-            conflict=mode,
-            thresholds=thresholds,
-            validity=validity,
-            monogenic=monogenic,
-            hgvs=variant,
-            transcript=tx,
-            reference=ref,
-            loss_of_function_mechanism=not no_lof,
-            critical_region=critical_region,
-        )
-    finally:
-        if ref is not None:
-            ref.close()
-    if case is not None:
-        parameters = {
-            "codes": parse_codes(codes),
-            "rules": system.value,
-            "rule_set": chosen_rule_set.value,
-            "conflict": mode.value,
-            "benign_max": benign_max,
-            "variant": variant,
-            "transcript_id": transcript_id,
-            "gene_disease": validity.model_dump(mode="json") if validity else None,
-            "monogenic": monogenic,
-            "lof_mechanism": not no_lof,
-            "critical_region": critical_region,
-        }
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.VARIANT_CLASSIFICATION,
-            element=Element.MOLECULAR_ABNORMALITY,
-            input_digests=digests,
-            parameters=parameters,
-            result=evidence,
-        )
-        typer.echo(message, err=True)
+    mapping = [variant, reference, transcript]
+    if any(v is not None for v in mapping) and not all(v is not None for v in mapping):
+        raise InvalidInputError("--variant, --transcript and --reference go together")
+    request = build_request(
+        VariantClassificationRequest,
+        {"benign_max_points": "--benign-max", "loss_of_function_mechanism": "--no-lof-mechanism"},
+        codes=codes,
+        rules=rules,
+        rule_set=rule_set,
+        conflict=conflict,
+        benign_max_points=benign_max,
+        variant=variant,
+        reference=reference,
+        transcript=transcript,
+        transcript_id=transcript_id,
+        gene_disease=gene_disease,
+        monogenic=monogenic,
+        loss_of_function_mechanism=not no_lof,
+        critical_region=critical_region,
+    )
+    evidence: Any = run_request(request, case=case, workspace=workspace).result
     if as_json:
         print_json(evidence)
         return
@@ -223,28 +176,27 @@ def map_command(
     reference: Annotated[Path, typer.Option("--reference", help="Reference FASTA.")],
     transcript: Annotated[Path, typer.Option("--transcript", help="Transcript: JSON or GFF3.")],
     transcript_id: TranscriptIdOption = None,
+    case: CaseOption = None,
+    workspace: WorkspaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Map a variant to the genome, check its reference bases, and give its protein effect."""
-    from pmpath.evidence.variants.transcript import (
-        Reference,
-        load_transcript,
-        map_variant,
-        protein_effect,
-    )
+    from pmpath.domain.requests.variants import VariantMappingRequest
 
-    tx = load_transcript(transcript, transcript_id)
-    ref = Reference(reference)
-    try:
-        mapped = map_variant(variant, tx, ref)
-        effect = protein_effect(mapped, tx, ref)
-    finally:
-        ref.close()
+    request = build_request(
+        VariantMappingRequest,
+        variant=variant,
+        reference=reference,
+        transcript=transcript,
+        transcript_id=transcript_id,
+    )
+    result: Any = run_request(request, case=case, workspace=workspace).result
+    mapped, effect = result.genomic, result.effect
     if as_json:
-        print_json({"genomic": mapped, "effect": effect})
+        print_json(result)
         return
     rows = [
-        ["variant", f"{mapped.hgvs} ({tx.name}, {tx.strand} strand)"],
+        ["variant", f"{mapped.hgvs} ({result.transcript}, {result.strand} strand)"],
         ["genomic", f"{mapped.hgvs_g} (reference bases checked)"],
         ["effect", f"{effect.consequence} {effect.hgvs_p or ''}".strip()],
     ]
