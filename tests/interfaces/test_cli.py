@@ -77,35 +77,39 @@ def test_demo_shows_the_records_and_is_idempotent(tmp_path: Path, run: Run) -> N
         "PROD-CPS1-Q335X",
         "CASE-DEMO-0001",
         "authored by Demo Author (demo-author)",
-        "audit log intact: 12 events",
+        "audit log intact: 16 events",
     ):
         assert expected in out, expected
     before = _dump(workspace)
     code, out, _ = run("demo", "--workspace", str(workspace))
     assert code == 0 and "records already in workspace" in out
-    assert "audit log intact: 12 events" in out
+    assert "audit log intact: 16 events" in out
     assert _dump(workspace) == before
 
 
 def test_audit_verify_and_log(demo_ws: Path, run: Run) -> None:
-    assert run("audit", "verify", "-w", str(demo_ws)) == (0, "audit log intact: 12 events\n", "")
+    assert run("audit", "verify", "-w", str(demo_ws)) == (
+        0,
+        "audit log intact: 16 events\ncheckpoints: the log extends all 2\n",  # file and stored
+        "",
+    )
     code, out, _ = run("audit", "log", "-w", str(demo_ws), "--json")
     events = json.loads(out)
-    assert code == 0 and [e["seq"] for e in events] == list(range(1, 13))
+    assert code == 0 and [e["seq"] for e in events] == list(range(1, 17))
     assert events[0]["prev_hash"] == "0" * 64
     assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(events))
     code, out, _ = run("audit", "log", "-w", str(demo_ws), "--entity", "case:CASE-DEMO-0001")
     assert code == 0 and "1 events" in out and "demo records" in out
-    assert "tester" in out  # the actor came from PMPATH_USER
+    assert "demo-admin" in out  # the actor is the demo's logged-in admin
 
 
 def test_audit_verify_fails_naming_the_tampered_event(demo_ws: Path, run: Run) -> None:
     with sqlite3.connect(demo_ws / "pmpath.sqlite") as conn:
         conn.execute("DROP TRIGGER audit_events_no_update")
-        conn.execute("UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 5")
+        conn.execute("UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 8")
     code, out, err = run("audit", "verify", "-w", str(demo_ws))
     assert code == 1 and out == ""
-    assert err.startswith("audit log BROKEN: hash mismatch at event #5 (create platform:PLAT-UCD")
+    assert err.startswith("audit log BROKEN: hash mismatch at event #8 (create platform:PLAT-UCD")
 
 
 def test_user_add_and_sign(demo_ws: Path, run: Run) -> None:
@@ -122,7 +126,10 @@ def test_user_add_and_sign(demo_ws: Path, run: Run) -> None:
     assert code == 0, err
     assert out.startswith("signed case:CASE-DEMO-0001 version 1 as approved by Rae Viewer")
     code, out, _ = run("audit", "verify", "-w", str(demo_ws))
-    assert (code, out) == (0, "audit log intact: 15 events\n")  # + user, credential, signature
+    assert (code, out) == (  # + user, credential, signature, its checkpoint
+        0,
+        "audit log intact: 20 events\ncheckpoints: the log extends all 4\n",
+    )
 
 
 GOOD_PW = PASSWORD + "\n"
@@ -164,12 +171,6 @@ BAD_INPUT: list[tuple[list[str], str, str]] = [
         "",
         "must be TYPE:ID",
     ),
-    (
-        ["sign", "case:CASE-DEMO-0001", "--meaning", "approved", "--user", "demo-author",
-         "--password-stdin"],
-        GOOD_PW,
-        "authentication failed for user 'demo-author'",
-    ),
 ]  # fmt: skip
 
 
@@ -185,6 +186,29 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     assert message in lines[0]
     assert "Traceback" not in err
     assert _dump(demo_ws) == before
+
+
+def test_a_wrong_signature_password_is_refused_and_only_the_failure_is_audited(
+    demo_ws: Path, run: Run
+) -> None:
+    before = _dump(demo_ws)
+    argv = ["sign", "case:CASE-DEMO-0001", "--meaning", "approved", "--user", "demo-author"]
+    code, _, err = run(*argv, "--password-stdin", "-w", str(demo_ws), stdin=GOOD_PW)
+    assert (code, err) == (2, "error: authentication failed for user 'demo-author'\n")
+    with sqlite3.connect(demo_ws / "pmpath.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM signatures").fetchone() == (1,)  # the demo's
+        last = conn.execute(
+            "SELECT actor, action, entity_type, entity_id, reason FROM audit_events "
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    assert last == (
+        "unauthenticated",
+        "update",
+        "credential",
+        "demo-author",
+        "failed signature password for demo-author: 1 of 5 allowed within 15 min",
+    )
+    assert _dump(demo_ws) != before
 
 
 @pytest.mark.parametrize("command", [["init"], ["demo"], ["audit", "verify"], ["audit", "log"]])
@@ -236,7 +260,10 @@ def test_demo_on_postgresql(
     workspace = tmp_path / "team"
     code, out, err = run("demo", "--workspace", str(workspace))
     assert code == 0, err
-    assert "audit log intact: 12 events" in out
+    assert "audit log intact: 16 events" in out
     assert not (workspace / "pmpath.sqlite").exists()
-    assert run("audit", "verify", "-w", str(workspace))[:2] == (0, "audit log intact: 12 events\n")
+    assert run("audit", "verify", "-w", str(workspace))[:2] == (
+        0,
+        "audit log intact: 16 events\ncheckpoints: the log extends all 2\n",
+    )
     assert os.environ["PMPATH_DATABASE_URL"] == postgres_url

@@ -66,4 +66,12 @@ def test_bad_input(
     full = ["crosswalk", *[a.replace("{p}", patient) for a in argv], "--password-stdin"]
     code, _, err = run(*full, "-w", str(workspace), stdin=stdin)
     assert code == 2 and err.count("\n") == 1 and message in err, err
+    if "authentication failed" in message:  # the failed password is audited, nothing else
+        with sqlite3.connect(workspace / "pmpath.sqlite") as conn:
+            assert conn.execute("SELECT count(*) FROM patient_crosswalk").fetchone() == (0,)
+            (reason,) = conn.execute(
+                "SELECT reason FROM audit_events ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        assert reason.startswith("failed crosswalk password for ada: 1 of 5")
+        return
     assert _dump(workspace) == before

@@ -18,7 +18,7 @@ from pmpath.domain.errors import (
 from pmpath.domain.models import Case, CrosswalkEntry
 from pmpath.services.crosswalk import link_patient, lookup_patient
 from pmpath.services.signatures import sign
-from pmpath.services.users import add_user
+from pmpath.services.users import add_user, create_first_admin
 from tests import factories
 
 PASSWORD = "correct horse battery"
@@ -31,10 +31,11 @@ def people(store: Store) -> Store:
         for record in (factories.platform(), factories.disease(), factories.patient()):
             uow.add(record)
         uow.commit()
-    for username, role in (("ada", "admin"), ("rita", "reviewer"), ("sam", "sponsor_author")):
+    create_first_admin(store, username="ada", display_name="Ada", password=PASSWORD)
+    for username, role in (("rita", "reviewer"), ("sam", "sponsor_author")):
         add_user(
             store,
-            actor="setup",
+            actor="ada",
             username=username,
             display_name=username.title(),
             roles=[role],
@@ -107,13 +108,18 @@ def test_signing_needs_the_right_password_and_role(people: Store) -> None:
 def test_users_need_known_roles_and_long_passwords(people: Store) -> None:
     with pytest.raises(InvalidInputError, match="unknown role 'wizard'"):
         add_user(
-            people, actor="a", username="x", display_name="X", roles=["wizard"], password=PASSWORD
+            people, actor="ada", username="x", display_name="X", roles=["wizard"], password=PASSWORD
         )
     with pytest.raises(InvalidInputError, match="at least 12 characters"):
-        add_user(people, actor="a", username="x", display_name="X", roles=["admin"], password="s")
+        add_user(people, actor="ada", username="x", display_name="X", roles=["admin"], password="s")
     with pytest.raises(ConflictError, match="user 'ada' already exists"):
         add_user(
-            people, actor="a", username="ada", display_name="A", roles=["admin"], password=PASSWORD
+            people,
+            actor="ada",
+            username="ada",
+            display_name="A",
+            roles=["admin"],
+            password=PASSWORD,
         )
 
 

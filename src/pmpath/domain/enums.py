@@ -191,6 +191,8 @@ class AuditAction(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    ACCESS = "access"  # a restricted record was read (the crosswalk); no change
+    REFUSED = "refused"  # a failed sign-in or signature password; no change
 
 
 class CustodyEventKind(StrEnum):

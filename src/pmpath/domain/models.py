@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
+import unicodedata
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -23,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from pmpath.domain.canonical import digest
+from pmpath.domain.canonical import canonical_json, digest
 from pmpath.domain.enums import (
     AdverseEventOutcome,
     BatchStatus,
@@ -395,20 +397,53 @@ class Role(Entity):
     permissions: list[Text] = Field(default_factory=list)
 
 
-class User(Entity):
-    """A person who acts in pmpath; ``id`` is the user name, ``display_name`` the printed name."""
+def _refuse_control_characters(value: str) -> str:
+    """Refuse control and format characters (newlines, ANSI escapes, bidi overrides): a printed
+    name is shown on signatures and must not be able to fake a second line or recolour text."""
+    for position, char in enumerate(value, start=1):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            raise ValueError(
+                f"has the control character U+{ord(char):04X} at position {position}; "
+                "names must be printable text on one line"
+            )
+    return value
 
-    display_name: Text
+
+PrintedName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_refuse_control_characters),
+]
+"""A person's printed name: 1-200 printable characters on one line (21 CFR 11.50)."""
+
+Ed25519PublicHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""An Ed25519 public key: 32 bytes as lower-case hex."""
+
+
+class User(Entity):
+    """A person who acts in pmpath; ``id`` is the user name, ``display_name`` the printed name.
+
+    ``public_key_ed25519`` verifies the user's signatures; None for a user created before
+    pmpath signed with keys (they get one at their next password change).
+    """
+
+    display_name: PrintedName
     roles: list[RecordId] = Field(default_factory=list)
     sponsor: str | None = None
     active: bool = True
+    public_key_ed25519: Ed25519PublicHex | None = None
 
 
 class Signature(Entity):
-    """An electronic signature bound to one version of one record (21 CFR 11.50, 11.70)."""
+    """An electronic signature bound to one version of one record (21 CFR 11.50, 11.70).
+
+    ``signature_ed25519`` is the signer's Ed25519 signature over :meth:`manifestation`, made
+    with the private key only the signer's password unlocks, so a database writer cannot make
+    or alter one; ``public_key_ed25519`` is the key it verifies with.
+    """
 
     user_id: RecordId
-    printed_name: Text
+    printed_name: PrintedName
     meaning: SignatureMeaning
     signed_at: AwareDatetime
     record_type: Text
@@ -416,16 +451,116 @@ class Signature(Entity):
     record_version: int = Field(ge=1)
     record_sha256: Sha256Hex
     reason: str = ""
+    public_key_ed25519: str = ""
+    signature_ed25519: str = ""
+
+    def manifestation(self) -> bytes:
+        """Return the bytes the Ed25519 signature covers: a label line, then the canonical JSON
+        of signer, printed name, meaning, UTC time, record type, id, version and sha256."""
+        return signature_manifestation(
+            signer=self.user_id,
+            printed_name=self.printed_name,
+            meaning=str(self.meaning),
+            signed_at=self.signed_at,
+            record_type=self.record_type,
+            record_id=self.record_id,
+            record_version=self.record_version,
+            record_sha256=self.record_sha256,
+        )
+
+
+def signature_manifestation(
+    *,
+    signer: str,
+    printed_name: str,
+    meaning: str,
+    signed_at: datetime,
+    record_type: str,
+    record_id: str,
+    record_version: int,
+    record_sha256: str,
+) -> bytes:
+    """Return ``pmpath-signature-v1`` + newline + the canonical JSON of the signed fields, the
+    time in UTC with microseconds (ISO 8601)."""
+    fields = {
+        "signer": signer,
+        "printed_name": printed_name,
+        "meaning": meaning,
+        "signed_at_utc": signed_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "record_type": record_type,
+        "record_id": record_id,
+        "record_version": record_version,
+        "record_sha256": record_sha256,
+    }
+    return b"pmpath-signature-v1\n" + canonical_json(fields).encode("utf-8")
 
 
 class CrosswalkEntry(Entity):
-    """Link from a patient pseudonym (``id``) to a site's hospital identifier; admin-only."""
+    """Link from a patient pseudonym (``id``) to a site's hospital identifier; admin-only.
+
+    The store keeps ``hospital_identifier`` encrypted (AES-GCM under a key derived from the
+    workspace secret); the model holds it in clear only in memory.
+    """
 
     site: Text
     hospital_identifier: Text
 
 
 class Credential(Entity):
-    """A user's password hash (argon2id); ``id`` is the user name."""
+    """A user's secrets and sign-in state; ``id`` is the user name. Restricted.
+
+    ``password_hash`` is argon2id; ``private_key_encrypted`` the Ed25519 private key under a
+    key derived from the password (``pmpath.domain.crypto``); ``failed_logins_at`` the recent
+    failed attempts (a sliding window), ``locked_at`` set when they reach the limit.
+    """
 
     password_hash: Text
+    private_key_encrypted: str | None = None
+    failed_logins_at: list[AwareDatetime] = Field(default_factory=list)
+    locked_at: AwareDatetime | None = None
+
+
+class LoginSession(Entity):
+    """A login session: the sha256 of its random token, its user and when it expires.
+
+    The client holds the token in a file only its owner can read; the database holds only the
+    hash, so reading the table does not let anyone act as the user (OWASP ASVS 3.2).
+    """
+
+    user_id: RecordId
+    token_sha256: Sha256Hex
+    created_at: AwareDatetime
+    expires_at: AwareDatetime
+    revoked_at: AwareDatetime | None = None
+
+
+class Checkpoint(Entity):
+    """A signed tree head of the audit log (RFC 9162 section 4.10, in pmpath's own encoding).
+
+    ``tree_size`` events have the Merkle root ``root_sha256``; ``signer`` is a user name or
+    ``workspace``, and ``signature_ed25519`` signs :meth:`signed_bytes` with the key
+    ``public_key_ed25519``.
+    """
+
+    tree_size: int = Field(ge=0)
+    root_sha256: Sha256Hex
+    signed_at: AwareDatetime
+    signer: Text
+    public_key_ed25519: Ed25519PublicHex
+    signature_ed25519: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+
+    def signed_bytes(self) -> bytes:
+        """Return what the signature covers (see :func:`checkpoint_message`)."""
+        return checkpoint_message(self.tree_size, self.root_sha256, self.signed_at, self.signer)
+
+
+def checkpoint_message(tree_size: int, root_sha256: str, signed_at: datetime, signer: str) -> bytes:
+    """Return ``pmpath-checkpoint-v1`` + newline + canonical JSON of size, root, UTC time and
+    signer: the bytes a checkpoint's Ed25519 signature covers."""
+    fields = {
+        "tree_size": tree_size,
+        "root_sha256": root_sha256,
+        "signed_at_utc": signed_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "signer": signer,
+    }
+    return b"pmpath-checkpoint-v1\n" + canonical_json(fields).encode("utf-8")

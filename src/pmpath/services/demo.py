@@ -44,7 +44,7 @@ from pmpath.domain.models import (
 from pmpath.services.audit import VerifyReport, verify
 from pmpath.services.signatures import sign
 from pmpath.services.users import add_user
-from pmpath.services.workspace import Workspace, init_workspace
+from pmpath.services.workspace import Workspace, open_demo_workspace
 
 PLATFORM_ID = "PLAT-UCD-ABE"
 DISEASE_ID = "DIS-CPS1D"
@@ -200,7 +200,7 @@ def _records(patient_id: str) -> tuple[Platform, Disease, Patient, Product, Case
 
 def run_demo(path: Path, *, actor: str) -> DemoResult:
     """Create (or reopen) the demo workspace at ``path``; return its records and audit check."""
-    workspace, _ = init_workspace(path, actor=actor)
+    workspace, actor = open_demo_workspace(path)  # the demo acts as its logged-in demo admin
     store = workspace.store()
     try:
         with Reader(store) as reader:

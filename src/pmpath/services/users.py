@@ -1,18 +1,50 @@
-"""Users, roles and authentication.
+"""Users, roles, passwords, signing keys and the lockout of failed attempts.
 
 Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106) and kept in the
-restricted ``credential`` table: the audit log shows only a keyed HMAC of the hash. A signature
-needs the signer's password again (21 CFR 11.200: both components at signing).
+restricted ``credential`` table: the audit log shows only a keyed HMAC of the hash. Each user
+holds an Ed25519 key pair (``pmpath.domain.crypto``): the public key on the user record, the
+private key in the credential, encrypted under a key derived from the password, so only the
+password's holder can sign (21 CFR 11.70, 11.200).
+
+Failed passwords (sign-in, signature, crosswalk) are audited, delayed progressively and lock the
+account after ``AuthPolicy.max_failed`` failures within ``AuthPolicy.window_minutes``; an admin
+unlocks it (OWASP ASVS 4.0 V2.2.1, 21 CFR 11.300(d)). The defaults: 5 failures in 15 minutes,
+a delay of 1 s doubling with each failure up to 8 s.
+
+Managing users (add, list, disable, enable, unlock, another user's password) needs an active
+user with the ``admin`` permission as ``actor``; only the very first admin of an empty workspace
+is created without one (:func:`create_first_admin`, called by ``pmpath init``).
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+
 from pmpath.adapters.store import Reader, Store, UnitOfWork
-from pmpath.domain.enums import RoleName, SignatureMeaning
-from pmpath.domain.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
-from pmpath.domain.models import Credential, Role, User
+from pmpath.domain.crypto import (
+    DecryptionError,
+    decrypt_private_key,
+    encrypt_private_key,
+    generate_signing_key,
+    public_key_of,
+)
+from pmpath.domain.enums import AuditAction, RoleName, SignatureMeaning
+from pmpath.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PmpathError,
+)
+from pmpath.domain.models import Credential, LoginSession, Role, User
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
 
 BUILTIN_ROLES: dict[RoleName, tuple[str, list[str]]] = {
     RoleName.SPONSOR_AUTHOR: (
@@ -35,11 +67,100 @@ BUILTIN_ROLES: dict[RoleName, tuple[str, list[str]]] = {
 }
 
 
+@dataclass(frozen=True)
+class AuthPolicy:
+    """Sign-in and lockout settings (the workspace's ``[security]`` table overrides them).
+
+    ``max_failed`` failures within ``window_minutes`` lock the account; after the n-th failure
+    in the window pmpath waits ``delay_seconds * 2**(n-1)``, at most ``max_delay_seconds``.
+    Sessions last ``session_hours``.
+    """
+
+    max_failed: int = 5
+    window_minutes: float = 15.0
+    delay_seconds: float = 1.0
+    max_delay_seconds: float = 8.0
+    session_hours: float = 12.0
+
+    def delay_after(self, n_failures: int) -> float:
+        """Return the wait in seconds after the ``n_failures``-th failure in the window."""
+        if n_failures < 1:
+            return 0.0
+        return float(min(self.delay_seconds * 2 ** (n_failures - 1), self.max_delay_seconds))
+
+
+DEFAULT_POLICY = AuthPolicy()
+
+
 def ensure_builtin_roles(uow: UnitOfWork) -> None:
     """Create the built-in roles that are missing (idempotent; existing roles are kept)."""
     for name, (description, permissions) in BUILTIN_ROLES.items():
         if uow.get(Role, name) is None:
             uow.add(Role(id=name, description=description, permissions=permissions))
+
+
+def _check_password_rules(password: str) -> None:
+    # OWASP ASVS 4.0 V2.1.1-2.1.2: 12 to 128 characters; no composition rules.
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInputError(f"password must have at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def _validated_user(
+    username: str, display_name: str, roles: list[str], sponsor: str | None
+) -> User:
+    try:
+        return User(id=username, display_name=display_name, roles=roles, sponsor=sponsor)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "value"
+        field = {"id": "user name", "display_name": "printed name"}.get(where, where)
+        raise InvalidInputError(f"{field} {first['input']!r}: {first['msg']}") from None
+
+
+def _new_credential(username: str, password: str) -> tuple[Credential, str]:
+    """Return the credential (argon2id hash, encrypted new private key) and the public key."""
+    from argon2 import PasswordHasher
+
+    private_raw, public_hex = generate_signing_key()
+    credential = Credential(
+        id=username,
+        password_hash=PasswordHasher().hash(password),
+        private_key_encrypted=encrypt_private_key(private_raw, password, owner=username),
+    )
+    return credential, public_hex
+
+
+def require_admin(reader: Reader, actor: str) -> User:
+    """Return the active user ``actor`` if an admin; PermissionDeniedError otherwise."""
+    user = reader.get(User, actor)
+    if user is None or not user.active:
+        raise PermissionDeniedError(f"{actor!r} is not an active user: only an admin may do this")
+    require_permission(reader, user, "admin")
+    return user
+
+
+def create_first_admin(store: Store, *, username: str, display_name: str, password: str) -> User:
+    """Create the workspace's first admin; return it. ConflictError if any user exists.
+
+    This is the only way a user is made without an admin acting: the workspace has none yet.
+    """
+    _check_password_rules(password)
+    user = _validated_user(username, display_name, [RoleName.ADMIN], None)
+    credential, public_hex = _new_credential(username, password)
+    user = user.model_copy(update={"public_key_ed25519": public_hex})
+    with UnitOfWork(
+        store, actor=username, reason="first admin of the workspace", privileged=True
+    ) as uow:
+        if uow.find(User):
+            raise ConflictError(
+                "the workspace already has users: an admin adds more (user add, as that admin)"
+            )
+        stored = uow.add(user)
+        uow.add(credential)
+        uow.commit()
+    return stored
 
 
 def add_user(
@@ -52,34 +173,46 @@ def add_user(
     password: str,
     sponsor: str | None = None,
 ) -> User:
-    """Create a user with roles and a password; return the stored user.
+    """Create a user with roles, a password and a new Ed25519 key pair; return the stored user.
 
-    Raises InvalidInputError for an unknown role or a password shorter than 12 characters,
+    ``actor`` must be an active admin (PermissionDeniedError). Raises InvalidInputError for an
+    unknown role, a password shorter than 12 characters or a name with control characters,
     ConflictError if the user name is taken.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if not roles:
         raise InvalidInputError("a user needs at least one role")
-    from argon2 import PasswordHasher
-
-    user = User(id=username, display_name=display_name, roles=roles, sponsor=sponsor)
-    with UnitOfWork(store, actor=actor, reason=f"user {username} added", privileged=True) as uow:
+    user = _validated_user(username, display_name, roles, sponsor)
+    _check_password_rules(password)
+    with Reader(store, privileged=True) as reader:
+        require_admin(reader, actor)
         for role in roles:
-            if uow.get(Role, role) is None:
-                known = ", ".join(r.id for r in uow.find(Role))
+            if reader.get(Role, role) is None:
+                known = ", ".join(r.id for r in reader.find(Role))
                 raise InvalidInputError(f"unknown role {role!r}; known roles: {known}")
+        if reader.get(User, username) is not None:
+            raise ConflictError(f"user {username!r} already exists")
+    credential, public_hex = _new_credential(username, password)
+    user = user.model_copy(update={"public_key_ed25519": public_hex})
+    with UnitOfWork(store, actor=actor, reason=f"user {username} added", privileged=True) as uow:
+        require_admin(uow, actor)
         stored = uow.add(user)
-        uow.add(Credential(id=username, password_hash=PasswordHasher().hash(password)))
+        uow.add(credential)
         uow.commit()
     return stored
+
+
+def list_users(store: Store, *, actor: str) -> list[User]:
+    """Return every user, ordered by name (admins only)."""
+    with Reader(store) as reader:
+        require_admin(reader, actor)
+        return reader.find(User)
 
 
 def authenticate(reader: Reader, username: str, password: str) -> User:
     """Return the active user ``username`` if ``password`` is theirs; AuthenticationError if not.
 
-    ``reader`` must be privileged (it reads the credential table). The message does not say
-    whether the user or the password was wrong.
+    A check without side effects (no audit, no delay, no lockout): use :func:`check_password`
+    for anything a person types. ``reader`` must be privileged (it reads the credential table).
     """
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
@@ -94,6 +227,225 @@ def authenticate(reader: Reader, username: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         raise failure from None
     return user
+
+
+def _entity_id_for(username: str) -> str:
+    """Return the user name if it is a valid record id, else a fixed stand-in for the event."""
+    from pmpath.domain.canonical import sha256_hex
+
+    try:
+        User(id=username, display_name="x")
+    except ValidationError:
+        return f"invalid-{sha256_hex(username)[:16]}"
+    return username
+
+
+def check_password(
+    store: Store,
+    *,
+    username: str,
+    password: str,
+    purpose: str,
+    policy: AuthPolicy = DEFAULT_POLICY,
+) -> tuple[User, Credential]:
+    """Return the user and credential if ``password`` is ``username``'s; otherwise record the
+    failure in the audit log, wait, and raise AuthenticationError.
+
+    A wrong password adds the attempt to the credential's recent failures (an audited update);
+    the ``max_failed``-th failure within the window locks the account. A locked or disabled
+    account, or an unknown user, is refused with an audited ``refused`` event and the base
+    delay, without checking the password. A success clears earlier failures. ``purpose``
+    (sign-in, signature, crosswalk) goes into the audit reason. The message never says whether
+    the user or the password was wrong.
+    """
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    now = datetime.now(UTC)
+    failure = f"authentication failed for user {username!r}"
+    with Reader(store, privileged=True) as reader:
+        user = reader.get(User, username)
+        credential = reader.get(Credential, username)
+    if user is None or credential is None or not user.active:
+        why = "unknown user" if user is None or credential is None else "disabled user"
+        _refuse(store, username, f"{purpose} refused for {why} {username!r}")
+        time.sleep(policy.delay_after(1))
+        raise AuthenticationError(failure)
+    if credential.locked_at is not None:
+        _refuse(store, username, f"{purpose} refused: account {username} is locked")
+        time.sleep(policy.delay_after(1))
+        raise AuthenticationError(
+            f"user {username!r} is locked after {policy.max_failed} failed attempts; "
+            "an admin must unlock the account"
+        )
+    try:
+        PasswordHasher().verify(credential.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        window_start = now - timedelta(minutes=policy.window_minutes)
+        recent = [t for t in credential.failed_logins_at if t > window_start] + [now]
+        locked = len(recent) >= policy.max_failed
+        reason = (
+            f"failed {purpose} password for {username}: {len(recent)} of {policy.max_failed} "
+            f"allowed within {policy.window_minutes:g} min" + ("; account locked" if locked else "")
+        )
+        with UnitOfWork(store, actor="unauthenticated", reason=reason, privileged=True) as uow:
+            current = uow.require(Credential, username)
+            uow.update(
+                current.model_copy(
+                    update={"failed_logins_at": recent, "locked_at": now if locked else None}
+                )
+            )
+            uow.commit()
+        time.sleep(policy.delay_after(len(recent)))
+        if locked:
+            raise AuthenticationError(
+                f"{failure}; the account is now locked: an admin must unlock it"
+            ) from None
+        raise AuthenticationError(failure) from None
+    if credential.failed_logins_at:
+        with UnitOfWork(
+            store, actor=username, reason=f"{purpose}: earlier failures cleared", privileged=True
+        ) as uow:
+            current = uow.require(Credential, username)
+            credential = uow.update(current.model_copy(update={"failed_logins_at": []}))
+            uow.commit()
+    return user, credential
+
+
+def _refuse(store: Store, username: str, reason: str) -> None:
+    with UnitOfWork(store, actor="unauthenticated", reason=reason) as uow:
+        uow.record_event(AuditAction.REFUSED, "user", _entity_id_for(username), reason)
+        uow.commit()
+
+
+def private_key(user: User, credential: Credential, password: str) -> bytes:
+    """Return the user's raw Ed25519 private key, decrypted with their (checked) password.
+
+    Raises PmpathError if the user has no key yet, or if the stored public key is not the one
+    the private key belongs to (the user record was changed outside pmpath).
+    """
+    if credential.private_key_encrypted is None or user.public_key_ed25519 is None:
+        raise InvalidInputError(
+            f"user {user.id!r} has no signing key yet (made before pmpath signed with keys): "
+            "a new password creates one"
+        )
+    try:
+        raw = decrypt_private_key(credential.private_key_encrypted, password, owner=user.id)
+    except DecryptionError:
+        raise PmpathError(
+            f"the signing key of user {user.id!r} does not decrypt with the right password: "
+            "the credential was changed outside pmpath"
+        ) from None
+    if public_key_of(raw) != user.public_key_ed25519:
+        raise PmpathError(
+            f"the public key on user {user.id!r} is not the user's own: the user record was "
+            "changed outside pmpath"
+        )
+    return raw
+
+
+def revoke_sessions(uow: UnitOfWork, username: str, now: datetime) -> int:
+    """Revoke every open session of ``username`` in ``uow``; return how many were open."""
+    count = 0
+    for session in uow.find(LoginSession, user_id=username):
+        if session.revoked_at is None and session.expires_at > now:
+            uow.update(session.model_copy(update={"revoked_at": now}))
+            count += 1
+    return count
+
+
+def change_password(
+    store: Store,
+    *,
+    actor: str,
+    username: str,
+    new_password: str,
+    old_password: str | None = None,
+    policy: AuthPolicy = DEFAULT_POLICY,
+) -> User:
+    """Set a new password; return the user. Revokes the user's open sessions.
+
+    A user changing their own password gives the old one: the private key is re-encrypted
+    under the new password and the public key stays. An admin resetting another user's
+    password cannot decrypt the old private key: the user gets a new key pair (signatures made
+    with the old key keep verifying with it; the audit log keeps the old public key).
+    """
+    _check_password_rules(new_password)
+    now = datetime.now(UTC)
+    if actor == username and old_password is not None:
+        user, credential = check_password(
+            store, username=username, password=old_password, purpose="password change",
+            policy=policy,
+        )  # fmt: skip
+        raw = private_key(user, credential, old_password) if user.public_key_ed25519 else None
+        from argon2 import PasswordHasher
+
+        if raw is None:
+            raw, public_hex = generate_signing_key()
+        else:
+            public_hex = public_key_of(raw)
+        update: dict[str, str | None] = {
+            "password_hash": PasswordHasher().hash(new_password),
+            "private_key_encrypted": encrypt_private_key(raw, new_password, owner=username),
+        }
+        reason = f"password of {username} changed by the user"
+    else:
+        with Reader(store) as reader:
+            require_admin(reader, actor)
+        fresh, public_hex = _new_credential(username, new_password)
+        update = {
+            "password_hash": fresh.password_hash,
+            "private_key_encrypted": fresh.private_key_encrypted,
+        }
+        reason = f"password of {username} reset by admin {actor} (new signing key)"
+    with UnitOfWork(store, actor=actor, reason=reason, privileged=True) as uow:
+        if actor != username or old_password is None:
+            require_admin(uow, actor)
+        found = uow.get(User, username)
+        stored = uow.get(Credential, username)
+        if found is None or stored is None:
+            raise NotFoundError(f"no user with id {username!r}")
+        uow.update(stored.model_copy(update=update))
+        if found.public_key_ed25519 != public_hex:
+            found = uow.update(found.model_copy(update={"public_key_ed25519": public_hex}))
+        revoke_sessions(uow, username, now)
+        uow.commit()
+    return found
+
+
+def set_active(store: Store, *, actor: str, username: str, active: bool) -> User:
+    """Enable or disable a user (admins only); return it. Disabling revokes its sessions."""
+    verb = "enabled" if active else "disabled"
+    with UnitOfWork(store, actor=actor, reason=f"user {username} {verb}", privileged=True) as uow:
+        require_admin(uow, actor)
+        if actor == username and not active:
+            raise InvalidInputError("an admin cannot disable their own account")
+        user = uow.require(User, username)
+        user = uow.update(user.model_copy(update={"active": active}))
+        if not active:
+            revoke_sessions(uow, username, datetime.now(UTC))
+        uow.commit()
+    return user
+
+
+def unlock(store: Store, *, actor: str, username: str) -> User:
+    """Clear a user's failed attempts and lock (admins only); return the user."""
+    with UnitOfWork(store, actor=actor, reason=f"user {username} unlocked", privileged=True) as uow:
+        require_admin(uow, actor)
+        user = uow.require(User, username)
+        credential = uow.require(Credential, username)
+        uow.update(credential.model_copy(update={"failed_logins_at": [], "locked_at": None}))
+        uow.commit()
+    return user
+
+
+def public_key(store: Store, username: str) -> str:
+    """Return the user's hex Ed25519 public key; NotFoundError if the user or key is missing."""
+    with Reader(store) as reader:
+        user = reader.require(User, username)
+    if user.public_key_ed25519 is None:
+        raise NotFoundError(f"user {username!r} has no signing key yet")
+    return user.public_key_ed25519
 
 
 def permissions_of(reader: Reader, user: User) -> set[str]:

@@ -11,13 +11,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from pmpath.domain.crypto import (
+    DecryptionError,
+    decrypt_field,
+    derive_key,
+    encrypt_field,
+    is_encrypted_field,
+)
 from pmpath.domain.errors import InvalidInputError, PmpathError
+
+
+def _quote_identifier(name: str) -> str:
+    """Return ``name`` as a double-quoted SQL identifier (PostgreSQL's quoting rule)."""
+    if not name or "\x00" in name:
+        raise InvalidInputError(f"not a database role name: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
 
 
 def normalise_url(url: str) -> str:
@@ -51,8 +66,10 @@ class Store:
     identifiers, password hashes), so the log can be read without revealing them.
     """
 
-    def __init__(self, url: str, *, secret_key: bytes) -> None:
+    def __init__(self, url: str, *, secret_key: bytes, checkpoint_dir: Path | None = None) -> None:
         self.url = normalise_url(url)
+        self.checkpoint_dir = checkpoint_dir
+        """Where signed audit checkpoints are written as files (a workspace's folder), if set."""
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -63,7 +80,9 @@ class Store:
                 f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql://"
             )
         self.display_url = parsed.render_as_string(hide_password=True)
+        self.username = parsed.username or ""
         self._secret_key = secret_key
+        self._data_key = derive_key(secret_key, "pmpath field encryption aes-256-gcm v1")
         self.engine: Engine = create_engine(self.url, pool_pre_ping=self.dialect != "sqlite")
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _on_sqlite_connect)
@@ -73,6 +92,94 @@ class Store:
         """Return the audit-log stand-in for a restricted value: ``hmac-sha256:<hex>``."""
         mac = hmac.new(self._secret_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
         return f"hmac-sha256:{mac}"
+
+    def encrypt(self, value: str, *, context: str) -> str:
+        """Return ``value`` encrypted for storage (AES-256-GCM under a key derived from the
+        workspace secret by HKDF; ``context`` names the table, row and field)."""
+        return encrypt_field(self._data_key, value, context=context)
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        """Return the clear value of :meth:`encrypt`'s ``token``; a value stored before
+        encryption (no ``aesgcm:`` prefix) is returned as it is. Raises PmpathError if it does
+        not decrypt (wrong key, or the ciphertext was changed or moved to another row)."""
+        if not is_encrypted_field(token):
+            return token
+        try:
+            return decrypt_field(self._data_key, token, context=context)
+        except DecryptionError as exc:
+            raise PmpathError(f"{exc}: it was changed outside pmpath") from None
+
+    # --- the workspace key ------------------------------------------------------------------
+
+    def key_check(self) -> str:
+        """Return the HMAC-SHA256 (hex) of a fixed label under the workspace secret."""
+        label = b"pmpath workspace key check v1"
+        return hmac.new(self._secret_key, label, hashlib.sha256).hexdigest()
+
+    def record_key_check(self) -> None:
+        """Store :meth:`key_check` in the database if none is stored yet (at ``pmpath init``)."""
+        from sqlalchemy import select
+
+        from pmpath.adapters.store.tables import workspace_keys
+
+        with self._connect() as connection:
+            row = connection.execute(select(workspace_keys.c.key_check)).first()
+            if row is None:
+                connection.execute(workspace_keys.insert().values(id=1, key_check=self.key_check()))
+                connection.commit()
+
+    def require_matching_key(self) -> None:
+        """Raise PmpathError if the database was created with another workspace secret."""
+        from sqlalchemy import select
+
+        from pmpath.adapters.store.tables import workspace_keys
+
+        with self._connect() as connection:
+            row = connection.execute(select(workspace_keys.c.key_check)).first()
+        if row is not None and not hmac.compare_digest(str(row.key_check), self.key_check()):
+            raise PmpathError(
+                "workspace key does not match this database: open it with the secret.key "
+                "(or PMPATH_SECRET_KEY) it was created with"
+            )
+
+    # --- least privilege on PostgreSQL -------------------------------------------------------
+
+    def grants(self, app_role: str) -> list[str]:
+        """Return the SQL that gives ``app_role`` what pmpath needs and nothing more.
+
+        The role may read and write the entity tables, read and append to ``audit_events``
+        (never update, delete or truncate it), move the audit head, and read the schema
+        revision and the workspace key check. It owns nothing, so it cannot drop or alter a
+        table or disable a trigger (PostgreSQL allows those to the owner only).
+        """
+        from pmpath.adapters.store.tables import ENTITIES
+
+        role = _quote_identifier(app_role)
+        statements = [
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            f"GRANT USAGE ON SCHEMA public TO {role}",
+        ]
+        for spec in ENTITIES.values():
+            statements.append(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {spec.table.name} TO {role}"
+            )
+        statements += [
+            f"GRANT SELECT, INSERT ON TABLE audit_events TO {role}",
+            f"GRANT SELECT, UPDATE ON TABLE audit_head TO {role}",
+            f"GRANT SELECT ON TABLE alembic_version, workspace_keys TO {role}",
+        ]
+        return statements
+
+    def apply_grants(self, app_role: str) -> None:
+        """Run :meth:`grants` on this (owner's) connection; PostgreSQL only."""
+        from sqlalchemy import text
+
+        if self.dialect != "postgresql":
+            raise InvalidInputError("grants apply to PostgreSQL databases only")
+        with self._connect() as connection:
+            for statement in self.grants(app_role):
+                connection.execute(text(statement))
+            connection.commit()
 
     # --- schema -----------------------------------------------------------------------------
 

@@ -128,7 +128,14 @@ def _entity_table(
 _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[str]]] = [
     ("role", "roles", m.Role, {}, False, frozenset()),
     ("user", "users", m.User, {}, False, frozenset()),
-    ("credential", "credentials", m.Credential, {"id": "user"}, True, frozenset({"password_hash"})),
+    (
+        "credential",
+        "credentials",
+        m.Credential,
+        {"id": "user"},
+        True,
+        frozenset({"password_hash", "private_key_encrypted"}),
+    ),
     ("platform", "platforms", m.Platform, {}, False, frozenset()),
     ("disease", "diseases", m.Disease, {}, False, frozenset()),
     ("product", "products", m.Product, {"platform_id": "platform"}, False, frozenset()),
@@ -188,6 +195,10 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
     ("signature", "signatures", m.Signature, {"user_id": "user"}, False, frozenset()),
 ]
 
+ENCRYPTED: dict[str, frozenset[str]] = {"crosswalk": frozenset({"hospital_identifier"})}
+"""Fields stored encrypted (AES-GCM, ``pmpath.domain.crypto.encrypt_field``) under the store's
+data key, by entity type: the table never holds them in clear."""
+
 _TYPE_TABLES = {type_name: table_name for type_name, table_name, *_ in _DECLARED}
 
 ENTITIES: dict[str, EntitySpec] = {}
@@ -232,6 +243,16 @@ audit_head = Table(
 )
 """One row (id 1): the last event's seq and hash. Writers lock it (SELECT ... FOR UPDATE on
 PostgreSQL, BEGIN IMMEDIATE on SQLite) so that appends to the chain are serialised."""
+
+
+workspace_keys = Table(
+    "workspace_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key_check", String(64), nullable=False),
+)
+"""One row (id 1): an HMAC of a fixed label under the workspace secret, so a workspace opened
+with another key is told so instead of seeing every audit HMAC as tampering."""
 
 
 def spec_for(type_name: str) -> EntitySpec:

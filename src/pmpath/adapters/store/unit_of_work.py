@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Row, Select, and_, select
 
 from pmpath.adapters.store.database import Store
 from pmpath.adapters.store.tables import (
+    ENCRYPTED,
     ENTITIES,
     SPEC_BY_MODEL,
     EntitySpec,
@@ -35,6 +36,7 @@ from pmpath.domain.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    PmpathError,
 )
 from pmpath.domain.models import Entity
 
@@ -80,7 +82,16 @@ class Reader:
         return spec
 
     def _to_model(self, spec: EntitySpec, row: Row[Any]) -> Any:
-        return spec.model.model_validate(dict(row._mapping))
+        return spec.model.model_validate(self.decrypted_row(spec, row))
+
+    def decrypted_row(self, spec: EntitySpec, row: Row[Any]) -> dict[str, Any]:
+        """Return the row's columns with the encrypted fields (``tables.ENCRYPTED``) in clear."""
+        data = dict(row._mapping)
+        for name in ENCRYPTED.get(spec.type_name, ()):
+            if isinstance(data.get(name), str):
+                context = f"{spec.type_name}:{data['id']}.{name}"
+                data[name] = self.store.decrypt(data[name], context=context)
+        return data
 
     def get(self, model: type[E], record_id: str) -> E | None:
         """Return the record of type ``model`` with id ``record_id``, or None."""
@@ -120,10 +131,11 @@ class Reader:
         rows = self.connection.execute(query.order_by(audit_events.c.seq)).all()
         return [AuditEvent.model_validate(dict(row._mapping)) for row in rows]
 
-    def audit_head(self) -> tuple[int, str]:
-        """Return (seq, hash) of the last event as the head row records it."""
-        row = self.connection.execute(select(audit_head).where(audit_head.c.id == 1)).one()
-        return int(row.seq), str(row.hash)
+    def audit_head(self) -> tuple[int, str] | None:
+        """Return (seq, hash) of the last event as the head row records it; None if the head
+        row is missing (it was deleted outside pmpath)."""
+        row = self.connection.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+        return None if row is None else (int(row.seq), str(row.hash))
 
     def image(self, record: Entity) -> dict[str, Any]:
         """Return the record as the audit log shows it: JSON, restricted fields as HMACs."""
@@ -154,7 +166,13 @@ class UnitOfWork(Reader):
         # Take the chain's lock first, before any row lock, so writers cannot deadlock.
         row = self.connection.execute(
             select(audit_head).where(audit_head.c.id == 1).with_for_update()
-        ).one()
+        ).first()
+        if row is None:
+            self.__exit__(None, None, None)
+            raise PmpathError(
+                "the audit head row is missing from the database: it was changed outside "
+                "pmpath, so nothing more is written (pmpath audit verify tells what else changed)"
+            )
         self._head = (int(row.seq), str(row.hash))
         return self
 
@@ -256,15 +274,30 @@ class UnitOfWork(Reader):
                     "which does not exist"
                 )
 
-    @staticmethod
-    def _row(record: Entity) -> dict[str, Any]:
-        """Return the column values: scalars as Python values, nested values as JSON."""
+    def _row(self, record: Entity) -> dict[str, Any]:
+        """Return the column values: scalars as Python values, nested values as JSON, the
+        encrypted fields (``tables.ENCRYPTED``) as AES-GCM tokens."""
         python = record.model_dump(mode="python")
         as_json = record.model_dump(mode="json")
-        return {
+        row = {
             name: as_json[name] if isinstance(value, (list, dict)) else value
             for name, value in python.items()
         }
+        spec = SPEC_BY_MODEL[type(record)]
+        for name in ENCRYPTED.get(spec.type_name, ()):
+            if isinstance(row.get(name), str):
+                context = f"{spec.type_name}:{record.id}.{name}"
+                row[name] = self.store.encrypt(row[name], context=context)
+        return row
+
+    def record_event(
+        self, action: AuditAction, entity_type: str, entity_id: str, reason: str
+    ) -> None:
+        """Append an event that changes no record: a restricted read (``ACCESS``) or a refused
+        sign-in or signature (``REFUSED``), with its own ``reason``."""
+        if action not in (AuditAction.ACCESS, AuditAction.REFUSED):
+            raise ValueError(f"{action} events come from add, update and delete")
+        self._append(action, ENTITIES[entity_type], entity_id, None, None, reason=reason)
 
     def _append(
         self,
@@ -273,6 +306,8 @@ class UnitOfWork(Reader):
         entity_id: str,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
+        *,
+        reason: str | None = None,
     ) -> None:
         assert self._head is not None
         seq, prev_hash = self._head[0] + 1, self._head[1]
@@ -285,7 +320,7 @@ class UnitOfWork(Reader):
             "entity_id": entity_id,
             "before": before,
             "after": after,
-            "reason": self.reason,
+            "reason": reason or self.reason,
             "prev_hash": prev_hash,
             "hash": "",
         }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -49,9 +48,29 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False)
 
 
-def actor() -> str:
-    """Who the audit log records for CLI changes: $PMPATH_USER, else ``os:<login name>``."""
-    return os.environ.get("PMPATH_USER") or f"os:{getpass.getuser()}"
+_OPENED: dict[str, Workspace] = {}
+"""The workspace this process last opened through :func:`open_workspace` (key ``last``)."""
+
+
+def actor(workspace: Path | None = None) -> str:
+    """Return the logged-in user of the workspace, checked against its database.
+
+    The workspace is ``workspace``, else the one this command opened, else the default. The
+    session token is read from the workspace's session file (or ``$PMPATH_SESSION_FILE``) and
+    must match an open, unexpired session of an active user; otherwise this raises
+    NotLoggedInError ("not logged in: run pmpath login USER"). No environment variable names
+    the actor.
+    """
+    from pmpath.services.sessions import current_user, read_session_file, session_file
+
+    opened = open_workspace(workspace) if workspace is not None else _OPENED.get("last")
+    if opened is None:
+        opened = open_workspace(None)
+    store = opened.store()
+    try:
+        return current_user(store, read_session_file(session_file(opened.path))).id
+    finally:
+        store.dispose()
 
 
 def read_password(from_stdin: bool, prompt: str) -> str:
@@ -73,7 +92,9 @@ def open_workspace(workspace: Path | None) -> Workspace:
     from pmpath.services.workspace import open_workspace as _open
     from pmpath.services.workspace import resolve_workspace_dir
 
-    return _open(resolve_workspace_dir(workspace))
+    opened = _open(resolve_workspace_dir(workspace))
+    _OPENED["last"] = opened
+    return opened
 
 
 def table(title: str, columns: list[str], rows: list[list[str]], *, lines: bool = False) -> Any:

@@ -2,7 +2,8 @@
 
 The hospital identifier is never taken from the command line (shell history, process lists):
 it is read from the terminal without echo, or from stdin after the password line with
-``--password-stdin``.
+``--password-stdin``. The admin re-enters their password (``--user`` names another admin than
+the logged-in one); the database stores the identifier encrypted, and every read is audited.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from pmpath.interfaces.cli.common import (
     PasswordStdinOption,
     WorkspaceOption,
+    actor,
     open_workspace,
     read_password,
 )
@@ -24,7 +26,9 @@ app = typer.Typer(
     help="Admin-only link from patient pseudonyms to hospital identifiers.", no_args_is_help=True
 )
 
-UserOption = Annotated[str, typer.Option("--user", help="An admin's user name.")]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="An admin's user name (default: the logged-in user).")
+]
 
 
 def _read_identifier(from_stdin: bool) -> str:
@@ -45,24 +49,27 @@ def _read_identifier(from_stdin: bool) -> str:
 def link_command(
     patient_id: Annotated[str, typer.Argument(help="The patient's pseudonym.")],
     site: Annotated[str, typer.Option("--site", help="The site that issued the identifier.")],
-    user: UserOption,
+    user: UserOption = None,
     password_stdin: PasswordStdinOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Record the hospital identifier of a pseudonymous patient (asked for, never an option)."""
     from pmpath.services.crosswalk import link_patient
 
-    store = open_workspace(workspace).store()
+    opened = open_workspace(workspace)
+    username = user or actor()
+    store = opened.store()
     try:
-        password = read_password(password_stdin, f"password for {user}: ")
+        password = read_password(password_stdin, f"password for {username}: ")
         identifier = _read_identifier(password_stdin)
         entry = link_patient(
             store,
-            username=user,
+            username=username,
             password=password,
             patient_id=patient_id,
             site=site,
             hospital_identifier=identifier,
+            policy=opened.policy,
         )
     finally:
         store.dispose()
@@ -72,17 +79,22 @@ def link_command(
 @app.command("show")
 def show_command(
     patient_id: Annotated[str, typer.Argument(help="The patient's pseudonym.")],
-    user: UserOption,
+    user: UserOption = None,
     password_stdin: PasswordStdinOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Print a patient's site and hospital identifier (admins only)."""
+    """Print a patient's site and hospital identifier (admins only; the read is audited)."""
     from pmpath.services.crosswalk import lookup_patient
 
-    store = open_workspace(workspace).store()
+    opened = open_workspace(workspace)
+    username = user or actor()
+    store = opened.store()
     try:
-        password = read_password(password_stdin, f"password for {user}: ")
-        entry = lookup_patient(store, username=user, password=password, patient_id=patient_id)
+        password = read_password(password_stdin, f"password for {username}: ")
+        entry = lookup_patient(
+            store, username=username, password=password, patient_id=patient_id,
+            policy=opened.policy,
+        )  # fmt: skip
     finally:
         store.dispose()
     typer.echo(f"{entry.id}\t{entry.site}\t{entry.hospital_identifier}")

@@ -11,9 +11,11 @@ import importlib
 import json
 import sys
 import traceback
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from pmpath.interfaces.cli.common import (
@@ -58,6 +60,7 @@ _GROUPS: list[tuple[str, str]] = [
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
+app.command("reproduce")(importlib.import_module("pmpath.interfaces.cli.evidence").reproduce_command)
 
 
 def _version(value: bool) -> None:
@@ -81,16 +84,78 @@ def _root(
 
 
 @app.command()
-def init(workspace: WorkspaceOption = None) -> None:
-    """Create a workspace (configuration, secret key, SQLite database), or migrate one."""
-    from pmpath.services.workspace import init_workspace, resolve_workspace_dir
+def init(
+    workspace: WorkspaceOption = None,
+    admin: Annotated[
+        str | None, typer.Option("--admin", help="User name of the first admin (new workspace).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The first admin's printed name.")
+    ] = None,
+    password_stdin: PasswordStdinOption = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="PostgreSQL URL the application connects with."),
+    ] = None,
+    owner_url: Annotated[
+        str | None,
+        typer.Option("--owner-url", help="The same database as its owner role (migrations)."),
+    ] = None,
+    print_grants: Annotated[
+        bool, typer.Option("--print-grants", help="Print the SQL grants for --database-url.")
+    ] = False,
+    apply_grants: Annotated[
+        bool, typer.Option("--apply-grants", help="Migrate as --owner-url and apply the grants.")
+    ] = False,
+) -> None:
+    """Create a workspace and its first admin (who is then logged in), or migrate one."""
+    from pmpath.domain.errors import InvalidInputError
+    from pmpath.services.sessions import login, session_file, write_session_file
+    from pmpath.services.workspace import (
+        CONFIG_FILE,
+        AdminAccount,
+        init_workspace,
+        resolve_workspace_dir,
+    )
+    from pmpath.services.workspace import print_grants as grants_for
 
+    if print_grants:
+        if database_url is None:
+            raise InvalidInputError("--print-grants needs --database-url (the application's role)")
+        for statement in grants_for(database_url):
+            typer.echo(f"{statement};")
+        return
+    if apply_grants and (owner_url is None or database_url is None):
+        raise InvalidInputError("--apply-grants needs --owner-url and --database-url")
     path = resolve_workspace_dir(workspace)
-    opened, created = init_workspace(path, actor=actor())
+    account = None
+    if admin is not None:
+        if name is None:
+            raise InvalidInputError("--admin needs --name, the admin's printed name")
+        account = AdminAccount(
+            admin, name, read_password(password_stdin, f"password for {admin}: ")
+        )
+    elif not (path / CONFIG_FILE).is_file() and not path.is_file():
+        raise InvalidInputError(
+            'a new workspace needs its first admin: pmpath init --admin NAME --name "Printed Name"'
+        )
+    opened, created = init_workspace(
+        path,
+        actor=admin or "pmpath-init",
+        admin=account,
+        database_url=database_url,
+        owner_url=owner_url if apply_grants or owner_url else None,
+    )
     store = opened.store()
     try:
         what = "created" if created else "is ready"
         typer.echo(f"workspace {path} {what} (database {store.display_url})")
+        if account is not None:
+            token = login(
+                store, username=account.username, password=account.password, policy=opened.policy
+            )
+            write_session_file(session_file(path), token)
+            typer.echo(f"admin {account.username} created and logged in")
     finally:
         store.dispose()
 
@@ -99,9 +164,9 @@ def init(workspace: WorkspaceOption = None) -> None:
 def demo(workspace: WorkspaceOption = None) -> None:
     """Create a workspace with an example platform, disease, patient, product and case."""
     from pmpath.services.demo import run_demo
-    from pmpath.services.workspace import resolve_workspace_dir
+    from pmpath.services.workspace import DEMO_ADMIN, resolve_workspace_dir
 
-    result = run_demo(resolve_workspace_dir(workspace), actor=actor())
+    result = run_demo(resolve_workspace_dir(workspace), actor=DEMO_ADMIN)
     _render_demo(result)
 
 
@@ -164,24 +229,139 @@ def _render_demo(result: DemoResult) -> None:
     out.print(f"audit log {state}: {audit.n_events} events")
 
 
-@audit_app.command("verify")
-def audit_verify(workspace: WorkspaceOption = None) -> None:
-    """Check the hash chain, every record against its trail, and every signature."""
-    from pmpath.services.audit import verify
+@app.command("login")
+def login_command(
+    username: Annotated[str, typer.Argument(help="Your user name.")],
+    password_stdin: PasswordStdinOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Open a session (12 h by default); commands that write act as this user."""
+    from pmpath.services.sessions import login, session_file, write_session_file
 
-    store = open_workspace(workspace).store()
+    opened = open_workspace(workspace)
+    store = opened.store()
     try:
-        report = verify(store)
+        password = read_password(password_stdin, f"password for {username}: ")
+        token = login(store, username=username, password=password, policy=opened.policy)
+    finally:
+        store.dispose()
+    path = session_file(opened.path)
+    write_session_file(path, token)
+    typer.echo(
+        f"logged in as {token.username} for {opened.policy.session_hours:g} h (session {path})"
+    )
+
+
+@app.command("logout")
+def logout_command(workspace: WorkspaceOption = None) -> None:
+    """End your session."""
+    from pmpath.services.sessions import (
+        logout,
+        read_session_file,
+        remove_session_file,
+        session_file,
+    )
+
+    opened = open_workspace(workspace)
+    path = session_file(opened.path)
+    token = read_session_file(path)
+    ended = False
+    if token is not None:
+        store = opened.store()
+        try:
+            ended = logout(store, token)
+        finally:
+            store.dispose()
+    remove_session_file(path)
+    typer.echo(f"logged out {token.username}" if ended and token else "no session was open")
+
+
+@app.command("whoami")
+def whoami_command(workspace: WorkspaceOption = None) -> None:
+    """Print the logged-in user."""
+    typer.echo(actor(workspace))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    workspace: WorkspaceOption = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="A checkpoint file kept outside (repeatable)."),
+    ] = None,
+    pubkey: Annotated[
+        list[Path] | None,
+        typer.Option("--pubkey", help="Only trust signatures by these public keys (repeatable)."),
+    ] = None,
+) -> None:
+    """Check the hash chain, checkpoints, every record against its trail, every signature."""
+    from pmpath.services.audit import read_checkpoint_file, verify, workspace_checkpoint_files
+
+    opened = open_workspace(workspace)
+    files = [*workspace_checkpoint_files(opened.path), *(checkpoint or [])]
+    given = [read_checkpoint_file(path) for path in files]
+    keys = _read_public_keys(pubkey) if pubkey else None
+    store = opened.store()
+    try:
+        report = verify(store, checkpoints=given, trusted_keys=keys)
     finally:
         store.dispose()
     for note in report.notes:
         typer.echo(f"note: {note}")
     if report.intact:
         typer.echo(f"audit log intact: {report.n_events} events")
+        if report.checkpoints_verified:
+            typer.echo(f"checkpoints: the log extends all {report.checkpoints_verified}")
         return
     for problem in report.problems:
         typer.echo(f"audit log BROKEN: {problem}", err=True)
     raise typer.Exit(1)
+
+
+def _read_public_keys(paths: list[Path]) -> list[str]:
+    from pmpath.services.signatures import parse_public_key_file
+
+    return [parse_public_key_file(path) for path in paths]
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the checkpoint (JSON).")],
+    as_user: Annotated[
+        bool,
+        typer.Option(
+            "--as-user", help="Sign with your own key (password) instead of the workspace's."
+        ),
+    ] = False,
+    password_stdin: PasswordStdinOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write a signed tree head of the audit log, to keep outside the database."""
+    from pmpath.domain.crypto import fingerprint
+    from pmpath.services.audit import checkpoint, write_checkpoint_file
+    from pmpath.services.users import check_password, private_key
+
+    opened = open_workspace(workspace)
+    who = actor()
+    store = opened.store()
+    try:
+        if as_user:
+            password = read_password(password_stdin, f"password for {who}: ")
+            user, credential = check_password(
+                store, username=who, password=password, purpose="checkpoint",
+                policy=opened.policy,
+            )  # fmt: skip
+            raw, signer = private_key(user, credential, password), who
+        else:
+            raw, signer = opened.checkpoint_key()[0], "workspace"
+        signed, hashes = checkpoint(store, signer=signer, private_raw=raw, actor=who)
+        path = write_checkpoint_file(out, signed, hashes, database=store.display_url)
+    finally:
+        store.dispose()
+    typer.echo(
+        f"checkpoint of {signed.tree_size} events written to {path}: root {signed.root_sha256}, "
+        f"signed by {signed.signer} (key {fingerprint(signed.public_key_ed25519)})"
+    )
 
 
 @audit_app.command("log")
@@ -233,7 +413,7 @@ def user_add(
     password_stdin: PasswordStdinOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Add a user with roles and a password (needed to sign)."""
+    """Add a user with roles, a password and a signing key (admins only)."""
     from pydantic import ValidationError
 
     from pmpath.domain.errors import InvalidInputError
@@ -246,10 +426,11 @@ def user_add(
         raise InvalidInputError(first_validation_error(exc)) from None
     store = open_workspace(workspace).store()
     try:
+        admin = actor()
         password = read_password(password_stdin, f"password for {username}: ")
         user = add_user(
             store,
-            actor=actor(),
+            actor=admin,
             username=username,
             display_name=name,
             roles=role,
@@ -261,13 +442,150 @@ def user_add(
     typer.echo(f"user {user.id} added with roles {', '.join(user.roles)}")
 
 
-@app.command("sign")
+@user_app.command("list")
+def user_list(workspace: WorkspaceOption = None) -> None:
+    """List users, their roles and signing keys (admins only)."""
+    from pmpath.domain.crypto import fingerprint
+    from pmpath.services.users import list_users
+
+    store = open_workspace(workspace).store()
+    try:
+        users = list_users(store, actor=actor())
+    finally:
+        store.dispose()
+    rows = [
+        [
+            u.id,
+            u.display_name,
+            ", ".join(u.roles),
+            "active" if u.active else "disabled",
+            fingerprint(u.public_key_ed25519) if u.public_key_ed25519 else "none",
+        ]
+        for u in users
+    ]
+    columns = ["user", "printed name", "roles", "status", "key"]
+    console().print(table(f"Users: {len(users)}", columns, rows))
+
+
+UserArgument = Annotated[str, typer.Argument(help="The user name.")]
+
+
+@user_app.command("disable")
+def user_disable(username: UserArgument, workspace: WorkspaceOption = None) -> None:
+    """Disable a user and end their sessions (admins only)."""
+    _set_active(username, False, workspace)
+
+
+@user_app.command("enable")
+def user_enable(username: UserArgument, workspace: WorkspaceOption = None) -> None:
+    """Enable a disabled user (admins only)."""
+    _set_active(username, True, workspace)
+
+
+def _set_active(username: str, active: bool, workspace: Path | None) -> None:
+    from pmpath.services.users import set_active
+
+    store = open_workspace(workspace).store()
+    try:
+        user = set_active(store, actor=actor(), username=username, active=active)
+    finally:
+        store.dispose()
+    typer.echo(f"user {user.id} {'enabled' if active else 'disabled'}")
+
+
+@user_app.command("unlock")
+def user_unlock(username: UserArgument, workspace: WorkspaceOption = None) -> None:
+    """Clear a user's failed sign-in attempts and lock (admins only)."""
+    from pmpath.services.users import unlock
+
+    store = open_workspace(workspace).store()
+    try:
+        user = unlock(store, actor=actor(), username=username)
+    finally:
+        store.dispose()
+    typer.echo(f"user {user.id} unlocked")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: UserArgument,
+    password_stdin: PasswordStdinOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Change your password (old, then new), or reset another user's (admins; new key)."""
+    from pmpath.services.users import change_password
+
+    opened = open_workspace(workspace)
+    who = actor()
+    old = None
+    if who == username:
+        old = read_password(password_stdin, f"current password for {username}: ")
+    new = read_password(password_stdin, f"new password for {username}: ")
+    store = opened.store()
+    try:
+        change_password(
+            store, actor=who, username=username, new_password=new, old_password=old,
+            policy=opened.policy,
+        )  # fmt: skip
+    finally:
+        store.dispose()
+    kept = "signing key re-encrypted" if old is not None else "new signing key"
+    typer.echo(f"password of {username} changed ({kept}; sessions ended)")
+
+
+@user_app.command("pubkey")
+def user_pubkey(
+    username: UserArgument,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the PEM to this file.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print (or write) a user's Ed25519 public key (PEM) for `pmpath sign verify --pubkey`."""
+    from pmpath.domain.crypto import fingerprint, public_key_pem
+    from pmpath.domain.errors import InvalidInputError
+    from pmpath.services.users import public_key
+
+    store = open_workspace(workspace).store()
+    try:
+        key = public_key(store, username)
+    finally:
+        store.dispose()
+    pem = public_key_pem(key)
+    if out is None:
+        typer.echo(pem, nl=False)
+        return
+    try:
+        out.write_text(pem, encoding="ascii")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"public key of {username} (fingerprint {fingerprint(key)}) written to {out}")
+
+
+class _SignGroup(TyperGroup):
+    """``pmpath sign TYPE:ID ...`` signs; ``pmpath sign verify TYPE:ID`` checks."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["record", *args]
+        return super().parse_args(ctx, args)
+
+
+sign_app = typer.Typer(
+    cls=_SignGroup,
+    help="Sign a record (pmpath sign TYPE:ID --meaning M), or verify its signatures.",
+    no_args_is_help=True,
+)
+app.add_typer(sign_app, name="sign")
+
+
+@sign_app.command("record", hidden=True)
 def sign_command(
     record: Annotated[str, typer.Argument(help="The record to sign, as TYPE:ID.")],
     meaning: Annotated[
         str, typer.Option("--meaning", help="authored, reviewed, approved or released.")
     ],
-    user: Annotated[str, typer.Option("--user", help="Signer's user name.")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Signer (default: the logged-in user).")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why you sign.")] = "",
     password_stdin: PasswordStdinOption = False,
     workspace: WorkspaceOption = None,
@@ -283,16 +601,19 @@ def sign_command(
         allowed = ", ".join(m.value for m in SignatureMeaning)
         raise InvalidInputError(f"--meaning {meaning!r} is not one of: {allowed}") from None
     parse_record_ref(record)
-    store = open_workspace(workspace).store()
+    opened = open_workspace(workspace)
+    signer = user or actor()
+    store = opened.store()
     try:
-        password = read_password(password_stdin, f"password for {user}: ")
+        password = read_password(password_stdin, f"password for {signer}: ")
         signature = sign(
             store,
-            username=user,
+            username=signer,
             password=password,
             record_ref=record,
             meaning=signature_meaning,
             reason=reason,
+            policy=opened.policy,
         )
     finally:
         store.dispose()
@@ -301,6 +622,42 @@ def sign_command(
         f"as {signature.meaning} by {signature.printed_name}: signature {signature.id}, "
         f"record sha256 {signature.record_sha256}"
     )
+
+
+@sign_app.command("verify")
+def sign_verify(
+    record: Annotated[str, typer.Argument(help="The record, as TYPE:ID.")],
+    pubkey: Annotated[
+        list[Path] | None,
+        typer.Option("--pubkey", help="Trust only these public keys (PEM files; repeatable)."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Check a record's signatures from public keys alone (exit 1 if one fails)."""
+    from pmpath.services.signatures import verify_signatures
+
+    keys = _read_public_keys(pubkey) if pubkey else None
+    store = open_workspace(workspace).store()
+    try:
+        checks = verify_signatures(store, record, keys)
+    finally:
+        store.dispose()
+    if not checks:
+        typer.echo(f"{record} has no signatures")
+        return
+    for check in checks:
+        s = check.signature
+        what = (
+            f"signature {s.id}: {s.meaning} by {s.printed_name} ({s.user_id}) at "
+            f"{s.signed_at.isoformat(timespec='seconds')} on version {s.record_version}, "
+            f"key {check.key_fingerprint}"
+        )
+        if check.valid:
+            typer.echo(f"valid {what}")
+        else:
+            typer.echo(f"INVALID {what}: {check.problem}", err=True)
+    if not all(c.valid for c in checks):
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

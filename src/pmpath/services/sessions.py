@@ -1,0 +1,158 @@
+"""Login sessions: who acts, proven by a token the database holds only as a hash.
+
+``login`` checks the password (audited, throttled, locking: ``pmpath.services.users``), makes
+a 256-bit random token (``secrets.token_urlsafe(32)``; OWASP ASVS 4.0 V3.2.2 asks for at least
+64 bits) and stores its sha256 with the user and an absolute expiry (12 h by default). The
+client keeps the token in a session file that only its owner may read (mode 0600): the
+workspace's ``session.json``, or ``$PMPATH_SESSION_FILE``. Every command that writes resolves
+the acting user from that file against the database (:func:`current_user`); no environment
+variable names the actor. ``logout`` revokes the session; a password change or disabling the
+user revokes all of its sessions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pmpath.adapters.store import Reader, Store, UnitOfWork
+from pmpath.domain.canonical import sha256_hex
+from pmpath.domain.errors import InvalidInputError, PermissionDeniedError
+from pmpath.domain.models import LoginSession, User, new_id
+from pmpath.services.users import DEFAULT_POLICY, AuthPolicy, check_password
+
+SESSION_FILE = "session.json"
+
+
+class NotLoggedInError(PermissionDeniedError):
+    """No valid session: the command that writes needs a logged-in user."""
+
+
+NOT_LOGGED_IN = "not logged in: run pmpath login USER"
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """What the client keeps: the session id and its secret token."""
+
+    session_id: str
+    token: str
+    username: str
+
+
+def session_file(workspace_path: Path) -> Path:
+    """Return where the session token is kept: ``$PMPATH_SESSION_FILE``, else the workspace's
+    ``session.json``."""
+    given = os.environ.get("PMPATH_SESSION_FILE", "").strip()
+    return Path(given) if given else workspace_path / SESSION_FILE
+
+
+def login(
+    store: Store, *, username: str, password: str, policy: AuthPolicy = DEFAULT_POLICY
+) -> SessionToken:
+    """Check the password and open a session of ``policy.session_hours``; return its token."""
+    user, _ = check_password(
+        store, username=username, password=password, purpose="sign-in", policy=policy
+    )
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session = LoginSession(
+        id=new_id("SES", 16),
+        user_id=user.id,
+        token_sha256=sha256_hex(token),
+        created_at=now,
+        expires_at=now + timedelta(hours=policy.session_hours),
+    )
+    with UnitOfWork(store, actor=user.id, reason="signed in", privileged=True) as uow:
+        uow.add(session)
+        uow.commit()
+    return SessionToken(session_id=session.id, token=token, username=user.id)
+
+
+def current_user(store: Store, token: SessionToken | None) -> User:
+    """Return the active user whose valid session ``token`` is; NotLoggedInError otherwise.
+
+    Valid: the session exists, its token hashes to the stored sha256 (constant-time compare),
+    it is neither revoked nor expired, and its user is active.
+    """
+    if token is None:
+        raise NotLoggedInError(NOT_LOGGED_IN)
+    now = datetime.now(UTC)
+    with Reader(store, privileged=True) as reader:
+        session = reader.get(LoginSession, token.session_id)
+        user = None if session is None else reader.get(User, session.user_id)
+    if (
+        session is None
+        or user is None
+        or not hmac.compare_digest(session.token_sha256, sha256_hex(token.token))
+    ):
+        raise NotLoggedInError(NOT_LOGGED_IN)
+    if session.revoked_at is not None:
+        raise NotLoggedInError(f"session ended (logged out or password changed): {NOT_LOGGED_IN}")
+    if session.expires_at <= now:
+        raise NotLoggedInError(f"session expired: {NOT_LOGGED_IN}")
+    if not user.active:
+        raise NotLoggedInError(f"user {user.id!r} is disabled: {NOT_LOGGED_IN}")
+    return user
+
+
+def logout(store: Store, token: SessionToken) -> bool:
+    """Revoke the session; return False if it was not open (already ended or unknown)."""
+    try:
+        user = current_user(store, token)
+    except NotLoggedInError:
+        return False
+    with UnitOfWork(store, actor=user.id, reason="signed out", privileged=True) as uow:
+        session = uow.require(LoginSession, token.session_id)
+        uow.update(session.model_copy(update={"revoked_at": datetime.now(UTC)}))
+        uow.commit()
+    return True
+
+
+def write_session_file(path: Path, token: SessionToken) -> None:
+    """Write the token to ``path``, readable and writable by its owner only (mode 0600)."""
+    text = json.dumps(
+        {"session_id": token.session_id, "token": token.token, "user": token.username}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        os.write(descriptor, text.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def read_session_file(path: Path) -> SessionToken | None:
+    """Return the token in ``path``, or None if there is no file.
+
+    Raises InvalidInputError if others may read the file (its token would be theirs to use) or
+    if it is not a session file.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InvalidInputError(
+            f"session file {path} is readable by others (mode {stat.S_IMODE(mode):o}): "
+            "delete it and log in again"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SessionToken(
+            session_id=str(data["session_id"]), token=str(data["token"]), username=str(data["user"])
+        )
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidInputError(f"{path} is not a pmpath session file: delete it") from None
+
+
+def remove_session_file(path: Path) -> None:
+    """Delete the session file if there is one."""
+    path.unlink(missing_ok=True)
