@@ -153,7 +153,18 @@ class Ebgm(_Frozen):
 
 
 def _nb_logpmf(n: np.ndarray, e: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    return np.asarray(stats.nbinom.logpmf(n, alpha, beta / (beta + e)), dtype=float)
+    """log NB(n; size alpha, prob beta/(beta+E)), written with gammaln (scipy's nbinom.logpmf
+    is the same function, slower in the likelihood loop)."""
+    log_p = np.log(beta) - np.log(beta + e)
+    log_q = np.log(e) - np.log(beta + e)
+    return np.asarray(
+        special.gammaln(n + alpha)
+        - special.gammaln(alpha)
+        - special.gammaln(n + 1)
+        + alpha * log_p
+        + n * log_q,
+        dtype=float,
+    )
 
 
 def _qn(n: np.ndarray, e: np.ndarray, prior: GammaPoissonPrior) -> np.ndarray:
@@ -210,19 +221,25 @@ def _unpack(theta: np.ndarray) -> GammaPoissonPrior:
     )
 
 
+def _loglik(
+    n: np.ndarray, e: np.ndarray, a1: float, b1: float, a2: float, b2: float, p: float
+) -> float:
+    f1 = _nb_logpmf(n, e, a1, b1)
+    f2 = _nb_logpmf(n, e, a2, b2)
+    z1 = a1 * (np.log(b1) - np.log(b1 + e))  # log NB(0)
+    z2 = a2 * (np.log(b2) - np.log(b2 + e))
+    mix = np.logaddexp(math.log(p) + f1, math.log(1 - p) + f2)
+    zero = np.logaddexp(math.log(p) + z1, math.log(1 - p) + z2)
+    return float(np.sum(mix - np.log1p(-np.exp(np.minimum(zero, -1e-12)))))
+
+
 def mixture_log_likelihood(
     counts: Sequence[int], expected: Sequence[float], prior: GammaPoissonPrior
 ) -> float:
     """Return the zero-truncated marginal log-likelihood of the (N, E) pairs under the
     gamma-mixture prior (mixture of negative binomials; DuMouchel 1999, section 5)."""
     n, e = np.asarray(counts, dtype=float), np.asarray(expected, dtype=float)
-    f1 = _nb_logpmf(n, e, prior.alpha1, prior.beta1)
-    f2 = _nb_logpmf(n, e, prior.alpha2, prior.beta2)
-    z1 = _nb_logpmf(np.zeros_like(n), e, prior.alpha1, prior.beta1)
-    z2 = _nb_logpmf(np.zeros_like(n), e, prior.alpha2, prior.beta2)
-    mix = np.logaddexp(math.log(prior.p) + f1, math.log(1 - prior.p) + f2)
-    zero = np.logaddexp(math.log(prior.p) + z1, math.log(1 - prior.p) + z2)
-    return float(np.sum(mix - np.log1p(-np.exp(np.minimum(zero, -1e-12)))))
+    return _loglik(n, e, prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, prior.p)
 
 
 def fit_prior(
@@ -231,7 +248,8 @@ def fit_prior(
     start: GammaPoissonPrior | None = None,
 ) -> GammaPoissonPrior:
     """Return the maximum-likelihood gamma-mixture prior for the pairs with N >= 1 (DuMouchel
-    1999; start at openEBGM's default (0.2, 0.1, 2, 4, 1/3) unless given)."""
+    1999; start at openEBGM's default (0.2, 0.1, 2, 4, 1/3) unless given). Nelder-Mead on the
+    log (shapes, rates) and logit (P) scale, then L-BFGS-B from its optimum."""
     if len(counts) < 5:
         raise InvalidInputError(f"the EBGM prior needs at least 5 pairs, got {len(counts)}")
     s = start or GammaPoissonPrior(alpha1=0.2, beta1=0.1, alpha2=2.0, beta2=4.0, p=1 / 3)
@@ -244,16 +262,19 @@ def fit_prior(
             float(special.logit(s.p)),
         ]
     )
+    n, e = np.asarray(counts, dtype=float), np.asarray(expected, dtype=float)
 
     def objective(theta: np.ndarray) -> float:
-        value = -mixture_log_likelihood(counts, expected, _unpack(theta))
+        a1, b1, a2, b2 = np.exp(np.clip(theta[:4], -20, 20))
+        p = min(max(float(special.expit(theta[4])), 1e-9), 1 - 1e-9)
+        value = -_loglik(n, e, float(a1), float(b1), float(a2), float(b2), p)
         return value if math.isfinite(value) else 1e300
 
     first = optimize.minimize(
         objective,
         theta0,
         method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10},
+        options={"maxiter": 3000, "maxfev": 6000, "xatol": 1e-7, "fatol": 1e-9},
     )
     second = optimize.minimize(objective, first.x, method="L-BFGS-B")
     best = second if second.fun <= first.fun else first
