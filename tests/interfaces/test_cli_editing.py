@@ -177,7 +177,7 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(
             "no seed 1)",
         ),
         (["--r1", str(reads["treated"]), "--guide", "ACGTACGTACGTACGTACGT"], "not found"),
-        (["--r1", str(reads["treated"]), "--editor", "NoSuchEditor"], "unknown editor"),
+        (["--r1", str(reads["treated"]), "--editor", "NoSuchEditor"], "unknown --editor"),
         (["--r1", str(reads["treated"]), "--mode", "base-editor"], "needs --editor"),
         (["--r1", str(reads["treated"]), "--conversion", "A>G", "--window", "8-4"], "--window"),
         (["--r1", str(reads["treated"]), "--editor", "ABE8e"], "give --target-position"),
@@ -227,3 +227,43 @@ def test_amplicon_panel_fasta(tmp_path: Path, run: Run) -> None:
         "--out", str(tmp_path / "o2"),
     )  # fmt: skip
     assert code == 2 and "bad.fa: record 2 (bad)" in err
+
+
+def test_batch_of_samples_one_aggregate_table_and_a_failing_sample(
+    tmp_path: Path, run: Run, reads: dict[str, Path]
+) -> None:
+    sheet = tmp_path / "samples.tsv"
+    broken = tmp_path / "broken.fq"
+    broken.write_text("not a fastq\n")
+    sheet.write_text(
+        "sample\tr1\tcontrol_r1\n"
+        f"s1\t{reads['treated']}\t{reads['control']}\n"
+        f"s2\t{reads['control']}\t\n"
+        "bad\tbroken.fq\t\n"
+    )
+    out = tmp_path / "batch"
+    code, stdout, err = run(
+        "editing", "batch", str(sheet), "--amplicon", AMPLICON, "--guide", GUIDE,
+        "--editor", "ABE8e", "--window", "4-8", "--target-position", "6",
+        "--out", str(out), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = {r["sample"]: r for r in json.loads(stdout)}
+    assert rows["s1"]["intended_edit_fraction"] == pytest.approx(0.35, abs=0.005)
+    assert rows["s1"]["verdict"].startswith("edited above background")
+    assert rows["s2"]["unmodified_fraction"] > 0.99
+    assert "broken.fq" in rows["bad"]["error"]
+    lines = (out / "batch.tsv").read_text().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("sample\tamplicon\treads_total")
+    assert (out / "batch.png").stat().st_size > 0
+    assert (out / "s1" / "summary.json").exists() and not (out / "bad").exists()
+
+
+def test_report_html_is_self_contained(tmp_path: Path, run: Run, reads: dict[str, Path]) -> None:
+    out = tmp_path / "out"
+    code, _, err = run(*_base_editor(reads, out))
+    assert code == 0, err
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3
+    assert 'src="outcomes.png"' not in page
+    assert "not counted: no seed 20" in page

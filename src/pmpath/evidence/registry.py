@@ -30,6 +30,7 @@ _MODULES: tuple[str, ...] = (
     "pmpath.evidence.variants.analysis",
     "pmpath.evidence.design.analysis",
     "pmpath.evidence.naturalhistory.analysis",
+    "pmpath.evidence.editing.analysis",
 )
 """Theme modules that register analyses (import side effect: :func:`register` calls)."""
 
@@ -46,6 +47,9 @@ class AnalysisSpec:
     libraries: tuple[str, ...] = ()
     """Distributions whose versions are recorded with each result (pmpath and Python always)."""
     title: str = ""
+    decisive_fields: tuple[str, ...] = ()
+    """Result fields that decide an element: a policy route on this kind must test each one
+    (so a threshold that decides cannot be left to a command-line default)."""
 
 
 _REGISTRY: dict[EvidenceKind, AnalysisSpec] = {}

@@ -4,7 +4,10 @@ Computes nothing new: lays out :class:`~pmpath.evidence.editing.results.EditingQ
 for people and programs. Figures are drawn by matplotlib with the Agg backend (no display):
 outcome bars (treated, and control when given), the per-position conversion and indel profile
 around the window with both denominators named on the axes, and the top alleles as a table.
-The HTML page is plain, self-contained apart from the PNG files beside it.
+The HTML page is self-contained: its figures are embedded as ``data:`` URIs (the PNG files are
+also written beside it), so it can be mailed or archived alone. ``alleles.tsv`` holds the full
+allele table (every allele tracked, not only the top rows kept in the result). For a batch of
+samples, :func:`write_batch` writes one aggregate table and figure.
 
 All files are first written to a temporary folder beside ``out`` and moved in only when all are
 written, so a failure leaves no half-written result.
@@ -12,6 +15,7 @@ written, so a failure leaves no half-written result.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -20,10 +24,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pmpath.evidence.editing.results import CATEGORIES as CATEGORIES  # re-exported for the CLI
 from pmpath.evidence.editing.results import (
-    CATEGORIES,
     AmpliconQuantification,
     EditingQuantification,
+    ReadCounts,
 )
 
 FILES = (
@@ -56,7 +61,7 @@ def _alleles_tsv(result: EditingQuantification) -> str:
         samples.append(("control", result.control.amplicons))
     for sample, amplicons in samples:
         for amplicon in amplicons:
-            for row in amplicon.alleles:
+            for row in amplicon.allele_table or amplicon.alleles:
                 lines.append(
                     f"{sample}\t{amplicon.name}\t{row.allele_window}\t{row.category}\t"
                     f"{row.changes}\t{row.reads}\t{row.fraction_of_aligned_reads:.6g}"
@@ -107,6 +112,7 @@ def _positions_tsv(result: EditingQuantification) -> str:
 
 
 def _figures(result: EditingQuantification, folder: Path) -> None:
+    """Draw the three figures into ``folder`` (outcomes.png, positions.png, alleles.png)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -211,7 +217,41 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value:.3%}"
 
 
-def _html(result: EditingQuantification) -> str:
+def _embedded(folder: Path | None) -> str:
+    """Return the figures of ``folder`` as <img> elements with data: URIs (none without)."""
+    if folder is None:
+        return ""
+    parts = []
+    for name, alt, width in (
+        ("outcomes.png", "outcomes", ""),
+        ("positions.png", "per-position profile", ' width="900"'),
+        ("alleles.png", "top alleles", ' width="1000"'),
+    ):
+        path = folder / name
+        if path.exists():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(f'<p><img src="data:image/png;base64,{data}" alt="{alt}"{width}></p>')
+    return "\n".join(parts)
+
+
+def _not_counted(reads: ReadCounts) -> str:
+    """Return the reads left out of the denominator, by reason, as one line of HTML."""
+    reasons = [f"{k.replace('_', ' ')} {v:,}" for k, v in reads.not_counted.items() if v]
+    return " · not counted: " + ", ".join(reasons) if reasons else " · every read counted"
+
+
+def _details(a: AmpliconQuantification) -> str:
+    d = a.outcome_details
+    parts = [
+        f"indel reads with the intended edit too: {d.indel_with_intended_edit:,}",
+        f"scaffold incorporation: {d.scaffold_incorporation:,}",
+    ]
+    if d.frameshift is not None:
+        parts.append(f"frameshift: {d.frameshift:,} · in frame: {d.in_frame:,}")
+    return "<p>" + " · ".join(parts) + "</p>"
+
+
+def _html(result: EditingQuantification, figures: Path | None = None) -> str:
     r = result.reads
     merged = "" if r.merged is None else f" · merged {r.merged:,} ({(r.merge_rate or 0):.1%})"
     net = ""
@@ -258,18 +298,17 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;fo
 </style></head><body>
 <h1>Editing quantification (element 4, target engagement)</h1>
 <p>Reads: {r.total:,} total{merged} · passed filter {r.passed_filter:,} · aligned {r.aligned:,}
-· unassigned {r.unassigned:,}</p>
+· unassigned {r.unassigned:,}{_not_counted(r)}</p>
 <p>Intended edit without bystander conversion: {result.intended_edit_clean:.2%} of aligned
 reads.</p>
 {site}
 <h2>Outcomes (fractions of aligned reads)</h2>
 <table><tr><th>amplicon</th><th>aligned reads</th>{header}</tr>
 {_amplicon_rows(result.amplicons)}</table>
+{_details(a)}
 {net}
 {indels}
-<p><img src="outcomes.png" alt="outcomes"></p>
-<p><img src="positions.png" alt="per-position profile" width="900"></p>
-<p><img src="alleles.png" alt="top alleles" width="1000"></p>
+{_embedded(figures)}
 <p>Tables: <a href="summary.json">summary.json</a> · <a href="alleles.tsv">alleles.tsv</a> ·
 <a href="positions.tsv">positions.tsv</a>. pmpath {html.escape(result.pmpath_version)};
 parameters: <code>{params}</code></p>
@@ -290,7 +329,9 @@ def write_report(result: EditingQuantification, out: Path, *, figures: bool = Tr
         (staging / "positions.tsv").write_text(_positions_tsv(result), encoding="utf-8")
         if figures:
             _figures(result, staging)
-        (staging / "report.html").write_text(_html(result), encoding="utf-8")
+        (staging / "report.html").write_text(
+            _html(result, staging if figures else None), encoding="utf-8"
+        )
         written = []
         for name in FILES:
             source = staging / name
@@ -300,3 +341,76 @@ def write_report(result: EditingQuantification, out: Path, *, figures: bool = Tr
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+BATCH_FILES = ("batch.tsv", "batch.png")
+
+
+def batch_rows(samples: list[tuple[str, EditingQuantification | str]]) -> list[dict[str, Any]]:
+    """Return one row per sample and amplicon: reads, each category's fraction of aligned
+    reads, the clean intended edit, the verdict against the control; a sample that failed gets
+    one row with its error (a bad sample never hides the others)."""
+    rows: list[dict[str, Any]] = []
+    for name, outcome in samples:
+        if isinstance(outcome, str):
+            rows.append({"sample": name, "amplicon": "", "error": outcome})
+            continue
+        for amplicon in outcome.amplicons:
+            row: dict[str, Any] = {
+                "sample": name,
+                "amplicon": amplicon.name,
+                "reads_total": outcome.reads.total,
+                "reads_aligned": amplicon.aligned_reads,
+                "reads_not_counted": sum(outcome.reads.not_counted.values()),
+            }
+            for category in CATEGORIES:
+                row[f"{category}_fraction"] = getattr(amplicon.outcomes, category)
+            row["intended_edit_clean_fraction"] = amplicon.intended_edit_clean
+            net = outcome.per_amplicon_net.get(amplicon.name)
+            row["verdict"] = "" if net is None else net.verdict
+            row["error"] = ""
+            rows.append(row)
+    return rows
+
+
+def write_batch(
+    samples: list[tuple[str, EditingQuantification | str]], out: Path, *, figures: bool = True
+) -> list[Path]:
+    """Write the aggregate of a batch into ``out``: batch.tsv (:func:`batch_rows`) and batch.png
+    (each sample's on-target categories as stacked bars); return the paths written."""
+    from pmpath.io.atomic import atomic_path
+
+    rows = batch_rows(samples)
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    lines = ["\t".join(columns)]
+    lines += ["\t".join(_cell(row.get(c)) for c in columns) for row in rows]
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with atomic_path(out / "batch.tsv") as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    written.append(out / "batch.tsv")
+    done = [(n, r) for n, r in samples if not isinstance(r, str)]
+    if figures and done:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(done) + 2), 3.8))
+        bottom = [0.0] * len(done)
+        for category in CATEGORIES:
+            values = [getattr(r.outcomes, category) * 100 for _, r in done]
+            ax.bar(range(len(done)), values, 0.7, bottom=bottom, label=category.replace("_", " "))
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_xticks(range(len(done)), [n for n, _ in done], rotation=45, ha="right")
+        ax.set_ylabel("% of aligned reads (on-target)")
+        ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+        ax.set_title("Editing outcomes by sample")
+        fig.tight_layout()
+        with atomic_path(out / "batch.png") as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        written.append(out / "batch.png")
+    return written

@@ -281,7 +281,7 @@ def test_bad_inputs_name_the_file_and_record(tmp_path: Path) -> None:
     assert "b_R2.fq: record 2 (px/2)" in run(r1, r2_names)
     with pytest.raises(InvalidInputError, match="guide ACGTACGTACGTACGTACGT not found"):
         layout([("amp", a)], "ACGTACGTACGTACGTACGT", EditSpec(mode="nuclease"))
-    with pytest.raises(InvalidInputError, match="target-position 7 is C"):
+    with pytest.raises(InvalidInputError, match="target_position 7 is C"):
         layout(
             [("amp", a)],
             GUIDE,
@@ -493,17 +493,17 @@ def test_layout_rejects_ambiguous_sites_and_positions_outside_the_protospacer() 
     with pytest.raises(InvalidInputError, match="occurs 2 times"):
         layout([("amp", twice)], GUIDE, EditSpec(mode="nuclease"))
     outside = EditSpec("base-editor", conversion="A>G", activity_window=(4, 8), target_position=21)
-    with pytest.raises(InvalidInputError, match="--target-position 21 is outside the 20-nt"):
+    with pytest.raises(InvalidInputError, match="target_position 21 is outside the 20-nt"):
         layout([("amp", AMPLICON)], GUIDE, outside)
     wide = EditSpec("base-editor", conversion="A>G", activity_window=(4, 25), target_position=6)
-    with pytest.raises(InvalidInputError, match="--window 25 is outside"):
+    with pytest.raises(InvalidInputError, match="activity_window 25 is outside"):
         layout([("amp", AMPLICON)], GUIDE, wide)
 
 
 def test_report_appears_whole_or_not_at_all_and_progress_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pmpath.evidence.editing import report
+    from pmpath.reports import editing as report
 
     r1 = tmp_path / "r1.fq.gz"
     simulate_amplicon_reads(r1, None, base_editor_mix(), seed=41, chunk_reads=300)

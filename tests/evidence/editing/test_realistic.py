@@ -296,3 +296,30 @@ def test_mixed_and_frameshift_details(tmp_path: Path) -> None:
     details = result.on_target.outcome_details
     assert details.indel_with_intended_edit == 100
     assert (details.frameshift, details.in_frame) == (250, 150)
+
+
+def test_pooled_amplicons_each_with_its_own_guide(tmp_path: Path) -> None:
+    """Item 7: pooled amplicons, each with its own guide (exited 2 before: the guide had to be
+    in every amplicon), from one FASTA with ``guide=`` in the headers, through the request."""
+    from pmpath.domain.requests.editing import EditingQuantificationRequest
+    from pmpath.evidence.registry import execute
+
+    second = _random(400, 90) + "TTGACCTAGCGTACGATCCA" + "AGG" + _random(401, 107)
+    second_guide, second_cut = "TTGACCTAGCGTACGATCCA", 90 + 17
+    molecules = [
+        Molecule("a:unmodified", AMPLICON, 300, LEFT[-3:], RIGHT[:3]),
+        Molecule("a:indel", delete(AMPLICON, CUT - 2, 4), 200, LEFT[-3:], RIGHT[:3]),
+        Molecule("b:unmodified", second, 150),
+        Molecule("b:indel", insert(second, second_cut, "A"), 350),
+    ]
+    fasta = tmp_path / "pool.fa"
+    fasta.write_text(f">a guide={GUIDE}\n{AMPLICON}\n>b guide={second_guide}\n{second}\n")
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_sequencing(r1, None, molecules, seed=9)
+    request = EditingQuantificationRequest(r1=r1, amplicon_fasta=fasta, guide=GUIDE)
+    result = execute(request)
+    by_name = {a.name: a for a in result.amplicons}  # type: ignore[attr-defined]
+    assert by_name["a"].outcomes.indel == pytest.approx(0.4, abs=0.005)
+    assert by_name["b"].outcomes.indel == pytest.approx(0.7, abs=0.005)
+    assert by_name["b"].cut_after_position == second_cut
+    assert set(result.input_sha256) == {"r1", "amplicon_fasta"}

@@ -379,7 +379,7 @@ class AmpliconTally:
         if aligned == 0:
             fractions = dict.fromkeys(CATEGORIES, 0.0)
         ranked = sorted(self.alleles.items(), key=lambda item: (-item[1][0], item[0]))
-        alleles = [
+        table = [
             AlleleRow(
                 allele_window=key.partition("|")[0],
                 category=_ALLELE_CATEGORIES[category],
@@ -387,8 +387,9 @@ class AmpliconTally:
                 reads=reads,
                 fraction_of_aligned_reads=reads / denominator,
             )
-            for key, (reads, category, changes) in ranked[:top_alleles]
+            for key, (reads, category, changes) in ranked
         ]
+        alleles = table[:top_alleles]
         top_indels = [
             IndelCount(
                 label=indel.label(),
@@ -431,6 +432,7 @@ class AmpliconTally:
             },
             top_indels=top_indels,
             alleles=alleles,
+            allele_table=table,
             distinct_alleles=len(self.alleles),
             reads_in_untracked_alleles=self.untracked_allele_reads,
             positions=self.positions(),

@@ -186,8 +186,8 @@ def layout_amplicon(
                 "the cut site is ambiguous"
             )
     for label, value in (
-        ("--target-position", spec.target_position),
-        *(("--window", v) for v in (spec.activity_window or ())),
+        ("target_position", spec.target_position),
+        *(("activity_window", v) for v in (spec.activity_window or ())),
     ):
         if value is not None and not 1 <= value <= n:
             raise InvalidInputError(f"{label} {value} is outside the {n}-nt protospacer (1-{n})")
@@ -240,7 +240,7 @@ def layout_amplicon(
             target_index = geometry.protospacer_index(spec.target_position)
             if amplicon[target_index] != source:
                 raise InvalidInputError(
-                    f"amplicon {name!r}: --target-position {spec.target_position} is "
+                    f"amplicon {name!r}: target_position {spec.target_position} is "
                     f"{amplicon[target_index]} on the amplicon, not {source} (conversion "
                     f"{spec.conversion} on the guide's strand)"
                 )
@@ -250,7 +250,7 @@ def layout_amplicon(
             where = ", ".join(str(geometry.protospacer_position(i)) for i in convertible) or "none"
             raise InvalidInputError(
                 f"amplicon {name!r}: the activity window {first}-{last} has {len(convertible)} "
-                f"convertible bases (protospacer positions {where}); give --target-position"
+                f"convertible bases (protospacer positions {where}); give target_position"
             )
         bystanders = tuple(i for i in convertible if i != target_index)
         geometry = AmpliconGeometry(

@@ -57,6 +57,7 @@ from pmpath.evidence.editing.geometry import (
 )
 from pmpath.evidence.editing.reads import ReadChunk, ReadTally, read_chunks
 from pmpath.evidence.editing.results import EditingQuantification, ReadCounts, SampleQuantification
+from pmpath.io.fasta import looks_like_fasta_path, read_records
 
 ProgressCallback = Callable[[int], None]
 """Called after each chunk with the number of reads (pairs) read so far."""
@@ -77,9 +78,9 @@ class QuantifySettings:
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_base_quality <= 60:
-            raise InvalidInputError(f"--min-base-quality {self.min_base_quality} not in 0..60")
+            raise InvalidInputError(f"min_base_quality {self.min_base_quality} not in 0..60")
         if not 0 <= self.min_mean_quality <= 60:
-            raise InvalidInputError(f"--min-mean-quality {self.min_mean_quality} not in 0..60")
+            raise InvalidInputError(f"min_mean_quality {self.min_mean_quality} not in 0..60")
         if not 1 <= self.chunk_reads <= 1_000_000:  # also keeps float32 tallies exact
             raise InvalidInputError(f"chunk_reads {self.chunk_reads} not in 1..1000000")
         if not 0 < self.min_read_identity <= 1:
@@ -91,39 +92,31 @@ class QuantifySettings:
 
 
 def read_amplicons(value: str) -> list[tuple[str, str]]:
-    """Return (name, sequence) of each amplicon given as a DNA sequence or a FASTA file path.
-
-    A FASTA may hold several records: the first is the on-target amplicon, the others a panel
-    (e.g. off-target sites). InvalidInputError names the file and record of a bad record.
-    """
+    """Return (name, sequence) of each amplicon given as a DNA sequence or a FASTA file path
+    (:func:`read_amplicon_records` for the records' own guides)."""
     path = Path(value)
-    looks_like_path = path.suffix.lower() in {".fa", ".fasta", ".fna", ".txt"} or "/" in value
-    if not looks_like_path and set(value.upper()) <= set("ACGTN"):
-        return [("amplicon", clean_dna(value, "--amplicon"))]
+    if not looks_like_fasta_path(value) and set(value.upper()) <= set("ACGTN"):
+        return [("amplicon", clean_dna(value, "the amplicon"))]
     if not path.is_file():
-        raise InvalidInputError(f"--amplicon {value}: neither a DNA sequence nor a FASTA file")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise InvalidInputError(f"{path}: the file is empty (no amplicon)")
-    if not text.lstrip().startswith(">"):
-        raise InvalidInputError(f"{path}: not FASTA (the first line must start with '>')")
-    records: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(">"):
-            records.append((line[1:].split()[0] if line[1:].split() else "", []))
-        elif line:
-            records[-1][1].append(line)
-    amplicons: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for number, (name, lines) in enumerate(records, start=1):
-        label = name or f"record {number}"
-        if not name:
-            raise InvalidInputError(f"{path}: record {number} has no name after '>'")
-        if name in seen:
-            raise InvalidInputError(f"{path}: record {number} ({name}): duplicate name")
-        seen.add(name)
-        amplicons.append((name, clean_dna("".join(lines), f"{path}: record {number} ({label})")))
+        raise InvalidInputError(f"{value}: neither a DNA sequence nor a FASTA file")
+    return [(name, sequence) for name, sequence, _ in read_amplicon_records(path)]
+
+
+def read_amplicon_records(path: Path) -> list[tuple[str, str, str | None]]:
+    """Return (name, sequence, guide or None) of each record of an amplicon FASTA.
+
+    The first record is the on-target amplicon, the others a panel (off-target sites) or, with
+    ``guide=SEQ`` in a header, pooled amplicons each with its own guide. InvalidInputError names
+    the file and record of a bad record (:func:`pmpath.io.fasta.read_records`).
+    """
+    amplicons: list[tuple[str, str, str | None]] = []
+    for number, (name, description, sequence) in enumerate(read_records(path), start=1):
+        where = f"{path}: record {number} ({name})"
+        guide = None
+        for token in description.split():
+            if token.lower().startswith("guide="):
+                guide = clean_dna(token.split("=", 1)[1], f"{where}: guide")
+        amplicons.append((name, clean_dna(sequence, where), guide))
     return amplicons
 
 
@@ -206,23 +199,36 @@ def _scaffold_junctions(
 
 
 def layout(
-    amplicons: list[tuple[str, str]], guide: str, spec: EditSpec
+    amplicons: list[tuple[str, str]],
+    guide: str,
+    spec: EditSpec,
+    guides: list[str | None] | None = None,
 ) -> tuple[list[AmpliconGeometry], ExpectedEdit | None]:
     """Return each amplicon's geometry (the first is on-target) and the expected edit, if any.
+
+    ``guides`` (pooled amplicons): an amplicon's own guide, which it must hold exactly once, as
+    an on-target amplicon does; None for an amplicon of ``guide`` (the first must hold it
+    exactly, the others, a panel, with mismatches).
 
     Prime editing and HDR: the expected amplicon gives the edit; a PE3/PE3b nicking guide widens
     the window to its nick; a pegRNA extension widens it to the flap's end and, with the
     scaffold, gives the scaffold junction (:func:`_scaffold_junctions`).
     """
     guide = clean_dna(guide, "the guide")
+    own = guides or [None] * len(amplicons)
     geometries = [
         layout_amplicon(name, sequence, guide, spec, on_target=number == 0)
+        if own[number] is None
+        else layout_amplicon(
+            name, sequence, clean_dna(own[number] or "", f"amplicon {name!r}: guide"), spec,
+            on_target=True,
+        )
         for number, (name, sequence) in enumerate(amplicons)
-    ]
+    ]  # fmt: skip
     expected: ExpectedEdit | None = None
     if spec.mode in ("prime", "hdr"):
         if not spec.expected_amplicon:
-            raise InvalidInputError(f"{spec.mode} mode needs the expected (edited) amplicon")
+            raise InvalidInputError(f"mode {spec.mode} needs expected_amplicon")
         edited = clean_dna(spec.expected_amplicon, "the expected amplicon")
         first = geometries[0]
         extra: list[int] = []
@@ -648,6 +654,8 @@ def quantify_editing(
     parameters: dict[str, object] | None = None,
     alpha: float = 0.05,
     progress: ProgressCallback | None = None,
+    guides: list[str | None] | None = None,
+    digest_inputs: bool = True,
 ) -> EditingQuantification:
     """Return the quantification of a treated sample and, given a control, its comparison.
 
@@ -661,10 +669,10 @@ def quantify_editing(
 
     settings = settings or QuantifySettings()
     if control_r2 is not None and control_r1 is None:
-        raise InvalidInputError("--control-r2 needs --control-r1")
+        raise InvalidInputError("control mate reads need the control reads")
     if (control_r1 is not None) and ((r2 is None) != (control_r2 is None)):
         raise InvalidInputError("treated and control must both be single-end or both paired-end")
-    geometries, expected = layout(amplicons, guide, spec)
+    geometries, expected = layout(amplicons, guide, spec, guides)
     files = {"r1": r1, "r2": r2, "control_r1": control_r1, "control_r2": control_r2}
     treated = quantify_sample(r1, r2, geometries, expected, settings, progress)
     control = None
@@ -687,7 +695,9 @@ def quantify_editing(
     return EditingQuantification(
         pmpath_version=__version__,
         parameters=dict(parameters or {}),
-        input_sha256={k: sha256_file(v) for k, v in files.items() if v is not None},
+        input_sha256={k: sha256_file(v) for k, v in files.items() if v is not None}
+        if digest_inputs
+        else {},
         reads=treated.reads,
         outcomes=on_target.outcomes,
         intended_edit_clean=on_target.intended_edit_clean,

@@ -6,7 +6,9 @@ amplicon positions unless named ``*_index`` (0-based).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
+
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 
 CATEGORIES: tuple[str, ...] = (
     "indel",
@@ -19,11 +21,7 @@ CATEGORIES: tuple[str, ...] = (
 HDR only, part of the expected edit without an unintended indel)."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReadCounts(_Frozen):
+class ReadCounts(FrozenModel):
     """What happened to the reads of one sample (a pair counts once).
 
     Every read is either ``aligned`` or in ``not_counted`` under its reason, so
@@ -41,10 +39,10 @@ class ReadCounts(_Frozen):
     passed_filter: int
     aligned: int
     unassigned: int
-    not_counted: dict[str, int] = {}
+    not_counted: dict[str, int] = Field(default_factory=dict)
 
 
-class Outcomes(_Frozen):
+class Outcomes(FrozenModel):
     """The outcome categories as fractions of aligned reads (they sum to 1)."""
 
     indel: float
@@ -54,7 +52,7 @@ class Outcomes(_Frozen):
     partial_edit: float = 0.0
 
 
-class OutcomeCounts(_Frozen):
+class OutcomeCounts(FrozenModel):
     """The outcome categories as read counts."""
 
     indel: int
@@ -64,7 +62,7 @@ class OutcomeCounts(_Frozen):
     partial_edit: int = 0
 
 
-class OutcomeDetails(_Frozen):
+class OutcomeDetails(FrozenModel):
     """What the indel reads also show, as read counts (each a part of ``indel``).
 
     ``indel_with_intended_edit``: the intended edit is there too (CRISPResso2's "imperfect HDR"
@@ -80,7 +78,7 @@ class OutcomeDetails(_Frozen):
     in_frame: int | None = None
 
 
-class AlleleRow(_Frozen):
+class AlleleRow(FrozenModel):
     """One allele of the quantification window: the read's bases (``-`` deleted, lower case
     inserted, ``N`` unknown), its category, its changes, and how many reads carry it."""
 
@@ -91,7 +89,7 @@ class AlleleRow(_Frozen):
     fraction_of_aligned_reads: float
 
 
-class PositionRow(_Frozen):
+class PositionRow(FrozenModel):
     """Per-position counts and frequencies over one amplicon, with both denominators.
 
     ``informative_reads`` are aligned reads with a called base (A, C, G or T) at the position:
@@ -119,7 +117,7 @@ class PositionRow(_Frozen):
     insertion_fraction_of_aligned_reads: float
 
 
-class IndelCount(_Frozen):
+class IndelCount(FrozenModel):
     """Reads carrying one indel (in the window), by HGVS-like label."""
 
     label: str
@@ -129,7 +127,7 @@ class IndelCount(_Frozen):
     reads: int
 
 
-class AmpliconQuantification(_Frozen):
+class AmpliconQuantification(FrozenModel):
     """Everything counted for one amplicon of one sample."""
 
     name: str
@@ -152,12 +150,15 @@ class AmpliconQuantification(_Frozen):
     indel_size_distribution: dict[str, int]
     top_indels: list[IndelCount]
     alleles: list[AlleleRow]
+    allele_table: list[AlleleRow] = Field(default_factory=list, exclude=True)
+    """Every allele tracked, most frequent first (for alleles.tsv; not serialised: it can hold
+    up to ``max_alleles`` rows, so stored results keep only ``alleles``, the top rows)."""
     distinct_alleles: int
     reads_in_untracked_alleles: int
-    positions: list[PositionRow] = []  # left out of summary.json (positions.tsv holds them)
+    positions: list[PositionRow] = Field(default_factory=list)  # not in summary.json
 
 
-class SampleQuantification(_Frozen):
+class SampleQuantification(FrozenModel):
     """One sample (treated or control): its read counts and each amplicon's result."""
 
     reads: ReadCounts
@@ -171,7 +172,7 @@ class SampleQuantification(_Frozen):
         return self.amplicons[0]
 
 
-class CategoryComparison(_Frozen):
+class CategoryComparison(FrozenModel):
     """Treated against control for one outcome category (or one position)."""
 
     treated_reads: int
@@ -186,7 +187,7 @@ class CategoryComparison(_Frozen):
     above_background: bool
 
 
-class PositionComparison(_Frozen):
+class PositionComparison(FrozenModel):
     """Treated against control at one amplicon position (conversion or indel frequency)."""
 
     position: int
@@ -200,7 +201,7 @@ class PositionComparison(_Frozen):
     above_background: bool
 
 
-class NetComparison(_Frozen):
+class NetComparison(FrozenModel):
     """Treated minus control: per category, per position, and the verdict for the site.
 
     ``indel``, ``intended_edit``, ``bystander_only`` and ``unmodified`` are the net fractions
@@ -225,12 +226,12 @@ class NetComparison(_Frozen):
     verdict: str
 
 
-class EditingQuantification(_Frozen):
-    """The result of ``pmpath editing quantify``: what ``summary.json`` holds."""
+class EditingQuantification(AnalysisResult):
+    """The result of an editing quantification (``pmpath editing quantify``; ``summary.json``
+    holds it without the per-position tables). Provenance (method, parameters, input sha256s,
+    library versions) comes from :class:`~pmpath.domain.contract.AnalysisResult`."""
 
-    pmpath_version: str
-    parameters: dict[str, object]
-    input_sha256: dict[str, str]
+    pmpath_version: str = ""
     reads: ReadCounts
     outcomes: Outcomes
     intended_edit_clean: float
@@ -238,4 +239,18 @@ class EditingQuantification(_Frozen):
     control: SampleQuantification | None
     net: NetComparison | None
     per_amplicon_net: dict[str, NetComparison]
-    position_comparisons: dict[str, list[PositionComparison]] = {}
+    position_comparisons: dict[str, list[PositionComparison]] = Field(default_factory=dict)
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row per amplicon of the treated sample: reads aligned, each category's fraction of
+        aligned reads, the clean intended edit and, with a control, the verdict."""
+        rows: list[SummaryRow] = []
+        for amplicon in self.amplicons:
+            row: SummaryRow = {"amplicon": amplicon.name, "aligned_reads": amplicon.aligned_reads}
+            for category in CATEGORIES:
+                row[f"{category}_fraction"] = getattr(amplicon.outcomes, category)
+            row["intended_edit_clean_fraction"] = amplicon.intended_edit_clean
+            net = self.per_amplicon_net.get(amplicon.name)
+            row["verdict"] = None if net is None else net.verdict
+            rows.append(row)
+        return rows
