@@ -36,7 +36,7 @@ def test_every_single_substitution_and_adjacent_transposition_is_detected() -> N
         for char in ALNUM:
             if char != body[i]:
                 mistyped = body[:i] + char + body[i + 1 :] + coi[-1]
-                with pytest.raises(InvalidInputError, match="check character|not ISSUER"):
+                with pytest.raises(InvalidInputError, match=r"check character|not ISSUER"):
                     parse_coi(mistyped)
     for i in range(len(body) - 1):
         if body[i] != body[i + 1]:
