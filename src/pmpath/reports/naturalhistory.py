@@ -23,7 +23,6 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from pmpath.io.atomic import atomic_path
 from pmpath.evidence.naturalhistory.compare import (
     ComparisonResult,
     EventsDetail,
@@ -37,6 +36,7 @@ from pmpath.evidence.naturalhistory.describe import (
     SurvivalSummary,
     TrajectoryModel,
 )
+from pmpath.io.atomic import atomic_path
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
@@ -194,7 +194,9 @@ def comparison_figures(result: ComparisonResult) -> dict[str, Figure]:
         return {f"km_{result.endpoint}_treated": kaplan_meier_figure(curve, detail)}
     if isinstance(detail, TrajectoryDetail):
         return {f"trajectory_{result.endpoint}_treated": trajectory_figure(detail, result.endpoint)}
-    return {f"events_{result.endpoint}_treated": events_figure(detail, result.endpoint)}
+    if isinstance(detail, EventsDetail):
+        return {f"events_{result.endpoint}_treated": events_figure(detail, result.endpoint)}
+    return {}
 
 
 def write_figures(folder: Path, figures: dict[str, Figure], *, dpi: int = 120) -> list[Path]:

@@ -22,8 +22,14 @@ class NaturalHistoryDescriptionRequest(AnalysisRequest):
 
     kind: ClassVar[EvidenceKind] = EvidenceKind.NATURAL_HISTORY_MODEL
 
-    subjects: InputPath = Field(description="subject table, CSV or Parquet")
-    observations: InputPath = Field(description="observation table, CSV or Parquet")
+    subjects: InputPath | None = Field(default=None, description="subject table, CSV or Parquet")
+    observations: InputPath | None = Field(
+        default=None, description="observation table, CSV or Parquet"
+    )
+    reference: InputPath | None = Field(
+        default=None,
+        description="a published summary-level natural history (YAML) instead of a cohort",
+    )
     endpoint: str | None = Field(default=None, description="only this endpoint (default: all)")
     genotype: str | None = Field(default=None, description="only subjects of this genotype")
     treated: InputPath | None = Field(
@@ -34,9 +40,17 @@ class NaturalHistoryDescriptionRequest(AnalysisRequest):
 
     @model_validator(mode="after")
     def _treated_needs_endpoint(self) -> NaturalHistoryDescriptionRequest:
+        _cohort_or_reference(self.subjects, self.observations, self.reference)
         if self.treated is not None and self.endpoint is None:
             raise ValueError("treated needs endpoint (adequacy is measured per endpoint)")
         return self
+
+
+def _cohort_or_reference(subjects: object, observations: object, reference: object) -> None:
+    if reference is not None and (subjects is not None or observations is not None):
+        raise ValueError("give a cohort (subjects and observations) or a reference, not both")
+    if reference is None and (subjects is None or observations is None):
+        raise ValueError("give subjects and observations, or a published reference")
 
 
 class ClinicalComparisonRequest(AnalysisRequest):
@@ -45,8 +59,11 @@ class ClinicalComparisonRequest(AnalysisRequest):
 
     kind: ClassVar[EvidenceKind] = EvidenceKind.CLINICAL_RESPONSE
 
-    subjects: InputPath = Field(description="natural-history subject table")
-    observations: InputPath = Field(description="natural-history observations")
+    subjects: InputPath | None = Field(default=None, description="natural-history subjects")
+    observations: InputPath | None = Field(default=None, description="natural-history observations")
+    reference: InputPath | None = Field(
+        default=None, description="a published summary-level natural history (YAML)"
+    )
     treated: InputPath = Field(description="treated patients' subject table with dose age/date")
     treated_observations: InputPath | None = Field(
         default=None, description="treated observations (default: read from observations)"
@@ -64,3 +81,8 @@ class ClinicalComparisonRequest(AnalysisRequest):
         "clinical_outcome"
     )
     genotype: str | None = None
+
+    @model_validator(mode="after")
+    def _one_natural_history(self) -> ClinicalComparisonRequest:
+        _cohort_or_reference(self.subjects, self.observations, self.reference)
+        return self

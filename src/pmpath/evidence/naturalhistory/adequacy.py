@@ -85,7 +85,9 @@ class AdequacySummary(FrozenModel):
     adequate: bool | None
     n_comparable_subjects: int
     age_coverage_fraction: float = Field(description="smallest over the treated patients")
-    missing_fraction: float = Field(description="largest over the treated patients")
+    missing_fraction: float | None = Field(
+        description="largest over the treated patients (None: not known, e.g. not published)"
+    )
     age_bin_days: float
     min_subjects_per_age_bin: int
     thresholds: AdequacyThresholds

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -187,7 +188,28 @@ class EventsDetail(FrozenModel):
     patients: list[EventsPatient]
 
 
-Detail = Annotated[SurvivalDetail | TrajectoryDetail | EventsDetail, Field(discriminator="kind")]
+class PublishedTrajectoryPatient(FrozenModel):
+    """One treated patient's last post-dose value against a published mean and SD by age."""
+
+    subject_id: str
+    dose_age_days: float
+    last_age_days: float
+    n_post_dose: int
+    z: float = Field(description="(value - published mean) / published SD at that age")
+
+
+class PublishedTrajectoryDetail(FrozenModel):
+    """Stouffer combination of the patients' last post-dose z-scores."""
+
+    kind: Literal["published_trajectory"] = "published_trajectory"
+    stouffer_z: float = Field(description="sum of z / sqrt(n), signed so benefit is positive")
+    patients: list[PublishedTrajectoryPatient]
+
+
+Detail = Annotated[
+    SurvivalDetail | TrajectoryDetail | EventsDetail | PublishedTrajectoryDetail,
+    Field(discriminator="kind"),
+]
 
 
 EndpointClass = Literal["clinical_outcome", "validated_biomarker", "exploratory_biomarker"]
@@ -358,6 +380,19 @@ def _treated_event_ages(treated: Cohort, endpoint: str) -> pd.Series:
     return treated.subjects[column]
 
 
+@dataclass(frozen=True)
+class SurvivalNull:
+    """The untreated course a survival comparison is made against: the cumulative hazard and
+    survival over age, the oldest age it describes, its size and where it comes from."""
+
+    cumulative_hazard: Callable[[float], float]
+    survival: Callable[[float], float]
+    max_age_days: float
+    n_subjects: int
+    source: str
+    curve: SurvivalSummary | None = None
+
+
 def _compare_survival(
     nh: Cohort,
     treated: Cohort,
@@ -367,12 +402,34 @@ def _compare_survival(
     parameters: dict[str, Any],
 ) -> ComparisonResult:
     from lifelines import KaplanMeierFitter
-    from scipy.stats import norm
 
-    hazard = nelson_aalen(nh, endpoint)
     times = survival_times(nh, endpoint)
     kmf = KaplanMeierFitter().fit(times["age_days"], times["event"], entry=times["entry_days"])
-    nh_max = float(times["age_days"].max())
+    null = SurvivalNull(
+        cumulative_hazard=nelson_aalen(nh, endpoint),
+        survival=lambda age: float(kmf.predict(age)),
+        max_age_days=float(times["age_days"].max()),
+        n_subjects=len(times),
+        source="the natural-history Nelson-Aalen cumulative hazard",
+        curve=kaplan_meier(nh, endpoint),
+    )
+    return survival_against(null, treated, endpoint, window_days, alpha, parameters)
+
+
+def survival_against(
+    null: SurvivalNull,
+    treated: Cohort,
+    endpoint: str,
+    window_days: float,
+    alpha: float,
+    parameters: dict[str, Any],
+) -> ComparisonResult:
+    """Return the one-sample log-rank comparison of the treated patients with ``null``
+    (Finkelstein, Muzikansky & Schoenfeld 2003; exact Poisson p; delayed entry at dosing)."""
+    from scipy.stats import norm
+
+    hazard = null.cumulative_hazard
+    nh_max = null.max_age_days
     events = _treated_event_ages(treated, endpoint)
     exits = treated.exit_age_days()
     patients: list[SurvivalPatient] = []
@@ -386,8 +443,8 @@ def _compare_survival(
             raise InvalidInputError(
                 f"{treated.subjects_source}: subject {sid} had the {endpoint} event before dosing"
             )
-        s_dose = float(kmf.predict(dose))
-        s_exit = float(kmf.predict(exit_age))
+        s_dose = null.survival(dose)
+        s_exit = null.survival(exit_age)
         patients.append(
             SurvivalPatient(
                 subject_id=str(sid),
@@ -404,7 +461,7 @@ def _compare_survival(
     observed = sum(p.event for p in patients)
     expected = sum(p.expected_events for p in patients)
     test = one_sample_logrank(observed, expected, 1.0 - alpha)
-    size_ratio = len(patients) / len(times)
+    size_ratio = len(patients) / null.n_subjects
     z_adjusted = None if test.z is None else test.z * math.sqrt(1.0 / (1.0 + size_ratio))
     durability = survival_windows(follow, hazard, window_days=window_days, alpha=alpha)
     assumptions = [
@@ -423,8 +480,8 @@ def _compare_survival(
         kind="survival",
         endpoint_kind="time_to_event",
         method=(
-            "one-sample log-rank test (Finkelstein, Muzikansky & Schoenfeld 2003) against the "
-            "natural-history Nelson-Aalen cumulative hazard; exact Poisson p-value"
+            "one-sample log-rank test (Finkelstein, Muzikansky & Schoenfeld 2003) against "
+            f"{null.source}; exact Poisson p-value"
         ),
         statistic_name="Z = (O - E)/sqrt(E)",
         statistic=test.z,
@@ -436,7 +493,7 @@ def _compare_survival(
         ci_high=test.ratio_ci_high,
         confidence_level=1.0 - alpha,
         n_treated=len(patients),
-        n_natural_history_subjects=len(times),
+        n_natural_history_subjects=null.n_subjects,
         genotype=parameters["genotype"],
         detail=SurvivalDetail(
             test=test,
@@ -444,7 +501,7 @@ def _compare_survival(
             z_adjusted_for_natural_history_size=z_adjusted,
             p_value_adjusted_normal=None if z_adjusted is None else float(norm.cdf(z_adjusted)),
             natural_history_max_age_days=nh_max,
-            natural_history_curve=kaplan_meier(nh, endpoint),
+            natural_history_curve=null.curve,
             patients=patients,
         ),
         durability=durability,
@@ -639,6 +696,16 @@ def _compare_trajectory(
     )
 
 
+@dataclass(frozen=True)
+class EventRateNull:
+    """The untreated event rate a comparison is made against: ``rate(start, stop)`` gives the
+    negative-binomial rate per year, its dispersion alpha and the subjects behind it over those
+    ages; ``n_subjects`` the size of the source."""
+
+    rate: Callable[[float, float], tuple[float, float, int]]
+    n_subjects: int
+
+
 def _compare_events(
     nh: Cohort,
     treated: Cohort,
@@ -648,6 +715,25 @@ def _compare_events(
     baseline_days: float | None,
     parameters: dict[str, Any],
 ) -> ComparisonResult:
+    def rate(start: float, stop: float) -> tuple[float, float, int]:
+        fit = fit_event_rate(nh, endpoint, window_days=(start, stop))
+        return fit.nb_rate_per_year, fit.nb_alpha, fit.n_subjects
+
+    null = EventRateNull(rate=rate, n_subjects=len(nh.subjects))
+    return events_against(null, treated, endpoint, window_days, alpha, baseline_days, parameters)
+
+
+def events_against(
+    null: EventRateNull,
+    treated: Cohort,
+    endpoint: str,
+    window_days: float,
+    alpha: float,
+    baseline_days: float | None,
+    parameters: dict[str, Any],
+) -> ComparisonResult:
+    """Return the within-patient rate ratio (exact conditional binomial) and the probability of
+    as few events untreated under ``null``'s negative-binomial predictive."""
     from scipy.stats import nbinom, poisson
 
     if baseline_days is not None and baseline_days <= 0:
@@ -676,10 +762,10 @@ def _compare_events(
                 f"({years_after * DAYS_PER_YEAR:g} days) dosing"
             )
         within = exact_rate_ratio(n_after, years_after, n_before, years_before, 1.0 - alpha)
-        rates = fit_event_rate(nh, endpoint, window_days=(dose, stop))
-        expected = rates.nb_rate_per_year * years_after
-        if rates.nb_alpha > 1e-12:
-            size = 1.0 / rates.nb_alpha
+        rate_per_year, dispersion, n_rate_subjects = null.rate(dose, stop)
+        expected = rate_per_year * years_after
+        if dispersion > 1e-12:
+            size = 1.0 / dispersion
             prob = float(nbinom.cdf(n_after, size, size / (size + expected)))
         else:
             prob = float(poisson.cdf(n_after, expected))
@@ -696,9 +782,9 @@ def _compare_events(
                 baseline_start_age_days=start,
                 exit_age_days=stop,
                 within_patient=within,
-                natural_history_subjects=rates.n_subjects,
-                natural_history_rate_per_year=rates.nb_rate_per_year,
-                natural_history_alpha=rates.nb_alpha,
+                natural_history_subjects=n_rate_subjects,
+                natural_history_rate_per_year=rate_per_year,
+                natural_history_alpha=dispersion,
                 expected_events_untreated=expected,
                 prob_untreated_as_few_events=prob,
                 event_ages_days=[float(a) for a in all_ages],
@@ -732,7 +818,7 @@ def _compare_events(
         ci_high=pooled.ci_high,
         confidence_level=1.0 - alpha,
         n_treated=len(patients),
-        n_natural_history_subjects=len(nh.subjects),
+        n_natural_history_subjects=null.n_subjects,
         genotype=parameters["genotype"],
         detail=EventsDetail(pooled=pooled, patients=patients),
         durability=durability,

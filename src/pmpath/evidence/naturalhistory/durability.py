@@ -67,9 +67,11 @@ def _n_windows(longest_days: float, window_days: float) -> int:
     return max(1, math.ceil(longest_days / window_days))
 
 
-def _summarize(
+def summarize_windows(
     estimand: str, window_days: float, cumulative: bool, alpha: float, rows: list[DurabilityWindow]
 ) -> Durability:
+    """Return the durability table of ``rows``: the effect holds when the latest window with
+    data shows a significant benefit (:data:`HOLDS_RULE`)."""
     with_data = [w for w in rows if w.n_patients > 0]
     latest = with_data[-1] if with_data else None
     lost = next((w.window for w in with_data if not w.benefit), None)
@@ -128,7 +130,7 @@ def survival_windows(
                 significant=benefit and test.p_value_exact < alpha,
             )
         )
-    return _summarize("observed/expected events from dosing", window_days, True, alpha, rows)
+    return summarize_windows("observed/expected events from dosing", window_days, True, alpha, rows)
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,9 @@ def trajectory_windows(
             variance = float(weights @ p.covariance @ weights)
             estimates.append((mean, variance))
         rows.append(_pooled_window(k, start, end, estimates, zq, alpha, higher_is_better))
-    return _summarize("observed - predicted untreated value", window_days, False, alpha, rows)
+    return summarize_windows(
+        "observed - predicted untreated value", window_days, False, alpha, rows
+    )
 
 
 def pool_inverse_variance(estimates: Sequence[tuple[float, float]]) -> tuple[float, float]:
@@ -273,4 +277,4 @@ def events_windows(
                 significant=benefit and ratio.p_value < alpha,
             )
         )
-    return _summarize("rate in window / pre-dose rate", window_days, False, alpha, rows)
+    return summarize_windows("rate in window / pre-dose rate", window_days, False, alpha, rows)

@@ -27,10 +27,19 @@ app = typer.Typer(
 
 
 SubjectsOption = Annotated[
-    Path, typer.Option("--subjects", help="Natural-history subject table (CSV or Parquet).")
+    Path | None,
+    typer.Option("--subjects", help="Natural-history subject table (CSV or Parquet)."),
 ]
 ObservationsOption = Annotated[
-    Path, typer.Option("--observations", help="Natural-history observations (CSV or Parquet).")
+    Path | None,
+    typer.Option("--observations", help="Natural-history observations (CSV or Parquet)."),
+]
+ReferenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--reference",
+        help="A published summary-level natural history (YAML) instead of a cohort.",
+    ),
 ]
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Write PNG figures into this folder.")
@@ -68,8 +77,9 @@ def _figures(result: Any, plot: Path | None) -> list[str]:
 
 @app.command("describe")
 def describe(
-    subjects: SubjectsOption,
-    observations: ObservationsOption,
+    subjects: SubjectsOption = None,
+    observations: ObservationsOption = None,
+    reference: ReferenceOption = None,
     endpoint: Annotated[
         str | None, typer.Option("--endpoint", help="Only this endpoint (default: all).")
     ] = None,
@@ -104,6 +114,7 @@ def describe(
         NaturalHistoryDescriptionRequest,
         subjects=subjects,
         observations=observations,
+        reference=reference,
         endpoint=endpoint,
         genotype=genotype,
         treated=treated,
@@ -119,7 +130,26 @@ def describe(
         print_json(output)
         return
     adequacy = result.adequacy
+    if result.description is None:
+        _render_reference(result.reference, adequacy.patients if adequacy else [])
+        return
     _render_description(result.description, adequacy.patients if adequacy else [], figures)
+
+
+def _render_reference(reference: Any, adequacy: list[Any]) -> None:
+    out = console()
+    rows = [
+        ["citation", reference.citation],
+        ["subjects", str(reference.n_subjects)],
+        ["ages (days)", f"{_fmt(reference.min_age_days, 0)}-{_fmt(reference.max_age_days, 0)}"],
+        ["missing fraction", _fmt(reference.missing_fraction)],
+    ]
+    for e in reference.endpoints:
+        rows.append(
+            [f"endpoint {e.endpoint}", e.kind + (f" ({e.model})" if e.kind == "survival" else "")]
+        )
+    out.print(table(f"Published natural history: {reference.name}", ["", "value"], rows))
+    _render_adequacy(out, adequacy)
 
 
 def _render_description(description: Any, adequacy: list[Any], figures: list[str]) -> None:
@@ -178,6 +208,12 @@ def _render_description(description: Any, adequacy: list[Any], figures: list[str
                 ]
             )
     out.print(table("Endpoints", ["endpoint", "model", "result"], endpoint_rows, lines=True))
+    _render_adequacy(out, adequacy)
+    for path in figures:
+        out.print(f"figure: {path}")
+
+
+def _render_adequacy(out: Any, adequacy: list[Any]) -> None:
     for report in adequacy:
         rows = [[check.name, _fmt(check.value)] for check in report.checks]
         out.print(
@@ -188,20 +224,19 @@ def _render_description(description: Any, adequacy: list[Any], figures: list[str
                 rows,
             )
         )
-    for path in figures:
-        out.print(f"figure: {path}")
 
 
 @app.command("compare")
 def compare_command(
-    subjects: SubjectsOption,
-    observations: ObservationsOption,
     treated: Annotated[
         Path,
         typer.Option("--treated", help="Treated patients' subject table with dose age or date."),
     ],
     endpoint: Annotated[str, typer.Option("--endpoint", help="Endpoint to compare.")],
     kind: Annotated[str, typer.Option("--kind", help="survival, trajectory or events.")],
+    subjects: SubjectsOption = None,
+    observations: ObservationsOption = None,
+    reference: ReferenceOption = None,
     treated_observations: TreatedObservationsOption = None,
     better: Annotated[
         str, typer.Option("--better", help="Trajectory: 'higher' or 'lower' values are better.")
@@ -245,6 +280,7 @@ def compare_command(
         {"endpoint_kind": "--kind"},
         subjects=subjects,
         observations=observations,
+        reference=reference,
         treated=treated,
         treated_observations=treated_observations,
         endpoint=endpoint,
@@ -342,6 +378,18 @@ def _render_comparison(result: Any, figures: list[str]) -> None:
             "mean difference",
             "z min / max",
         ]
+    elif detail.kind == "published_trajectory":
+        patient_rows = [
+            [
+                p.subject_id,
+                _fmt(p.dose_age_days, 0),
+                _fmt(p.last_age_days, 0),
+                str(p.n_post_dose),
+                _fmt(p.z),
+            ]
+            for p in detail.patients
+        ]
+        columns = ["patient", "dose age (d)", "last value age (d)", "post-dose values", "z"]
     else:
         patient_rows = [
             [
