@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import settings
 
 from pmpath.adapters.store import Store
-from tests.postgres import throwaway_postgres
+from tests.postgres import APP_ROLE, OWNER_ROLE, create_roles, role_url, throwaway_postgres
 
 SECRET_KEY = bytes(range(32))
 
@@ -45,45 +46,87 @@ def postgres_admin_url() -> Iterator[str]:
         yield url
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """A test database: ``url`` is what pmpath connects with (on PostgreSQL the application
+    role, with only the grants of ``Store.grants``), ``owner_url`` the role that owns the
+    tables (migrations; a database administrator in the attack tests). SQLite: the same file."""
+
+    url: str
+    owner_url: str
+
+
 @pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
+def postgres_database(postgres_admin_url: str) -> Iterator[DatabaseUrls]:
+    """A fresh, empty PostgreSQL database owned by the owner role, dropped after the test."""
     import psycopg
 
+    create_roles(postgres_admin_url)
     name = f"pmpath_test_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = postgres_admin_url.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"')
+    yield DatabaseUrls(
+        url=role_url(postgres_admin_url, APP_ROLE, name),
+        owner_url=role_url(postgres_admin_url, OWNER_ROLE, name),
+    )
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def postgres_url(postgres_database: DatabaseUrls) -> str:
+    """URL of a fresh, empty PostgreSQL database, as its owner (who may migrate it)."""
+    return postgres_database.owner_url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> DatabaseUrls:
     """An empty database on each backend: a new SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'pmpath.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'pmpath.sqlite'}"
+        return DatabaseUrls(url=url, owner_url=url)
+    found: DatabaseUrls = request.getfixturevalue("postgres_database")
+    return found
 
 
 @pytest.fixture
-def empty_store(database_url: str) -> Iterator[Store]:
-    """A Store on an empty database (no schema yet)."""
-    store = Store(database_url, secret_key=SECRET_KEY)
+def database_url(database: DatabaseUrls) -> str:
+    """The URL pmpath connects with (the application role on PostgreSQL)."""
+    return database.url
+
+
+@pytest.fixture
+def empty_store(database: DatabaseUrls) -> Iterator[Store]:
+    """A Store on an empty database (no schema yet), as the owner (it may migrate)."""
+    store = Store(database.owner_url, secret_key=SECRET_KEY)
     yield store
     store.dispose()
 
 
 @pytest.fixture
-def store(empty_store: Store) -> Store:
-    """A Store migrated to the newest schema, with the built-in roles."""
+def owner_store(database: DatabaseUrls) -> Iterator[Store]:
+    """A Store as the tables' owner: what a database administrator can do."""
+    store = Store(database.owner_url, secret_key=SECRET_KEY)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def store(database: DatabaseUrls, owner_store: Store) -> Iterator[Store]:
+    """A Store migrated to the newest schema (by the owner, who grants the application role its
+    privileges), with the built-in roles, connected as the application."""
     from pmpath.adapters.store import UnitOfWork
     from pmpath.services.users import ensure_builtin_roles
 
-    empty_store.upgrade()
-    with UnitOfWork(empty_store, actor="test", reason="set up") as uow:
+    owner_store.upgrade()
+    owner_store.record_key_check()
+    if owner_store.dialect == "postgresql":
+        owner_store.apply_grants(APP_ROLE)
+    app = Store(database.url, secret_key=SECRET_KEY)
+    with UnitOfWork(app, actor="test", reason="set up") as uow:
         ensure_builtin_roles(uow)
         uow.commit()
-    return empty_store
+    yield app
+    app.dispose()

@@ -2,6 +2,10 @@
 directory, a free port on 127.0.0.1, trust authentication, stopped and removed afterwards.
 
 Set PMPATH_TEST_POSTGRES_URL to use a server you run yourself instead.
+
+Least privilege as in production: :func:`create_roles` makes an owner role (runs the migrations,
+owns the tables) and an application role (what pmpath connects as: it gets only
+``Store.grants``, so it cannot update or delete audit events, truncate, or disable triggers).
 """
 
 from __future__ import annotations
@@ -88,3 +92,26 @@ def throwaway_postgres() -> Iterator[str]:
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+OWNER_ROLE = "pmpath_owner"
+APP_ROLE = "pmpath_app"
+
+
+def create_roles(admin_url: str) -> None:
+    """Create the owner and application login roles on the server, if missing."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for role in (OWNER_ROLE, APP_ROLE):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if exists is None:
+                conn.execute(f'CREATE ROLE "{role}" LOGIN')
+
+
+def role_url(admin_url: str, role: str, database: str) -> str:
+    """Return ``admin_url`` with another role (trust authentication: no password) and database."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url).set(username=role, password=None, database=database)
+    return url.render_as_string(hide_password=False)

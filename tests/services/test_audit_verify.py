@@ -50,8 +50,14 @@ def populated(store: Store) -> Store:
     return store
 
 
+@pytest.fixture
+def dba(owner_store: Store) -> Store:
+    """The database as its owner sees it: who may disable triggers."""
+    return owner_store
+
+
 def _tamper(store: Store, statement: str, **params: object) -> None:
-    """Run SQL as someone with database access, bypassing the append-only triggers."""
+    """Run SQL as the tables' owner (a database administrator), bypassing the triggers."""
     with store.engine.begin() as conn:
         if store.dialect == "postgresql":
             conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
@@ -75,37 +81,37 @@ def test_intact_store_verifies(populated: Store) -> None:
     assert report.notes == []
 
 
-def test_edited_audit_event_is_named(populated: Store) -> None:
-    _tamper(populated, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 10")
+def test_edited_audit_event_is_named(populated: Store, dba: Store) -> None:
+    _tamper(dba, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 10")
     report = verify(populated)
     assert not report.intact
     assert report.problems[0].startswith("hash mismatch at event #10 (create platform:PLAT-1")
     assert "edited" in report.problems[0]
 
 
-def test_edited_audit_image_is_named(populated: Store) -> None:
+def test_edited_audit_image_is_named(populated: Store, dba: Store) -> None:
     after = json.dumps({"id": "PLAT-1", "version": 1, "name": "forged"})
-    _tamper(populated, "UPDATE audit_events SET after = :after WHERE seq = 10", after=after)
+    _tamper(dba, "UPDATE audit_events SET after = :after WHERE seq = 10", after=after)
     problems = verify(populated).problems
     assert problems[0].startswith("hash mismatch at event #10")
 
 
-def test_events_removed_from_the_end_are_found(populated: Store) -> None:
+def test_events_removed_from_the_end_are_found(populated: Store, dba: Store) -> None:
     n = _n_events(populated)
-    _tamper(populated, "DELETE FROM audit_events WHERE seq = :seq", seq=n)
+    _tamper(dba, "DELETE FROM audit_events WHERE seq = :seq", seq=n)
     problems = verify(populated).problems
     assert f"the audit head records {n} events but the log ends at event #{n - 1}" in problems[0]
 
 
-def test_event_removed_from_the_middle_is_found(populated: Store) -> None:
-    _tamper(populated, "DELETE FROM audit_events WHERE seq = 5")
+def test_event_removed_from_the_middle_is_found(populated: Store, dba: Store) -> None:
+    _tamper(dba, "DELETE FROM audit_events WHERE seq = 5")
     problems = verify(populated).problems
     assert problems[0].startswith("hash mismatch at event #6")
     assert "jumps from 4 to 6" in problems[0]
 
 
-def test_signed_record_changed_with_sql_is_named(populated: Store) -> None:
-    _tamper(populated, "UPDATE cases SET notes = 'edited in SQL' WHERE id = 'CASE-1'")
+def test_signed_record_changed_with_sql_is_named(populated: Store, dba: Store) -> None:
+    _tamper(dba, "UPDATE cases SET notes = 'edited in SQL' WHERE id = 'CASE-1'")
     problems = verify(populated).problems
     assert any(
         p.startswith("case:CASE-1 differs from its last audited state") and "in notes" in p
@@ -119,28 +125,28 @@ def test_signed_record_changed_with_sql_is_named(populated: Store) -> None:
     )
 
 
-def test_signature_digest_changed_with_sql_is_named(populated: Store) -> None:
-    _tamper(populated, "UPDATE signatures SET record_sha256 = :h", h="c" * 64)
+def test_signature_digest_changed_with_sql_is_named(populated: Store, dba: Store) -> None:
+    _tamper(dba, "UPDATE signatures SET record_sha256 = :h", h="c" * 64)
     problems = verify(populated).problems
     assert any(p.startswith("signature:SIG-") and "record_sha256" in p for p in problems)
     # the digest is part of what the signer's key signed: the Ed25519 check catches it first
     assert any("its Ed25519 signature does not verify" in p for p in problems)
 
 
-def test_rows_inserted_or_deleted_outside_pmpath_are_found(populated: Store) -> None:
+def test_rows_inserted_or_deleted_outside_pmpath_are_found(populated: Store, dba: Store) -> None:
     _tamper(
-        populated,
+        dba,
         "INSERT INTO roles (id, version, description, permissions) "
         "VALUES ('rogue', 1, '', '[\"admin\"]')",
     )
-    _tamper(populated, "DELETE FROM natural_history_datasets WHERE id = 'NH-1'")
+    _tamper(dba, "DELETE FROM natural_history_datasets WHERE id = 'NH-1'")
     problems = verify(populated).problems
     assert "role:rogue has no audit trail: it was inserted outside pmpath" in problems
     assert any(p.startswith("natural_history_dataset:NH-1 is missing") for p in problems)
 
 
-def test_unreadable_row_is_reported_not_raised(populated: Store) -> None:
-    _tamper(populated, "UPDATE cases SET status = 'invented' WHERE id = 'CASE-1'")
+def test_unreadable_row_is_reported_not_raised(populated: Store, dba: Store) -> None:
+    _tamper(dba, "UPDATE cases SET status = 'invented' WHERE id = 'CASE-1'")
     problems = verify(populated).problems
     assert any(p.startswith("case:CASE-1 cannot be read (status:") for p in problems)
 

@@ -306,6 +306,18 @@ def verify(
     return report
 
 
+def check_extends(
+    signed: Checkpoint,
+    events: Sequence[AuditEvent],
+    listed: Sequence[bytes] | None = None,
+    source: str = "given",
+) -> str | None:
+    """Return why the log ``events`` does not extend checkpoint ``signed`` (with the leaf hashes
+    ``listed`` in its file, to name the first event that differs), or None if it does."""
+    hashes = leaf_hashes(events)
+    return _check_checkpoint(signed, source, listed, events, hashes, merkle.root(hashes))
+
+
 def _check_all_checkpoints(
     reader: Reader,
     events: Sequence[AuditEvent],
