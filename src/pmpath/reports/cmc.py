@@ -139,10 +139,11 @@ def render_certificate(coa: CertificateOfAnalysis, path: Path) -> Path:
     rows = []
     for r in coa.results:
         result = r.result if len(r.result) <= 34 else r.result[:31] + "..."
+        criterion = r.specification if len(r.specification) <= 48 else r.specification[:45] + "..."
         unit = f" {r.unit}" if r.unit and r.value is not None else ""
-        rows.append([r.test, r.specification, f"{result}{unit}", (r.verdict or "-").upper()])
+        rows.append([r.test, criterion, f"{result}{unit}", (r.verdict or "-").upper()])
     rows += [[t, "-", "not reported", "MISSING"] for t in coa.missing_tests]
-    height = 0.022 * (len(rows) + 1)
+    height = 0.0145 * (len(rows) + 1)
     table_ax = figure.add_axes((0.06, y - height, 0.88, height))
     table_ax.set_axis_off()
     table = table_ax.table(

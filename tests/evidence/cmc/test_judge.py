@@ -120,6 +120,10 @@ def test_release_needs_every_test_and_a_covering_approved_deviation(spec: Specif
     open_one = _deviation(DeviationStatus.OPEN, [ids[-1]])
     other_test = _deviation(DeviationStatus.APPROVED, [ids[0]])
     assert not release_readiness(spec, one_fails, [open_one, other_test]).releasable
+    assert not release_readiness(spec, one_fails, [other_test]).releasable
+    assert release_readiness(spec, all_pass, [open_one]).blockers() == [
+        "deviation DEV-open is open"
+    ]
     approved = _deviation(DeviationStatus.APPROVED, [ids[-1]])
     state = release_readiness(spec, one_fails, [approved])
     assert state.releasable and state.failing_covered == {ids[-1]: ["DEV-approved"]}

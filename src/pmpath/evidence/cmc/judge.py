@@ -14,10 +14,11 @@ Method:
 - identity tests align the measured sequence to the designed one
   (:mod:`pmpath.evidence.cmc.identity`): any difference fails.
 
-A batch may be released when every test of the specification has a result and every failing test
-is covered by an *approved* deviation that names it (21 CFR 211.192: unexplained discrepancies
-must be investigated; 211.165: a batch failing its specification is rejected unless the
-investigation justifies its release).
+A batch may be released when every test of the specification has a result, every failing test
+is covered by an *approved* deviation that names it, and no deviation is still open (21 CFR
+211.192: unexplained discrepancies must be investigated, and the investigation concluded, before
+release; 211.165: a batch failing its specification is rejected unless the investigation
+justifies its release).
 """
 
 from __future__ import annotations
@@ -133,11 +134,13 @@ class ReleaseReadiness(FrozenModel):
         description="failing test -> approved deviations that cover it"
     )
     out_of_trend: list[str]
+    open_deviations: list[str] = Field(description="deviations not yet approved or rejected")
 
     @property
     def releasable(self) -> bool:
-        """True when no test is missing and every failing test is covered."""
-        return not self.missing_tests and not self.failing_uncovered
+        """True when no test is missing, every failing test is covered and no deviation is
+        open."""
+        return not self.missing_tests and not self.failing_uncovered and not self.open_deviations
 
     def blockers(self) -> list[str]:
         """Return why the batch cannot be released, one sentence each (empty when it can)."""
@@ -145,6 +148,7 @@ class ReleaseReadiness(FrozenModel):
         out += [
             f"test {t} failed and no approved deviation covers it" for t in self.failing_uncovered
         ]
+        out += [f"deviation {d} is open" for d in self.open_deviations]
         return out
 
 
@@ -174,4 +178,5 @@ def release_readiness(
         failing_uncovered=uncovered,
         failing_covered=covered,
         out_of_trend=out_of_trend,
+        open_deviations=[d.id for d in deviations if d.status is DeviationStatus.OPEN],
     )

@@ -71,21 +71,13 @@ def show_command(
         print_json(stored)
         return
     rows = [
-        [
-            t.id,
-            t.component,
-            t.name,
-            t.criterion,
-            t.method,
-            "yes" if t.trend else "",
-            t.source if t.source != "pmpath default" else f"pmpath default: {t.why}",
-        ]
+        [t.id, t.component, t.criterion, "yes" if t.trend else "", t.method, t.source]
         for t in spec.tests
     ]
     console().print(
         table(
             f"{spec.specification_id} ({spec.status}) for {platform_id}: {spec.title}",
-            ["test", "component", "name", "criterion", "method", "trend", "source"],
+            ["test", "component", "criterion", "trend", "method", "source (--json: why)"],
             rows,
         )
     )
