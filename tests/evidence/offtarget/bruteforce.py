@@ -28,9 +28,14 @@ def brute_force(
     dna_bulge: int = 0,
     rna_bulge: int = 0,
     pam_side: str = "3prime",
+    genome_n: str = "skip",
 ) -> dict[Key, str]:
-    """Return {site key: site text (no-bulge sites only; '' for bulged)} for every site."""
+    """Return {site key: site text (no-bulge sites only; '' for bulged)} for every site.
+
+    ``genome_n="mismatch"``: windows with N are tried too; an N facing a guide base is a
+    mismatch (plain string inequality), and a PAM letter other than N never matches an N."""
     pam_re = re.compile(iupac_regex(pam))
+    any_pam = re.compile(iupac_regex(pam).replace("[ACGT]", "[ACGTN]"))
     n_guide, n_pam = len(guide), len(pam)
     shapes = [("none", 0)]
     shapes += [("DNA", b) for b in range(1, dna_bulge + 1)]
@@ -43,14 +48,14 @@ def brute_force(
             length = proto_len + n_pam
             for start in range(len(seq) - length + 1):
                 window = seq[start : start + length]
-                if set(window) - set("ACGT"):
+                if set(window) - set("ACGT") and genome_n == "skip":
                     continue
                 for strand, text in (("+", window), ("-", revcomp(window))):
                     if pam_side == "3prime":
                         proto, site_pam = text[:proto_len], text[proto_len:]
                     else:
                         site_pam, proto = text[:n_pam], text[n_pam:]
-                    if not pam_re.fullmatch(site_pam):
+                    if not (any_pam if genome_n == "mismatch" else pam_re).fullmatch(site_pam):
                         continue
                     if kind == "none":
                         mm = hamming(proto, guide)

@@ -201,7 +201,7 @@ def _cases(draw: st.DrawFn) -> tuple[str, str, str, int, int, int]:
         st.text(alphabet="ACGTN", min_size=1, max_size=6),
         st.just(guide),
         st.just(revcomp(guide)),
-        st.sampled_from(["AGG", "CCT", "TGG", "CCA", "NN"]),
+        st.sampled_from(["AGG", "CCT", "TGG", "CCA", "NN", "NGG", "CCN"]),
     )
     genome = "".join(draw(st.lists(pieces, min_size=1, max_size=25)))
     max_mm = draw(st.integers(0, 3))
@@ -326,3 +326,38 @@ def test_threads_split_a_large_buffer_without_changing_the_result() -> None:
     two = finder.find(codes, threads=2)
     assert one == two
     assert any(h.start == middle and h.mismatches == 1 and h.strand == "-" for h in two)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases())
+def test_property_genome_n_as_mismatch_equals_brute_force(
+    case: tuple[str, str, str, int, int, int],
+) -> None:
+    """Issue 14 item 10: with ``genome_n="mismatch"`` (Cas-OFFinder's rule) sites holding N are
+    reported, each N facing a guide base counted as a mismatch; a brute force agrees."""
+    genome, guide, pam, max_mm, dna, rna = case
+    settings_ = ScanSettings(
+        pam=pam, max_mismatches=max_mm, dna_bulge=dna, rna_bulge=rna, genome_n="mismatch"
+    )
+    hits = SiteFinder([Guide(name="g", sequence=guide)], settings_).find(encode(genome))
+    got = {
+        ("c", h.start, h.end, h.strand, h.bulge_type, h.bulge_size, h.mismatches): (
+            h.site if h.bulge_type == "none" else ""
+        )
+        for h in hits
+    }
+    expected = brute_force([("c", genome)], guide, pam, max_mm, dna, rna, genome_n="mismatch")
+    assert got == expected
+
+
+def test_genome_n_choice_on_a_site_with_an_n() -> None:
+    genome = "ACGT" * 5 + GUIDE[:5] + "N" + GUIDE[6:] + "TGG" + "ACGT" * 5
+    skip = SiteFinder([Guide(name="g", sequence=GUIDE)], ScanSettings(pam="NGG", max_mismatches=2))
+    assert skip.find(encode(genome)) == []
+    counted = SiteFinder(
+        [Guide(name="g", sequence=GUIDE)],
+        ScanSettings(pam="NGG", max_mismatches=2, genome_n="mismatch"),
+    ).find(encode(genome))
+    assert [(h.start, h.mismatches, h.site) for h in counted] == [
+        (20, 1, GUIDE[:5] + "n" + GUIDE[6:] + "TGG")
+    ]

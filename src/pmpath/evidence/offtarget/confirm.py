@@ -21,18 +21,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError, NotFoundError
 from pmpath.evidence.editing.results import EditingQuantification
 from pmpath.evidence.offtarget.nominate import OfftargetNomination
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SiteConfirmation(_Frozen):
+class SiteConfirmation(FrozenModel):
     """One sequenced site: edited share of aligned reads, treated against control."""
 
     site_id: str
@@ -49,7 +46,7 @@ class SiteConfirmation(_Frozen):
     verdict: str
 
 
-class OfftargetConfirmation(_Frozen):
+class OfftargetConfirmation(AnalysisResult):
     """The follow-up of a nomination: every sequenced site, and the off-targets confirmed
     (``n_sites``: the candidates the nomination holds; ``n_sites_sequenced``: those in the
     panel)."""
@@ -61,6 +58,22 @@ class OfftargetConfirmation(_Frozen):
     sites: list[SiteConfirmation]
     off_targets_above_background: list[str]
     on_target_edited: bool | None
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row per sequenced site: treated and control edited share, net, the call."""
+        return [
+            {
+                "site_id": s.site_id,
+                "on_target": s.on_target,
+                "mismatches": s.mismatches,
+                "cfd": s.cfd,
+                "treated_edited_fraction": s.treated_edited_fraction_of_aligned_reads,
+                "control_edited_fraction": s.control_edited_fraction_of_aligned_reads,
+                "net_edited_fraction": s.net_edited_fraction,
+                "above_background": s.above_background,
+            }
+            for s in self.sites
+        ]
 
 
 def confirm_sites(

@@ -78,6 +78,8 @@ def scan_anchors(
     out_anchor: I32,
     out_variant: I32,
     out_mm: I32,
+    n_mismatch: bool,
+    pam_def: U8,
 ) -> int:
     """Scan PAM anchors ``a_lo <= a < a_hi`` of ``seq`` (base codes, 4 = N) against every
     alignment layout ("variant"); write hits to the ``out_*`` arrays and return their number
@@ -91,7 +93,12 @@ def scan_anchors(
     popcount(fold(W_s ^ v_pat[v]) & v_care[v]), W_s being the 32 bases ending at
     ``a + word_end[s]`` (base at ``a + word_end[s] - d`` in bits 2d, 2d+1); otherwise the genome
     at ``a + v_off[v, j]`` is compared with ``v_code[v, j]`` for ``j < v_npos[v]``. A hit lies
-    inside ``seq``, has at most ``v_k[v]`` mismatches and no N in its span.
+    inside ``seq``, has at most ``v_k[v]`` mismatches and no N in its span; with
+    ``n_mismatch`` an N in its span is allowed instead and counts as a mismatch where it faces a
+    guide base (the packed word reads N as A, which can only undercount, so the word is a safe
+    filter and such a site is recounted base by base). An N among the PAM's definite bases
+    always fails the PAM (``pam_def[s, i]``: window base i is definite on strand s), while an
+    N where the pattern has N does not.
 
     Bulged layouts come in families (``f_lo[s] <= f < f_hi[s]``; see ``SiteFinder._families``):
     member i is layout ``f_v[f, i]`` with mismatches popcount(fold(W ^ f_pats[f]) & f_pre[f, i])
@@ -139,8 +146,24 @@ def scan_anchors(
         words[0] = w0
         words[1] = w1
         if last_n >= a + pam_min:
-            continue
-        bits = pam_tab[pam_word]
+            if not n_mismatch:
+                continue
+            bits = 0
+            for s in range(2):
+                fits = True
+                word = np.uint64(0)
+                for i in range(pam_span):
+                    c = seq[a + pam_min + i]
+                    if c > 3:
+                        if pam_def[s, i]:
+                            fits = False
+                            break
+                        c = 0
+                    word = (word << two) | np.uint64(c)
+                if fits and (pam_tab[word] >> s) & 1:
+                    bits |= 1 << s
+        else:
+            bits = pam_tab[pam_word]
         if bits == 0:
             continue
         for s in range(2):
@@ -171,7 +194,14 @@ def scan_anchors(
                         clean = False
                         break
                 if not clean:
-                    continue
+                    if not n_mismatch:
+                        continue
+                    mm = 0
+                    for j in range(v_npos[v]):
+                        if seq[a + v_off[v, j]] != v_code[v, j]:
+                            mm += 1
+                    if mm > k:
+                        continue
                 if count < cap:
                     out_anchor[count] = a
                     out_variant[count] = v
@@ -202,7 +232,15 @@ def scan_anchors(
                                 state = 0
                                 break
                     if state == 0:
-                        break
+                        if not n_mismatch:
+                            break
+                        u = f_v[f, i]
+                        mm = 0
+                        for j in range(v_npos[u]):
+                            if seq[a + v_off[u, j]] != v_code[u, j]:
+                                mm += 1
+                        if mm > k:
+                            continue
                     if count < cap:
                         out_anchor[count] = a
                         out_variant[count] = f_v[f, i]

@@ -33,10 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from pmpath import __version__
 from pmpath.domain.canonical import digest, sha256_file
+from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.offtarget.annotate import GeneAnnotation, read_annotation
 from pmpath.evidence.offtarget.genome import Genome
@@ -65,11 +66,7 @@ METHOD = (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class OfftargetSite(_Frozen):
+class OfftargetSite(FrozenModel):
     """One candidate site (coordinates 0-based, half-open, + strand)."""
 
     site_id: str
@@ -96,7 +93,7 @@ class OfftargetSite(_Frozen):
     alternative_alignments: int
 
 
-class GuideSummary(_Frozen):
+class GuideSummary(FrozenModel):
     """One guide's on-target site, candidate counts and aggregate specificity."""
 
     name: str
@@ -110,7 +107,7 @@ class GuideSummary(_Frozen):
     mit_specificity: float | None
 
 
-class NominationParameters(_Frozen):
+class NominationParameters(FrozenModel):
     """Everything that decides the candidate list."""
 
     pam: str
@@ -119,12 +116,16 @@ class NominationParameters(_Frozen):
     max_mismatches: int
     dna_bulge: int
     rna_bulge: int
+    genome_n: Literal["skip", "mismatch"] = Field(
+        default="skip",
+        description="genome N/IUPAC letters in a site: 'skip' the site, or count a 'mismatch'",
+    )
     min_allele_frequency: float
     splice_window_bp: int
     on_target: str | None
 
 
-class VariantInput(_Frozen):
+class VariantInput(FrozenModel):
     """What the VCF contributed."""
 
     records: int
@@ -133,21 +134,42 @@ class VariantInput(_Frozen):
     below_min_frequency: int
 
 
-class OfftargetNomination(_Frozen):
-    """The nomination: ranked candidate sites with their provenance."""
+class OfftargetNomination(AnalysisResult):
+    """The nomination: ranked candidate sites with their provenance (``search``: the settings
+    that decide the candidate list, including how genome N letters were treated)."""
 
-    method: str
     software_version: str
     genome: str
     genome_build: str | None
-    parameters: NominationParameters
-    input_sha256: dict[str, str]
+    search: NominationParameters
     variants: VariantInput | None
     annotation_transcripts: int | None
     guides: list[GuideSummary]
     n_sites: int = Field(description="candidate sites nominated (all guides, on-target included)")
     sites: list[OfftargetSite]
     candidate_list_sha256: str = Field(description="sha256 of the canonical JSON of ``sites``")
+
+    def summary_table(self) -> list[SummaryRow]:
+        """One row per guide: its on-target site, off-targets by mismatches, bulged and
+        alternative-allele sites, and its CFD and MIT specificity."""
+        return [
+            {
+                "guide": g.name,
+                "sequence": g.sequence,
+                "on_target_site": g.on_target_site_id,
+                "candidates": g.n_candidates,
+                **{
+                    f"off_targets_{k}_mm": v
+                    for k, v in g.n_reference_off_targets_by_mismatches.items()
+                },
+                "bulged_off_targets": g.n_bulged_off_targets,
+                "variant_sites": g.n_variant_sites,
+                "cfd_specificity": g.cfd_specificity,
+                "mit_specificity": g.mit_specificity,
+                "genome_n": self.search.genome_n,
+            }
+            for g in self.guides
+        ]
 
 
 ProgressCallback = Callable[[float], None]
@@ -266,6 +288,7 @@ def nominate(
         max_mismatches=settings.max_mismatches,
         dna_bulge=settings.dna_bulge,
         rna_bulge=settings.rna_bulge,
+        genome_n=settings.genome_n,
         min_allele_frequency=min_allele_frequency,
         splice_window_bp=splice_window_bp,
         on_target=on_target,
@@ -275,8 +298,11 @@ def nominate(
         software_version=f"pmpath {__version__}",
         genome=genome_path.name,
         genome_build=genome_build,
-        parameters=parameters,
-        input_sha256={name: sha256_file(path) for name, path in inputs.items()},
+        search=parameters,
+        input_sha256={
+            name: genome.sha256 if name == "genome" and genome.sha256 else sha256_file(path)
+            for name, path in inputs.items()
+        },
         variants=variant_input,
         annotation_transcripts=gene_annotation.n_transcripts if gene_annotation else None,
         guides=summaries,
@@ -435,6 +461,6 @@ def evidence_parameters(result: OfftargetNomination, guides: list[Guide]) -> dic
         "genome": result.genome,
         "genome_build": result.genome_build,
         "guides": [g.model_dump() for g in guides],
-        **result.parameters.model_dump(mode="json"),
+        **result.search.model_dump(mode="json"),
         "candidate_list_sha256": result.candidate_list_sha256,
     }

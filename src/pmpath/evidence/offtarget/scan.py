@@ -16,8 +16,10 @@ Definitions (the contract the tests check against a brute-force search):
 
 - a site is reported once per (guide, contig, start, end, strand, bulge type, bulge size), with
   the fewest mismatches any layout gives it (ties: the bulge nearest the guide's 5' end);
-- a site whose span holds an N (or any IUPAC ambiguity letter) is not reported: N runs and
-  assembly gaps are skipped;
+- genome N (or any IUPAC ambiguity letter): with ``genome_n="skip"`` (the default) a site
+  whose span holds one is not reported (N runs and assembly gaps are skipped); with
+  ``genome_n="mismatch"`` it is, and each such base facing a guide base counts as a mismatch
+  (Cas-OFFinder's behaviour); either way an N among the PAM's definite bases fails the PAM;
 - coordinates are 0-based, half-open, on the + strand; the site text reads 5'->3' on the site's
   strand, protospacer then PAM (or PAM first for a 5' PAM), mismatched and DNA-bulge bases in
   lower case, '-' for each guide base of an RNA bulge.
@@ -101,6 +103,10 @@ class ScanSettings(BaseModel):
     max_mismatches: int = Field(default=4, ge=0, le=MAX_MISMATCHES)
     dna_bulge: int = Field(default=0, ge=0, le=MAX_BULGE, description="largest DNA bulge (nt)")
     rna_bulge: int = Field(default=0, ge=0, le=MAX_BULGE, description="largest RNA bulge (nt)")
+    genome_n: Literal["skip", "mismatch"] = Field(
+        default="skip",
+        description="sites with genome N/IUPAC letters: skipped, or the letter is a mismatch",
+    )
 
     @field_validator("pam")
     @classmethod
@@ -385,6 +391,10 @@ class SiteFinder:
         self.pam_min = min(definite) if definite else 0
         self.pam_window = (max(definite) - self.pam_min + 1) if definite else 0
         span = self.pam_window
+        self.pam_def = np.zeros((2, max(span, 1)), np.uint8)
+        for s in (0, 1):
+            for off, _ in checks[s]:
+                self.pam_def[s, off - self.pam_min] = 1
         words = np.arange(4**span, dtype=np.int64)
         table = np.zeros(4**span, np.uint8)
         for s in (0, 1):
@@ -414,7 +424,7 @@ class SiteFinder:
                 self.v_care, self.v_npos, self.v_off, self.v_code, self.v_k,
                 self.f_lo, self.f_hi, self.f_start, self.f_end, self.f_k, self.f_n,
                 self.f_pat0, self.f_pats, self.f_pre, self.f_suf, self.f_v,
-                anchors, variants, mms,
+                anchors, variants, mms, self.settings.genome_n == "mismatch", self.pam_def,
             )  # fmt: skip
             if count <= cap:
                 return anchors[:count], variants[:count], mms[:count]
@@ -476,7 +486,8 @@ class SiteFinder:
         lay = self.layouts[v]
         guide = self.guides[guide_index].sequence
         span = codes[start:end]
-        dna = "".join(BASE_CODES[c] for c in (span if strand == "+" else 3 - span[::-1]))
+        letters = "ACGTN" if strand == "+" else "TGCAN"
+        dna = "".join(letters[c] for c in (span if strand == "+" else span[::-1]))
         site: list[str] = []
         pam: list[str] = []
         aligned = ["-"] * len(guide)
