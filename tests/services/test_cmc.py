@@ -477,7 +477,9 @@ def test_manufacturing_demo(plant: Store, tmp_path: Path) -> None:
     assert len(lines) == 3
     assert "for case CASE-1: 13 tests pass, released by Quinn" in lines[0]
     assert "held back (quarantined)" in lines[1] and "encapsulation_percent failed" in lines[1]
-    assert "for case CASE-2" in lines[2] and "administered (label scan matched)" in lines[2]
+    assert "administered (label photo matched)" in lines[0]
+    assert "for case CASE-2" in lines[2] and "administered (typed ids matched)" in lines[2]
+    assert sorted(p.name for p in (tmp_path / "demo").glob("*.pdf")) == [lines[0].rsplit(" ", 1)[1]]
     with Reader(plant) as reader:
         statuses = sorted(b.status.value for b in reader.find(Batch))
         assert reader.find(Patient)  # records untouched

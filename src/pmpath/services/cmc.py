@@ -1051,7 +1051,7 @@ def _demo_results(path: Path, spec: Specification, product: Product, offset: int
         else:
             value = _DEMO_PASSING[test.id]
             if test.kind == "numeric" and test.trend:
-                value = f"{float(value) + 0.3 * ((offset * 7) % 5 - 2):g}"
+                value = f"{float(value) * (1 + 0.01 * ((offset * 7) % 5 - 2)):.4g}"
         writer.writerow([test.id, value, test.unit])
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
@@ -1067,10 +1067,12 @@ def run_manufacturing_demo(
     work_dir: Path,
 ) -> list[str]:
     """For each ``(case_id, patient_id, product_id)``: a batch made, tested (results from CSV),
-    released by ``qa_user``'s signature, labelled, certified (JSON and PDF) and followed by its
-    chain of custody up to an administration whose scan is decoded from the label PNG; plus, for
-    the first case, a second batch held back by an out-of-specification result. Files go to
-    ``work_dir``; returns printable lines. A second run shows the batches of the first."""
+    released by ``qa_user``'s signature, certified and followed by its chain of custody up to
+    administration; plus, for the first case, a second batch held back by an
+    out-of-specification result. The first case's label is drawn (PNG) and its administration
+    scans the identifiers decoded from it; its certificate is JSON and PDF, the others' JSON
+    (PDF pages cost about half a second each). Files go to ``work_dir``; returns printable
+    lines. A second run shows the batches of the first."""
     lines: list[str] = []
     work_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -1110,8 +1112,16 @@ def run_manufacturing_demo(
             password=qa_password,
             reason="all release tests meet the platform specification",
         )
-        label, _ = write_label(store, batch.id, work_dir / f"label-{batch.id}.png")
-        _, coa_pdf = write_certificate(store, batch.id, work_dir)
+        first = index == 0
+        if first:  # the drawn label and PDF page once; the other cases scan typed ids
+            label, _ = write_label(store, batch.id, work_dir / f"label-{batch.id}.png")
+            _, certificate_file = write_certificate(store, batch.id, work_dir)
+        else:
+            from pmpath.reports.cmc import render_certificate_json
+
+            certificate_file = render_certificate_json(
+                certificate(store, batch.id), work_dir / f"COA-{batch.id}.json"
+            )
         hand_offs = [
             (CustodyEventKind.SHIPPED, "pmpath demo GMP suite, dispatch", "courier QX-1", -70.0),
             (CustodyEventKind.RECEIVED, "treating hospital pharmacy", "pharmacist on duty", -68.5),
@@ -1129,15 +1139,19 @@ def run_manufacturing_demo(
                 shipment_id=f"SHIP-{batch.lot_number}",
                 temperature_c=temperature,
             )
-        scanned = read_label(label)
+        if first:
+            scanned = read_label(label)
+            coi_scanned, batch_scanned = scanned.chain_of_identity_id, scanned.batch_id
+        else:
+            coi_scanned, batch_scanned = batch.chain_of_identity_id, batch.id
         administer(
             store,
             actor=actor,
             batch_id=batch.id,
             scanned={
-                "chain_of_identity_id": scanned.chain_of_identity_id,
+                "chain_of_identity_id": coi_scanned,
                 "patient_id": patient_id,  # typed from the wristband
-                "batch_id": scanned.batch_id,
+                "batch_id": batch_scanned,
             },
             place="treating hospital, infusion room",
             person="infusion nurse",
@@ -1147,10 +1161,11 @@ def run_manufacturing_demo(
         lines.append(
             f"batch {batch.id} (COI {coi}) for case {case_id}: {len(batch.release_results)} "
             f"tests pass, released by {signature.printed_name}; manufactured > released > "
-            f"shipped > received > thawed > administered (label scan matched); certificate "
-            f"{coa_pdf.name}"
+            f"shipped > received > thawed > administered "
+            f"({'label photo' if first else 'typed ids'} matched); certificate "
+            f"{certificate_file.name}"
         )
-        if index == 0:
+        if first:
             held = _demo_held_back(
                 store, actor, qa_user, qa_password, product, patient_id, work_dir, made
             )
