@@ -82,7 +82,7 @@ def test_batch_from_record_to_bedside(tmp_path: Path, run: Run) -> None:
         run("batch", "create", "PROD-CPS1-Q335X", "--patient", patient, "--record", str(record), *w)
     )
     batch = out.split()[1]
-    assert out.startswith(f"batch {batch} created (quarantined): chain of identity PMP0126")
+    assert out.startswith(f"batch {batch} created (quarantined): chain of identity PMP01 26 ")
 
     guide = _demo_product(ws).bespoke_sequences[0].sequence_5_to_3
     results = tmp_path / "results.csv"

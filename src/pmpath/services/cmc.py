@@ -711,6 +711,15 @@ def write_trend_charts(store: Store, platform_id: str, out_dir: Path) -> list[Pa
 # --- chain of identity and custody ---------------------------------------------------------
 
 
+def eye_readable(chain_of_identity_id: str) -> str:
+    """Return a pmpath chain-of-identity id as printed for people (``PMP01 26 000001 01 J``);
+    an identifier issued elsewhere is returned as it is."""
+    try:
+        return parse_coi(chain_of_identity_id).eye_readable
+    except InvalidInputError:
+        return chain_of_identity_id
+
+
 def label_content(store: Store, batch_id: str) -> tuple[LabelContent, str]:
     """Return what the batch's label carries and the product's name."""
     with Reader(store) as reader:

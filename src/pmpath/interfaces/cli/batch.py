@@ -60,7 +60,7 @@ def create_command(
 ) -> None:
     """Create a batch from its executed batch record; it gets a chain-of-identity id and stays
     quarantined until QA releases it."""
-    from pmpath.services.cmc import create_batch
+    from pmpath.services.cmc import create_batch, eye_readable
 
     store = open_workspace(workspace).store()
     try:
@@ -71,7 +71,8 @@ def create_command(
         store.dispose()
     typer.echo(
         f"batch {batch.id} created ({batch.status.value}): chain of identity "
-        f"{batch.chain_of_identity_id}, lot {batch.lot_number}, {len(batch.materials)} materials, "
+        f"{eye_readable(batch.chain_of_identity_id)}, lot {batch.lot_number}, "
+        f"{len(batch.materials)} materials, "
         f"{len(batch.steps)} steps, expires {batch.expires_on}, specification "
         f"{batch.specification_id}"
     )
@@ -246,7 +247,7 @@ def show_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Show the batch record: materials, steps, results, deviations, custody and signatures."""
-    from pmpath.services.cmc import show_batch
+    from pmpath.services.cmc import eye_readable, show_batch
 
     store = open_workspace(workspace).store()
     try:
@@ -268,7 +269,8 @@ def show_command(
     out = console()
     typer.echo(
         f"batch {b.id} · {b.status.value} · product {b.product_id} · patient {b.patient_id} · "
-        f"COI {b.chain_of_identity_id} · lot {b.lot_number} · made {b.manufactured_on} · "
+        f"COI {eye_readable(b.chain_of_identity_id)} · lot {b.lot_number} · "
+        f"made {b.manufactured_on} · "
         f"expires {b.expires_on} · specification {b.specification_id}"
     )
     out.print(

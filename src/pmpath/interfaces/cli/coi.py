@@ -28,7 +28,7 @@ def label_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Draw the batch label: a QR code of its identifiers and the eye-readable text."""
-    from pmpath.services.cmc import write_label
+    from pmpath.services.cmc import eye_readable, write_label
 
     store = open_workspace(workspace).store()
     try:
@@ -36,7 +36,8 @@ def label_command(
     finally:
         store.dispose()
     typer.echo(
-        f"label of {content.batch_id} written to {path}: COI {content.chain_of_identity_id}, "
+        f"label of {content.batch_id} written to {path}: COI "
+        f"{eye_readable(content.chain_of_identity_id)}, "
         f"patient {content.patient_id}, lot {content.lot_number}, expires {content.expires_on}"
     )
 
@@ -168,7 +169,7 @@ def scan_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Decode a label (zxing-cpp) and compare it with the batch it names; exit 1 on mismatch."""
-    from pmpath.services.cmc import scan_label
+    from pmpath.services.cmc import eye_readable, scan_label
 
     store = open_workspace(workspace).store()
     try:
@@ -186,7 +187,7 @@ def scan_command(
     else:
         c = result.content
         typer.echo(
-            f"label: COI {c.chain_of_identity_id} · patient {c.patient_id} · product "
+            f"label: COI {eye_readable(c.chain_of_identity_id)} · patient {c.patient_id} · product "
             f"{c.product_id} · batch {c.batch_id} · lot {c.lot_number} · expires {c.expires_on}"
         )
         if result.batch is not None:
@@ -205,7 +206,7 @@ def verify_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Check a batch's chain of identity and custody; exit 1 on a problem."""
-    from pmpath.services.cmc import verify_chain
+    from pmpath.services.cmc import eye_readable, verify_chain
 
     store = open_workspace(workspace).store()
     try:
@@ -219,7 +220,7 @@ def verify_command(
         )
     if report.intact:
         typer.echo(
-            f"chain of identity intact: {report.batch.chain_of_identity_id}, "
+            f"chain of identity intact: {eye_readable(report.batch.chain_of_identity_id)}, "
             f"{len(report.custody)} custody events"
         )
         return
