@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pmpath import __version__
+from tests.conftest import DatabaseUrls
 from tests.interfaces.conftest import Run
 from tests.interfaces.conftest import dump_database as _dump
 
@@ -253,12 +253,14 @@ def test_debug_shows_the_traceback(tmp_path: Path, run: Run) -> None:
 
 
 @pytest.mark.postgres
-def test_demo_on_postgresql(
-    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, postgres_url: str
-) -> None:
-    monkeypatch.setenv("PMPATH_DATABASE_URL", postgres_url)
+def test_demo_on_postgresql(tmp_path: Path, run: Run, postgres_database: DatabaseUrls) -> None:
+    """The team set-up: the owner migrates and grants, pmpath runs as the application role."""
     workspace = tmp_path / "team"
-    code, out, err = run("demo", "--workspace", str(workspace))
+    db = postgres_database
+    argv = ["--database-url", db.url, "--owner-url", db.owner_url, "--apply-grants"]
+    code, _, err = run("init", "--workspace", str(workspace), *argv)
+    assert code == 0, err
+    code, out, err = run("demo", "--workspace", str(workspace))  # run by the logged-in admin
     assert code == 0, err
     assert "audit log intact: 16 events" in out
     assert not (workspace / "pmpath.sqlite").exists()
@@ -266,4 +268,4 @@ def test_demo_on_postgresql(
         0,
         "audit log intact: 16 events\ncheckpoints: the log extends all 2\n",
     )
-    assert os.environ["PMPATH_DATABASE_URL"] == postgres_url
+    assert f'url = "{db.url}"' in (workspace / "pmpath.toml").read_text()
