@@ -662,8 +662,9 @@ def write_certificate(store: Store, batch_id: str, out_dir: Path) -> tuple[Path,
 
 
 def platform_trends(store: Store, platform_id: str) -> list[TrendSeries]:
-    """Return the trend of every trended test of the platform's current specification across
-    its batches with a result (released, administered, rejected, quarantined), by date."""
+    """Return the trend of every numeric test of the platform's current specification across
+    its batches with a result (released, administered, rejected, quarantined), by date; run
+    rules are flagged on the tests the specification trends."""
     with Reader(store) as reader:
         reader.require(Platform, platform_id)
         spec = _current_specification(reader, platform_id).specification
@@ -674,7 +675,7 @@ def platform_trends(store: Store, platform_id: str) -> list[TrendSeries]:
         )
     series: list[TrendSeries] = []
     for test in spec.tests:
-        if not test.trend:
+        if test.kind != "numeric":
             continue
         points: list[tuple[str, float, str]] = []
         for b in batches:
@@ -689,7 +690,7 @@ def platform_trends(store: Store, platform_id: str) -> list[TrendSeries]:
                 at_least=test.acceptance.at_least,
                 at_most=test.acceptance.at_most,
                 batches=points,
-                rules=spec.trend.rules,
+                rules=spec.trend.rules if test.trend else [],
                 min_points=spec.trend.min_earlier_batches,
             )
         )
@@ -697,7 +698,7 @@ def platform_trends(store: Store, platform_id: str) -> list[TrendSeries]:
 
 
 def write_trend_charts(store: Store, platform_id: str, out_dir: Path) -> list[Path]:
-    """Draw one PNG trend chart per trended test of the platform in ``out_dir``; return the
+    """Draw one PNG trend chart per numeric test of the platform in ``out_dir``; return the
     paths (tests without any result are skipped)."""
     from pmpath.reports.cmc import render_trend
 

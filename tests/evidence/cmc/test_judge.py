@@ -167,3 +167,18 @@ def test_csv_results_and_their_errors(spec: Specification, tmp_path: Path) -> No
         bad.write_text(text)
         with pytest.raises(InvalidInputError, match=message):
             read_results_csv(bad, spec)
+
+
+def test_aso_identity_and_purity() -> None:
+    text = (resources.files("pmpath.data.specs") / "aso-2026.1.yaml").read_text()
+    aso = parse_specification(text, "aso-2026.1.yaml")
+    design = "ACGAGCTGTCATTTGCAGCA"  # an 18-20-mer splice-switching ASO, written 5' to 3'
+    ok = judge_result(aso.test("aso_identity"), design, specification=aso, designed_sequence=design)
+    assert ok.passed
+    shorter = design[:-1]  # n-1 shortmer
+    bad = judge_result(
+        aso.test("aso_identity"), shorter, specification=aso, designed_sequence=design
+    )
+    assert not bad.passed and bad.findings[1] == "deletion of A at position 20"
+    osmolality = aso.test("osmolality_mosm_per_kg")
+    assert judge_result(osmolality, "331", specification=aso).verdict is ReleaseVerdict.FAIL

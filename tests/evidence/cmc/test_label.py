@@ -67,3 +67,14 @@ def test_payload_rules() -> None:
         parse_label_payload("PMPATH-COI/1|COI=X|PRD=P|BATCH=B|LOT=L")
     with pytest.raises(InvalidInputError, match="may not hold"):
         label_payload(CONTENT.model_copy(update={"lot_number": "A|B"}))
+
+
+def test_a_datamatrix_label_from_another_system_decodes(tmp_path: Path) -> None:
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+
+    symbol = zxingcpp.create_barcode(label_payload(CONTENT), zxingcpp.BarcodeFormat.DataMatrix)
+    image = np.pad(np.asarray(symbol.to_image(scale=6)), 24, constant_values=255)
+    Image.fromarray(image).save(tmp_path / "datamatrix.png")
+    assert parse_label_payload(decode_label_image(tmp_path / "datamatrix.png")[0]) == CONTENT
