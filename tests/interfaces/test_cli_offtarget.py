@@ -6,7 +6,6 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,28 +15,12 @@ from pmpath.adapters.store import Reader, UnitOfWork
 from pmpath.domain.enums import EvidenceKind
 from pmpath.domain.models import Case, Disease, EvidenceItem, Patient, Platform, Product
 from pmpath.evidence.offtarget.genome import write_fasta
-from pmpath.interfaces.cli.main import main
 from pmpath.services.workspace import open_workspace
 from tests.factories import all_entities
 
+from .conftest import Run
+
 GUIDE = "GACCCACACCGGAGGTGTAG"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.delenv("PMPATH_HOME", raising=False)
-    monkeypatch.delenv("PMPATH_DATABASE_URL", raising=False)
-    monkeypatch.setenv("PMPATH_USER", "tester")
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture
@@ -94,8 +77,12 @@ def test_search_json_and_evidence_on_a_case(run: Run, genome: Path, tmp_path: Pa
     assert len(mine) == 1
     item = mine[0]
     assert item.element.number == 4
-    assert item.parameters["candidate_list_sha256"] == result["candidate_list_sha256"]
-    assert item.parameters["pam"] == "NGG" and item.parameters["genome_build"] == "synthetic-1"
+    assert item.result["candidate_list_sha256"] == result["candidate_list_sha256"]
+    assert item.result["search"]["pam"] == "NGG" and item.result["search"]["genome_n"] == "skip"
+    assert (
+        item.parameters["editor"] == "SpCas9" and item.parameters["genome_build"] == "synthetic-1"
+    )
+    assert item.request["guides"] == [{"name": "demo", "sequence": GUIDE}]
     assert set(item.input_digests) == {"genome"}
     code, _, stderr = run(*args)
     assert code == 0 and "already stored" in stderr
@@ -152,8 +139,8 @@ def _vcf(tmp_path: Path) -> Path:
     [
         ({"--guide": "GACCCACACCGGAGGTGTAX"}, "only A, C, G, T"),
         ({"--pam": "NGJ"}, "PAM pattern 'NGJ'"),
-        ({"--max-mismatches": "7"}, "--max-mismatches 7 is not in 0..6"),
-        ({"--dna-bulge": "3"}, "--dna-bulge 3 is not in 0..2"),
+        ({"--max-mismatches": "7"}, "--max-mismatches 7 must be at most 6"),
+        ({"--dna-bulge": "3"}, "--dna-bulge 3 must be at most 2"),
         ({"--editor": "NoSuchCas"}, "unknown editor"),
         ({"--genome": "MISSING"}, "does not exist"),
         ({"--genome": "BGZIP"}, "bgzip-compressed and has no index"),
@@ -265,3 +252,44 @@ def test_several_guides_get_one_panel_each(run: Run, genome: Path, tmp_path: Pat
         [">b@chr1:2000-2023+", ">b@chr1:1000-1023+"],
     ]
     assert not (tmp_path / "panel.fa").exists()
+
+
+def test_index_then_search_with_the_index_gives_the_scan_sites(
+    run: Run, genome: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "genome.ngg.idx"
+    code, stdout, err = run("offtarget", "index", str(genome), "--pam", "NGG", "--out", str(index))
+    assert code == 0, err
+    assert "NGG sites of genome.fa (2 contigs)" in stdout
+    scanned, indexed = tmp_path / "scan.tsv", tmp_path / "index.tsv"
+    base = ["offtarget", "search", "--genome", str(genome), "--guide", GUIDE, "--json"]
+    code, scan_json, err = run(*base, "--out", str(scanned))
+    assert code == 0, err
+    code, index_json, err = run(*base, "--out", str(indexed), "--index", str(index))
+    assert code == 0, err
+    assert scanned.read_text() == indexed.read_text()
+    from_scan, from_index = json.loads(scan_json), json.loads(index_json)
+    assert from_scan["candidate_list_sha256"] == from_index["candidate_list_sha256"]
+    assert from_scan["input_sha256"]["genome"] == from_index["input_sha256"]["genome"]
+    assert set(from_index["input_sha256"]) == {"genome", "index"}
+    code, _, err = run(*base, "--out", str(indexed), "--index", str(index), "--dna-bulge", "1")
+    assert code == 2 and "no bulges" in err
+    code, _, err = run(*base, "--out", str(indexed), "--index", str(index), "--pam", "NAG")
+    assert code == 2 and "built for PAM NGG" in err
+
+
+def test_genome_n_rule_is_chosen_and_stated(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "n.fa"
+    site = GUIDE[:4] + "N" + GUIDE[5:] + "TGG"
+    write_fasta(path, [("chr1", "ACGT" * 30 + site + "ACGT" * 30)])
+    base = ["offtarget", "search", "--genome", str(path), "--guide", GUIDE, "--json"]
+    code, skipped, err = run(*base, "--out", str(tmp_path / "a.tsv"))
+    assert code == 0 and "genome N: skip" in err
+    assert json.loads(skipped)["n_sites"] == 0
+    code, counted, err = run(*base, "--out", str(tmp_path / "b.tsv"), "--genome-n", "mismatch")
+    assert code == 0 and "genome N: mismatch" in err
+    result = json.loads(counted)
+    assert result["search"]["genome_n"] == "mismatch"
+    assert [(s["start"], s["mismatches"]) for s in result["sites"]] == [(120, 1)]
+    code, _, err = run(*base, "--out", str(tmp_path / "c.tsv"), "--genome-n", "maybe")
+    assert code == 2 and "--genome-n" in err

@@ -31,6 +31,7 @@ _MODULES: tuple[str, ...] = (
     "pmpath.evidence.design.analysis",
     "pmpath.evidence.naturalhistory.analysis",
     "pmpath.evidence.editing.analysis",
+    "pmpath.evidence.offtarget.analysis",
 )
 """Theme modules that register analyses (import side effect: :func:`register` calls)."""
 

@@ -28,6 +28,7 @@ from pmpath.evidence.offtarget.index import (
     index_header,
 )
 from pmpath.evidence.offtarget.nominate import OfftargetNomination
+from pmpath.evidence.offtarget.panel import AmpliconPanel
 from pmpath.io.atomic import atomic_path
 
 
@@ -78,6 +79,18 @@ def build_site_index(
         return header
     finally:
         shutil.rmtree(spool, ignore_errors=True)
+
+
+def build_panel(
+    nomination: OfftargetNomination, genome: Path, *, guide: str | None, top: int, flank: int
+) -> AmpliconPanel:
+    """Return the amplicon panel of one guide of ``nomination`` (its on-target and top
+    off-target sites with ``flank`` bases each side, read from ``genome``)."""
+    from pmpath.evidence.offtarget.panel import amplicon_panel
+
+    if not genome.is_file():
+        raise NotFoundError(f"genome FASTA {genome} does not exist")
+    return amplicon_panel(nomination, genome, guide=guide, top=top, flank_bp=flank)
 
 
 def panel_texts(

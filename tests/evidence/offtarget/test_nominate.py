@@ -14,10 +14,10 @@ from pmpath.domain.canonical import digest
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.offtarget.genome import write_fasta
 from pmpath.evidence.offtarget.nominate import nominate
-from pmpath.evidence.offtarget.output import TSV_COLUMNS, json_text, tsv_text, write_atomic
 from pmpath.evidence.offtarget.panel import amplicon_panel, panel_fasta
 from pmpath.evidence.offtarget.scan import Guide, ScanSettings
 from pmpath.evidence.offtarget.score import cfd_score, mit_score
+from pmpath.reports.offtarget import TSV_COLUMNS, json_text, tsv_text, write_atomic
 from tests.evidence.offtarget.bruteforce import revcomp
 
 GUIDE = "GACCCACACCGGAGGTGTAG"

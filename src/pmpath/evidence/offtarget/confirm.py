@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import ValidationError, computed_field
 
 from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError, NotFoundError
@@ -58,6 +58,12 @@ class OfftargetConfirmation(AnalysisResult):
     sites: list[SiteConfirmation]
     off_targets_above_background: list[str]
     on_target_edited: bool | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def n_off_targets_above_background(self) -> int:
+        """How many sequenced off-target sites are edited above control (what a policy caps)."""
+        return len(self.off_targets_above_background)
 
     def summary_table(self) -> list[SummaryRow]:
         """One row per sequenced site: treated and control edited share, net, the call."""

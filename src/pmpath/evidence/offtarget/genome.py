@@ -237,7 +237,7 @@ class Genome:
         hashes every byte read (sha256)."""
         raw = _HashingReader(self.path.open("rb"))
         if self.compressed:
-            return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[arg-type,return-value]
+            return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
         return raw, raw  # type: ignore[return-value]
 
     def blocks(self, block_bp: int = 8 << 20) -> Iterator[SequenceBlock]:

@@ -235,6 +235,7 @@ def nominate(
     on_target: str | None = None,
     threads: int | None = None,
     progress: ProgressCallback | None = None,
+    index: Path | None = None,
 ) -> OfftargetNomination:
     """Return the off-target nomination of ``guides`` in the genome at ``genome_path``.
 
@@ -243,6 +244,10 @@ def nominate(
     (Doench 2016) and MIT (Hsu 2013), annotates from ``annotation``, and ranks by risk (module
     docstring for the rules). Inputs are checked before the scan: InvalidInputError or
     NotFoundError with a one-line message for a bad guide, PAM, FASTA, VCF or annotation.
+
+    With ``index`` (:mod:`.index`, built from this genome for this PAM) the index is searched
+    instead of the genome (mismatches only): the same sites, and the genome's digest is the one
+    the index recorded when it read the genome (its size is checked against the file).
     """
     if len({g.name for g in guides}) != len(guides):
         raise InvalidInputError("guide names must be unique")
@@ -265,21 +270,31 @@ def nominate(
             alleles_skipped=summary.alleles_skipped,
             below_min_frequency=summary.below_min_frequency,
         )
-    if pinned is not None and pinned[0] not in genome.contigs:
+    if index is None and pinned is not None and pinned[0] not in genome.contigs:
         raise InvalidInputError(f"on-target contig {pinned[0]!r} is not in the genome")
-    hits = scan_genome(
-        genome,
-        finder,
-        threads=threads,
-        progress=progress,
-        on_window=scanner.on_window if scanner else None,
-        overlap_bp=scanner.overlap_bp if scanner else 0,
-    )
+    known: dict[str, str] = {}
+    if index is not None:
+        hits, contigs, known = _index_hits(index, genome_path, guides, settings, threads)
+        if pinned is not None and pinned[0] not in contigs:
+            raise InvalidInputError(f"on-target contig {pinned[0]!r} is not in the genome")
+    else:
+        hits = scan_genome(
+            genome,
+            finder,
+            threads=threads,
+            progress=progress,
+            on_window=scanner.on_window if scanner else None,
+            overlap_bp=scanner.overlap_bp if scanner else 0,
+        )
+        contigs = genome.contigs
+        if genome.sha256:
+            known["genome"] = genome.sha256
     variant_hits = scanner.finish(hits) if scanner else []
     inputs = {"genome": genome_path} | ({"vcf": vcf} if vcf else {})
     inputs |= {"annotation": annotation} if annotation else {}
+    inputs |= {"index": index} if index else {}
     sites, summaries = _assemble(
-        hits, variant_hits, guides, settings, gene_annotation, pinned, genome.contigs
+        hits, variant_hits, guides, settings, gene_annotation, pinned, contigs
     )
     parameters = NominationParameters(
         pam=settings.pam,
@@ -299,10 +314,7 @@ def nominate(
         genome=genome_path.name,
         genome_build=genome_build,
         search=parameters,
-        input_sha256={
-            name: genome.sha256 if name == "genome" and genome.sha256 else sha256_file(path)
-            for name, path in inputs.items()
-        },
+        input_sha256={name: known.get(name) or sha256_file(path) for name, path in inputs.items()},
         variants=variant_input,
         annotation_transcripts=gene_annotation.n_transcripts if gene_annotation else None,
         guides=summaries,
@@ -310,6 +322,39 @@ def nominate(
         sites=sites,
         candidate_list_sha256=digest(sites),
     )
+
+
+def _index_hits(
+    path: Path, genome_path: Path, guides: list[Guide], settings: ScanSettings, threads: int | None
+) -> tuple[list[Hit], list[str], dict[str, str]]:
+    """Return the index search's hits, the genome's contigs and the digests the index holds."""
+    import os
+
+    from pmpath.evidence.offtarget.index import load_index, search_index
+
+    loaded = load_index(path)
+    header = loaded.header
+    if (header["pam"], header["pam_side"]) != (settings.pam, settings.pam_side):
+        raise InvalidInputError(
+            f"index {path} was built for PAM {header['pam']} ({header['pam_side']}), not "
+            f"{settings.pam} ({settings.pam_side})"
+        )
+    if settings.dna_bulge or settings.rna_bulge:
+        raise InvalidInputError("an index search has no bulges: scan the genome instead")
+    size = genome_path.stat().st_size
+    if header["genome"] != genome_path.name or header["genome_size_bytes"] != size:
+        raise InvalidInputError(
+            f"index {path} was built from {header['genome']} ({header['genome_size_bytes']:,} "
+            f"bytes), not {genome_path.name} ({size:,} bytes): rebuild it"
+        )
+    hits = search_index(
+        loaded,
+        guides,
+        max_mismatches=settings.max_mismatches,
+        genome_n=settings.genome_n,
+        threads=threads or os.cpu_count() or 1,
+    )
+    return hits, loaded.contigs, {"genome": header["genome_sha256"], "index": header["data_sha256"]}
 
 
 def _assemble(

@@ -62,7 +62,9 @@ def cfd_score(guide: str, site_protospacer: str, site_pam: str) -> float:
     """Return the CFD score (Doench 2016) of a 20-nt guide against an unbulged site.
 
     ``site_protospacer`` is the site's 20 bases read 5'->3' on the guide's strand (any case),
-    ``site_pam`` its PAM (the last two bases are scored). ValueError if the lengths are wrong.
+    ``site_pam`` its PAM (the last two bases are scored). A genome N (or other unknown letter)
+    scores as the guide's own base would: the upper bound over what the base may be, so an
+    unknown base never makes a site look safer. ValueError if the lengths are wrong.
     """
     guide, site = guide.upper(), site_protospacer.upper()
     if len(guide) != 20 or len(site) != 20 or len(site_pam) < 2:
@@ -70,20 +72,28 @@ def cfd_score(guide: str, site_protospacer: str, site_pam: str) -> float:
     mismatch, pam = cfd_tables()
     score = 1.0
     for position, (g, s) in enumerate(zip(guide, site, strict=True), start=1):
-        if g != s:
+        if g != s and s in _COMPLEMENT:
             score *= mismatch[(g.replace("T", "U"), _COMPLEMENT[s], position)]
-    return score * pam[site_pam[-2:].upper()]
+    pam_bases = site_pam[-2:].upper()
+    if any(b not in "ACGT" for b in pam_bases):  # unknown: the best PAM it could be
+
+        def fits(key: str) -> bool:
+            return all(b not in "ACGT" or a == b for a, b in zip(key, pam_bases, strict=True))
+
+        return score * max(v for k, v in pam.items() if fits(k))
+    return score * pam[pam_bases]
 
 
 def mit_score(guide: str, site_protospacer: str) -> float:
     """Return the MIT hit score (Hsu 2013), 0-100, of a 20-nt guide against an unbulged site
-    (PAM not included: see the module docstring). ValueError if the lengths are not 20."""
+    (PAM not included: see the module docstring); a genome N is scored as a match (the upper
+    bound, as in :func:`cfd_score`). ValueError if the lengths are not 20."""
     if len(guide) != 20 or len(site_protospacer) != 20:
         raise ValueError("the MIT score needs a 20-nt guide and a 20-nt site")
     positions = [
         p
         for p, (g, s) in enumerate(zip(guide.upper(), site_protospacer.upper(), strict=True))
-        if g != s
+        if g != s and s in "ACGT"
     ]
     n = len(positions)
     if n == 0:

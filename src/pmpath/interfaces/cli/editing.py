@@ -59,7 +59,7 @@ def _flagged(message: str) -> str:
     """Return ``message`` with request field names replaced by this command's flags, and
     "mode X" by "--mode X"."""
     for field in sorted(_FLAGS, key=len, reverse=True):
-        message = re.sub(rf"(?<![\w-]){field}(?![\w-])", _FLAGS[field], message)
+        message = re.sub(rf"(?<![^\s(]){field}(?![\w./-])", _FLAGS[field], message)
     return re.sub(r"(?<![\w-])mode (nuclease|base-editor|prime|hdr)", r"--mode \1", message)
 
 

@@ -1,11 +1,19 @@
-"""``pmpath offtarget``: genome-wide off-target nomination and its follow-up panel (element 4)."""
+"""``pmpath offtarget``: genome-wide off-target nomination, its site index, the follow-up panel
+and its confirmation (element 4).
+
+Thin: ``search`` and ``confirm`` build typed requests
+(:mod:`pmpath.domain.requests.offtarget`) and run them through the analysis service (stored on
+``--case``); ``index`` and ``panel`` call :mod:`pmpath.services.offtarget`; files are rendered by
+:mod:`pmpath.reports.offtarget`. Messages from below name request fields; :func:`_flagged` turns
+them into this command's flags.
+"""
 
 from __future__ import annotations
 
-import sys
+import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -13,32 +21,62 @@ from pmpath.interfaces.cli.common import (
     CaseOption,
     JsonOption,
     WorkspaceOption,
+    build_request,
     console,
     print_json,
-    require_case,
-    store_evidence,
+    run_request,
     table,
 )
-
-if TYPE_CHECKING:
-    from pmpath.evidence.offtarget.nominate import OfftargetNomination
-    from pmpath.evidence.offtarget.scan import Guide
 
 app = typer.Typer(
     help="Element 4: nominate off-target sites genome-wide and build the follow-up panel.",
     no_args_is_help=True,
 )
 
+_FLAGS = {
+    "genome": "--genome",
+    "guides": "--guide",
+    "pam": "--pam",
+    "editor": "--editor",
+    "max_mismatches": "--max-mismatches",
+    "dna_bulge": "--dna-bulge",
+    "rna_bulge": "--rna-bulge",
+    "genome_n": "--genome-n",
+    "vcf": "--vcf",
+    "min_allele_frequency": "--min-af",
+    "annotation": "--annotation",
+    "splice_window_bp": "--splice-window",
+    "genome_build": "--genome-build",
+    "on_target": "--on-target",
+    "index": "--index",
+    "nomination": "--nomination",
+    "quantification": "--quantification",
+}
 
-def _guides(values: list[str]) -> list[Guide]:
+
+def _flagged(message: str) -> str:
+    """Return ``message`` with request field names (those with an underscore: plain words such
+    as "genome" are prose there) replaced by this command's flags."""
+    for field in sorted((f for f in _FLAGS if "_" in f), key=len, reverse=True):
+        message = re.sub(rf"(?<![^\s(]){field}(?![\w./-])", _FLAGS[field], message)
+    return message
+
+
+def _guides(values: list[str]) -> list[dict[str, str]]:
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.offtarget.scan import Guide, check_guide
 
     guides = []
     for number, value in enumerate(values, start=1):
         name, _, sequence = value.rpartition("=")
-        guides.append(Guide(name=name or f"g{number}", sequence=check_guide(sequence)))
-    if len({g.name for g in guides}) != len(guides):
+        sequence = sequence.strip().upper()
+        bad = sorted({ch for ch in sequence if ch not in "ACGT"})
+        if bad or not 10 <= len(sequence) <= 40:
+            why = f"has {', '.join(repr(b) for b in bad)}" if bad else f"has {len(sequence)} bases"
+            raise InvalidInputError(
+                f"--guide {value!r} {why}: a spacer is 10 to 40 bases, only A, C, G, T allowed"
+            )
+        guides.append({"name": name or f"g{number}", "sequence": sequence})
+    if len({g["name"] for g in guides}) != len(guides):
         raise InvalidInputError("--guide names must be unique (use NAME=SEQUENCE)")
     return guides
 
@@ -48,6 +86,15 @@ def _check_range(option: str, value: int, low: int, high: int) -> None:
 
     if not low <= value <= high:
         raise InvalidInputError(f"{option} {value} is not in {low}..{high}")
+
+
+def _run(request: Any, case: str | None, workspace: Path | None, label: str | None) -> Any:
+    from pmpath.domain.errors import PmpathError
+
+    try:
+        return run_request(request, case=case, workspace=workspace, progress_label=label).result
+    except PmpathError as exc:
+        raise type(exc)(_flagged(str(exc))) from None
 
 
 @app.command("search")
@@ -71,6 +118,18 @@ def search_command(
     ] = 4,
     dna_bulge: Annotated[int, typer.Option("--dna-bulge", help="Largest DNA bulge (0..2).")] = 0,
     rna_bulge: Annotated[int, typer.Option("--rna-bulge", help="Largest RNA bulge (0..2).")] = 0,
+    genome_n: Annotated[
+        str,
+        typer.Option(
+            "--genome-n",
+            help="Genome N/IUPAC letters in a site: 'skip' the site, or count a 'mismatch' "
+            "(Cas-OFFinder).",
+        ),
+    ] = "skip",
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Search this site index (offtarget index) instead."),
+    ] = None,
     vcf: Annotated[
         Path | None, typer.Option("--vcf", help="VCF: also report sites on alternative alleles.")
     ] = None,
@@ -95,113 +154,94 @@ def search_command(
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Off-target amplicons in the panel.")] = 24,
     flank: Annotated[int, typer.Option("--flank", help="Panel flank on each side (bp).")] = 100,
-    threads: Annotated[
-        int | None, typer.Option("--threads", help="Scan threads (default: all cores).")
-    ] = None,
     as_json: JsonOption = False,
     case: CaseOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Search the genome for every site of the guide(s) + PAM; score, annotate, rank."""
-    from pmpath.domain.enums import Element, EvidenceKind
-    from pmpath.evidence.design.editors import load_editor
-    from pmpath.evidence.offtarget.nominate import evidence_parameters, nominate
-    from pmpath.evidence.offtarget.output import tsv_text, write_atomic
-    from pmpath.evidence.offtarget.scan import ScanSettings, check_pam
+    """Search the genome (or its index) for every site of the guide(s) + PAM; score, annotate,
+    rank."""
+    from pmpath.domain.requests.offtarget import OfftargetNominationRequest
+    from pmpath.reports.offtarget import tsv_text, write_atomic
 
-    _check_range("--max-mismatches", max_mismatches, 0, 6)
-    _check_range("--dna-bulge", dna_bulge, 0, 2)
-    _check_range("--rna-bulge", rna_bulge, 0, 2)
-    _check_range("--splice-window", splice_window, 0, 1000)
     _check_range("--top", top, 0, 1000)
     _check_range("--flank", flank, 0, 5000)
-    if threads is not None:
-        _check_range("--threads", threads, 1, 256)
-    guides = _guides(guide)
-    profile = load_editor(editor) if editor is not None else None
-    pattern = check_pam(pam) if pam is not None else (profile.pam if profile else "NGG")
-    settings = ScanSettings(
-        pam=pattern,
-        pam_side=profile.pam_side if profile else "3prime",
+    request = build_request(
+        OfftargetNominationRequest,
+        _FLAGS,
+        genome=genome,
+        guides=_guides(guide),
+        pam=pam,
+        editor=editor,
         max_mismatches=max_mismatches,
         dna_bulge=dna_bulge,
         rna_bulge=rna_bulge,
+        genome_n=genome_n,
+        vcf=vcf,
+        min_allele_frequency=min_af,
+        annotation=annotation,
+        splice_window_bp=splice_window,
+        genome_build=genome_build,
+        on_target=on_target,
+        index=index,
     )
-    if case is not None:
-        require_case(workspace, case)
-    kwargs: dict[str, Any] = {
-        "editor": profile.name if profile else None,
-        "genome_build": genome_build,
-        "vcf": vcf,
-        "min_allele_frequency": min_af,
-        "annotation": annotation,
-        "splice_window_bp": splice_window,
-        "on_target": on_target,
-        "threads": threads,
-    }
     started = time.perf_counter()
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("scanning {task.description}"), BarColumn(), TimeElapsedColumn(),
-            console=console(stderr=True), transient=True,
-        ) as bar:  # fmt: skip
-            task = bar.add_task(genome.name, total=1.0)
-            result = nominate(
-                genome,
-                guides,
-                settings,
-                progress=lambda done: bar.update(task, completed=done),
-                **kwargs,
-            )
-    else:
-        result = nominate(genome, guides, settings, **kwargs)
+    result = _run(request, case, workspace, "% of the genome" if index is None else None)
     seconds = time.perf_counter() - started
-    panels = _panels(result, genome, panel, top, flank) if panel is not None else {}
+    panels: dict[Path, str] = {}
+    if panel is not None:
+        from pmpath.services.offtarget import panel_texts
+
+        panels = panel_texts(result, genome, panel, top=top, flank=flank)
     write_atomic(out, tsv_text(result))
     for path, text in panels.items():
         write_atomic(path, text)
     typer.echo(
-        f"{len(result.sites)} candidate sites in {seconds:.1f} s; written to {out}"
-        + (f"; panel {', '.join(str(p) for p in panels)}" if panels else ""),
+        f"{len(result.sites)} candidate sites in {seconds:.1f} s (genome N: {genome_n}); "
+        f"written to {out}" + (f"; panel {', '.join(str(p) for p in panels)}" if panels else ""),
         err=True,
     )
-    if case is not None:
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.OFFTARGET_SEARCH,
-            element=Element.TARGET_ENGAGEMENT,
-            input_digests=result.input_sha256,
-            parameters=evidence_parameters(result, guides),
-            result=result,
-        )
-        typer.echo(message, err=True)
     if as_json:
         print_json(result)
         return
     _render(result)
 
 
-def _panels(
-    result: OfftargetNomination, genome: Path, panel: Path, top: int, flank: int
-) -> dict[Path, str]:
-    """The panel FASTA of each guide: ``panel`` itself for one guide, else one file per guide
-    named ``<stem>.<guide><suffix>`` (``editing quantify`` takes one guide per run)."""
-    from pmpath.evidence.offtarget.panel import amplicon_panel, panel_fasta
+@app.command("index")
+def index_command(
+    genome: Annotated[Path, typer.Argument(help="Reference FASTA (plain, or bgzip with .fai).")],
+    out: Annotated[Path, typer.Option("--out", help="Write the site index here.")],
+    pam: Annotated[str, typer.Option("--pam", help="IUPAC PAM, e.g. NGG.")] = "NGG",
+    pam_side: Annotated[
+        str, typer.Option("--pam-side", help="3prime (Cas9) or 5prime (Cas12a).")
+    ] = "3prime",
+    guide_length: Annotated[
+        int, typer.Option("--guide-length", help="Spacer length the index serves.")
+    ] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the site index of a genome for one PAM, once; then `search --index` answers any
+    number of guides with exactly the scan's sites (mismatches only)."""
+    from pmpath.domain.errors import InvalidInputError
+    from pmpath.services.offtarget import build_site_index
 
-    texts: dict[Path, str] = {}
-    for summary in result.guides:
-        path = panel
-        if len(result.guides) > 1:
-            path = panel.with_name(f"{panel.stem}.{summary.name}{panel.suffix}")
-        built = amplicon_panel(result, genome, guide=summary.name, top=top, flank_bp=flank)
-        texts[path] = panel_fasta(built)
-    return texts
+    if pam_side not in ("3prime", "5prime"):
+        raise InvalidInputError(f"--pam-side {pam_side!r} is not one of: 3prime, 5prime")
+    started = time.perf_counter()
+    side: Any = pam_side
+    header = build_site_index(genome, out, pam=pam, pam_side=side, guide_length=guide_length)
+    seconds = time.perf_counter() - started
+    summary = {k: v for k, v in header.items() if k != "arrays"}
+    summary["contigs"] = len(header["contigs"])
+    if as_json:
+        print_json(summary)
+        return
+    console().print(
+        f"indexed {header['n_sites']:,} {header['pam']} sites of {genome.name} "
+        f"({len(header['contigs'])} contigs) in {seconds:.1f} s; written to {out}"
+    )
 
 
-def _render(result: OfftargetNomination, limit: int = 20) -> None:
+def _render(result: Any, limit: int = 20) -> None:
     out = console()
     for g in result.guides:
         counts = ", ".join(
@@ -247,12 +287,13 @@ def panel_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write the on-target and top off-target sites as amplicons for `editing quantify`."""
-    from pmpath.evidence.offtarget.output import write_atomic
-    from pmpath.evidence.offtarget.panel import amplicon_panel, panel_fasta
+    from pmpath.reports.offtarget import panel_text, read_nomination, write_atomic
+    from pmpath.services.offtarget import build_panel
 
-    result = _read_nomination(nomination)
-    built = amplicon_panel(result, genome, guide=guide, top=top, flank_bp=flank)
-    write_atomic(out, panel_fasta(built))
+    built = build_panel(
+        _read(read_nomination, nomination), genome, guide=guide, top=top, flank=flank
+    )
+    write_atomic(out, panel_text(built))
     if as_json:
         print_json(built)
         return
@@ -262,6 +303,15 @@ def panel_command(
     ]
     rows += [[site, "left out", reason] for site, reason in built.left_out.items()]
     console().print(table(f"Amplicon panel {out}", ["amplicon", "role", "bp / reason"], rows))
+
+
+def _read(reader: Any, path: Path) -> Any:
+    from pmpath.domain.errors import PmpathError
+
+    try:
+        return reader(path)
+    except PmpathError as exc:
+        raise type(exc)(f"--nomination {exc}") from None
 
 
 @app.command("confirm")
@@ -278,30 +328,12 @@ def confirm_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Join the panel's treated-vs-control quantification to the nominated sites, per site."""
-    from pmpath.domain.canonical import sha256_file
-    from pmpath.domain.enums import Element, EvidenceKind
-    from pmpath.evidence.offtarget.confirm import confirm_sites, read_quantification_summary
+    from pmpath.domain.requests.offtarget import OfftargetConfirmationRequest
 
-    result = confirm_sites(
-        _read_nomination(nomination), read_quantification_summary(quantification)
+    request = build_request(
+        OfftargetConfirmationRequest, _FLAGS, nomination=nomination, quantification=quantification
     )
-    if case is not None:
-        message = store_evidence(
-            workspace,
-            case,
-            kind=EvidenceKind.OFFTARGET_SEARCH,
-            element=Element.TARGET_ENGAGEMENT,
-            input_digests={
-                "nomination": sha256_file(nomination),
-                "quantification": sha256_file(quantification),
-            },
-            parameters={
-                "stage": "confirmation",
-                "candidate_list_sha256": result.candidate_list_sha256,
-            },
-            result=result,
-        )
-        typer.echo(message, err=True)
+    result = _run(request, case, workspace, None)
     if as_json:
         print_json(result)
         return
@@ -319,21 +351,3 @@ def confirm_command(
     ]
     columns = ["site", "mm", "CFD", "treated", "control", "net", "call"]
     console().print(table(f"Off-target follow-up of guide {result.guide}", columns, rows))
-
-
-def _read_nomination(path: Path) -> OfftargetNomination:
-    from pydantic import ValidationError
-
-    from pmpath.domain.errors import InvalidInputError, NotFoundError
-    from pmpath.evidence.offtarget.nominate import OfftargetNomination
-
-    if not path.is_file():
-        raise NotFoundError(f"--nomination {path} does not exist")
-    try:
-        return OfftargetNomination.model_validate_json(path.read_bytes())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(
-            f"--nomination {path} is not an off-target nomination JSON ({where}: {first['msg']})"
-        ) from None
