@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pmpath.domain import cmc
+from pmpath.domain import surveillance as sv
 from pmpath.domain.canonical import digest
 from pmpath.domain.enums import (
     AdverseEventOutcome,
@@ -302,5 +303,47 @@ def all_entities() -> list[Entity]:
             signer="workspace",
             public_key_ed25519="1" * 64,
             signature_ed25519="2" * 128,
+        ),
+        sv.MonitoringRun(
+            id="RUN-1",
+            plan_name="demo-platform-pms",
+            plan_sha256="3" * 64,
+            product="demo-platform-product",
+            data_source="/data/omop",
+            engine="duckdb",
+            cdm_version="5.4",
+            run_at=AT,
+            run_by="alice",
+            n_looks=12,
+            last_look_date=date(2025, 12, 31),
+            n_signals=1,
+            summary={"signals": [{"outcome": "hepatotoxicity"}]},
+        ),
+        sv.SafetySignal(
+            id="SIG-H1",
+            run_id="RUN-1",
+            plan_name="demo-platform-pms",
+            product="demo-platform-product",
+            outcome="hepatotoxicity",
+            method="poisson_maxsprt",
+            look=2,
+            look_date=date(2025, 2, 28),
+            observed=4.0,
+            expected=0.125,
+            statistic=9.98,
+            critical_value=2.689,
+            status=sv.SignalStatus.CONFIRMED,
+            owner="alice",
+            status_reason="case review",
+            detected_at=AT,
+        ),
+        sv.LabelChangeProposal(
+            id="LBL-1",
+            signal_id="SIG-H1",
+            section="Warnings and Precautions",
+            proposed_text="Monitor liver function for 90 days after dosing.",
+            rationale="confirmed signal SIG-H1",
+            proposed_by="alice",
+            proposed_at=AT,
         ),
     ]

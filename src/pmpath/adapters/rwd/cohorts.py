@@ -204,6 +204,27 @@ def cohort_frame(db: OmopDatabase, cohort: ir.Table) -> pd.DataFrame:
     return frame.sort_values("person_id").reset_index(drop=True)
 
 
+def materialize(cohort: pd.DataFrame) -> ir.Table:
+    """Return the exposed cohort frame of :func:`cohort_frame` as an in-memory Ibis table
+    (person_id, index_date, op_start, op_end), so later queries join a small table instead
+    of recomputing the cohort."""
+    frame = pd.DataFrame(
+        {
+            "person_id": cohort["person_id"].astype("int64"),
+            "index_date": pd.to_datetime(cohort["index_date"]),
+            "op_start": pd.to_datetime(cohort["op_start"]),
+            "op_end": pd.to_datetime(cohort["op_end"]),
+        }
+    )
+    table = ibis.memtable(frame)
+    return table.select(
+        "person_id",
+        index_date=table.index_date.date(),
+        op_start=table.op_start.date(),
+        op_end=table.op_end.date(),
+    )
+
+
 def background_incidence(
     db: OmopDatabase,
     exposure_ids: Sequence[int],

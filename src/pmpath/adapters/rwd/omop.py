@@ -19,7 +19,9 @@ v5.4 specification, ohdsi.github.io/CommonDataModel/cdm54.html.
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,15 +130,19 @@ def spark_session(master: str = "local[*]") -> Any:
     partitions for local runs."""
     from pyspark.sql import SparkSession
 
-    return (
+    session = (
         SparkSession.builder.master(master)
         .appName("pmpath-rwd")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def connect(engine: str, *, spark: Any = None) -> Any:
@@ -200,17 +206,30 @@ def _raw_tables(
             if name in names:
                 raw[name] = backend.table(names[name], database=("omop_source", "main"))
         return raw, {}
+    # Spark reads a DuckDB file through Parquet copies of the tables it needs (DuckDB writes
+    # them with their own types; a pandas round trip would lose the type of all-null columns)
+    import tempfile
+
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise InvalidInputError(f"{path}: not a DuckDB database ({exc})") from None
+    folder = Path(tempfile.mkdtemp(prefix="pmpath-omop-"))
+    atexit.register(shutil.rmtree, folder, True)
     try:
         names = {n.lower(): n for (n,) in con.execute("show tables").fetchall()}
         for name in wanted:
             if name not in names:
                 continue
-            frame = con.execute(f'select * from "{names[name]}"').df()
-            raw[name] = backend.create_table(f"omop_{name}", frame, overwrite=True)
+            columns = [r[0] for r in con.execute(f'describe "{names[name]}"').fetchall()]
+            needed = set(CDM_COLUMNS.get(name, {})) | {"cdm_version"}
+            keep = [c for c in columns if c.lower() in needed or _HEADER_ONLY.fullmatch(c)]
+            select = ", ".join(f'"{c}"' for c in keep) or "*"
+            parquet = folder / f"{name}.parquet"
+            con.execute(
+                f"copy (select {select} from \"{names[name]}\") to '{parquet}' (format parquet)"
+            )
+            raw[name] = backend.read_parquet(str(parquet), table_name=f"omop_{name}")
     finally:
         con.close()
     return raw, {}

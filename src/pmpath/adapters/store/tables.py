@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeEngine
 from pmpath.adapters.store.types import JSONColumn, UTCDateTime
 from pmpath.domain import cmc
 from pmpath.domain import models as m
+from pmpath.domain import surveillance as sv
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -193,6 +194,23 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
         frozenset(),
     ),
     ("signature", "signatures", m.Signature, {"user_id": "user"}, False, frozenset()),
+    ("monitoring_run", "monitoring_runs", sv.MonitoringRun, {}, False, frozenset()),
+    (
+        "safety_signal",
+        "safety_signals",
+        sv.SafetySignal,
+        {"run_id": "monitoring_run"},
+        False,
+        frozenset(),
+    ),
+    (
+        "label_change_proposal",
+        "label_change_proposals",
+        sv.LabelChangeProposal,
+        {"signal_id": "safety_signal"},
+        False,
+        frozenset(),
+    ),
 ]
 
 ENCRYPTED: dict[str, frozenset[str]] = {"crosswalk": frozenset({"hospital_identifier"})}

@@ -57,6 +57,9 @@ _GROUPS: list[tuple[str, str]] = [
     ("spec", "pmpath.interfaces.cli.spec"),
     ("batch", "pmpath.interfaces.cli.batch"),
     ("coi", "pmpath.interfaces.cli.coi"),
+    ("surveil", "pmpath.interfaces.cli.surveil"),
+    ("growth", "pmpath.interfaces.cli.growth"),
+    ("rwd", "pmpath.interfaces.cli.rwd"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
