@@ -28,7 +28,7 @@ from scipy.stats import norm, poisson
 from pmpath.evidence.naturalhistory.compare import compare
 from pmpath.evidence.naturalhistory.data import load_cohort
 from pmpath.evidence.naturalhistory.describe import fit_trajectory
-from pmpath.evidence.naturalhistory.simulate import (
+from pmpath.simulate.natural_history import (
     CohortTruth,
     TreatedTruth,
     simulate_cohort,

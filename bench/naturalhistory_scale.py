@@ -17,7 +17,7 @@ from pathlib import Path
 from pmpath.evidence.naturalhistory.compare import compare
 from pmpath.evidence.naturalhistory.data import load_cohort
 from pmpath.evidence.naturalhistory.describe import describe_cohort
-from pmpath.evidence.naturalhistory.simulate import (
+from pmpath.simulate.natural_history import (
     CohortTruth,
     TreatedTruth,
     simulate_cohort,

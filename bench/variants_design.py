@@ -20,12 +20,12 @@ from pathlib import Path
 
 from acmg_points.core import classify as oracle  # type: ignore[import-untyped]
 
+from pmpath.demo.records import gene
 from pmpath.evidence.design.check import check_design
 from pmpath.evidence.design.editors import load_editor
 from pmpath.evidence.variants.acmg import ConflictMode, RuleSet, classify
 from pmpath.evidence.variants.causality import classify_variant
 from pmpath.evidence.variants.transcript import Reference, load_transcript
-from pmpath.services.demo_variants import write_demo_data
 
 POOL = [
     "PVS1", "PS1", "PS3", "PS4", "PM1", "PM2", "PM3", "PM5", "PP1", "PP3", "PP4", "BA1", "BS1",
@@ -62,7 +62,7 @@ def agreement(k: int) -> None:
 
 def speed(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        fasta, tx_path = write_demo_data(Path(tmp))
+        fasta, tx_path = gene("DIS-CPS1D").write(Path(tmp))
         tx, ref = load_transcript(tx_path), Reference(fasta)
         editor = load_editor("ABE8e")
         start = time.perf_counter()
@@ -74,7 +74,7 @@ def speed(n: int) -> None:
         start = time.perf_counter()
         for _ in range(n):
             check_design(transcript=tx, reference=ref, variant="c.1003C>T", editor=editor,
-                         guide="TTCCTAAGCTCCCGTTTGTC")  # fmt: skip
+                         guide=gene("DIS-CPS1D").guides[335])  # fmt: skip
         design_s = (time.perf_counter() - start) / n
         ref.close()
     print(f"classify with mapping, protein effect and PVS1 tree: {classify_s * 1e3:.2f} ms")

@@ -29,10 +29,10 @@ def _demo_without_platform_patients(
     """`pmpath demo` in tests treats only the demo case: the platform step (four more patients,
     every analysis again, about 12 s) runs only in tests marked ``full_demo``."""
     if request.node.get_closest_marker("full_demo") is None:
-        from pmpath.services import demo
+        from pmpath.demo import app
 
-        steps = [s for s in demo.DEMO_STEPS if not s.startswith("pmpath.services.demo_platform")]
-        monkeypatch.setattr(demo, "DEMO_STEPS", steps)
+        steps = [s for s in app.DEMO_STEPS if not s.startswith("pmpath.demo.platform")]
+        monkeypatch.setattr(app, "DEMO_STEPS", steps)
 
 
 @pytest.fixture(scope="session")

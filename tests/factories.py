@@ -347,3 +347,32 @@ def all_entities() -> list[Entity]:
             proposed_at=AT,
         ),
     ]
+
+
+def add_evidence(
+    store: object, case_id: str, kind: EvidenceKind, result: dict[str, object]
+) -> EvidenceItem:
+    """Store a hand-written result as evidence (for decision tests that need a result with
+    chosen field values; the policy binder checks that such fields exist in the real models)."""
+    from pmpath.adapters.store import Store, UnitOfWork
+    from pmpath.evidence.registry import spec_for
+
+    assert isinstance(store, Store)
+    spec = spec_for(kind)
+    parameters = {"kind": kind.value}
+    item = EvidenceItem(
+        id=EvidenceItem.content_id(case_id, kind, {}, parameters),
+        case_id=case_id,
+        kind=kind,
+        element=spec.element,
+        input_digests={},
+        parameters=parameters,
+        result=result,
+        pmpath_version="test",
+        created_by="analyst",
+        created_at=datetime.now(UTC),
+    )
+    with UnitOfWork(store, actor="analyst", reason="test evidence") as uow:
+        stored = uow.add(item)
+        uow.commit()
+    return stored

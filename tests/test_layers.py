@@ -35,6 +35,7 @@ FORBIDDEN = {
     "reports": ("pmpath.adapters", "pmpath.services", "pmpath.interfaces", "pmpath.demo"),
     "adapters": ("pmpath.services", "pmpath.interfaces", "pmpath.demo"),
     "services": ("pmpath.interfaces", "pmpath.demo"),
+    "demo": ("pmpath.interfaces",),
     # The analysis contract: entry points build requests and call services, never evidence.
     "interfaces": ("pmpath.evidence",),
 }

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from pmpath.domain.enums import Element, EvidenceKind
-from pmpath.services.demo import CASE_ID, run_demo
-from pmpath.services.evidence import evidence_for_case
+from pmpath.demo.app import run_demo
+from pmpath.demo.records import CASE_ID
+from pmpath.services.analyses import evidence_for_case
 
 
 def test_demo_stores_editing_quantification_once(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "ws", actor="tester")
+    result = run_demo(tmp_path / "ws")
     section = next(s for s in result.sections if s.title.startswith("Element 4"))
     rows = {row[0]: row for row in section.rows}
     # truth: 2,000 treated reads, 50% intended (45% clean + 5% with bystander), 3% bystander
@@ -23,7 +24,7 @@ def test_demo_stores_editing_quantification_once(tmp_path: Path) -> None:
     assert rows["verdict"][1].startswith("edited above background")
     report = result.workspace.path / "demo-data" / "editing" / "report"
     assert (report / "summary.json").is_file() and (report / "report.html").is_file()
-    again = run_demo(tmp_path / "ws", actor="tester")
+    again = run_demo(tmp_path / "ws")
     store = again.workspace.store()
     try:
         items = [

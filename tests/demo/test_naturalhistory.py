@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 
 from pmpath.domain.enums import EvidenceKind
-from pmpath.services.demo import CASE_ID, run_demo
-from pmpath.services.evidence import evidence_for_case
+from pmpath.demo.app import run_demo
+from pmpath.demo.records import CASE_ID
+from pmpath.services.analyses import evidence_for_case
 
 TITLE = "Natural history (element 3) and clinical improvement (element 5), simulated"
 
 
 def test_demo_step_describes_compares_and_is_idempotent(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
-    first = run_demo(workspace, actor="tester")
+    first = run_demo(workspace)
     (section,) = [s for s in first.sections if s.title == TITLE]
     rows = {row[0]: row for row in section.rows}
     assert rows["natural history (simulated)"][1].startswith("100 untreated children")
@@ -68,7 +69,7 @@ def test_demo_step_describes_compares_and_is_idempotent(tmp_path: Path) -> None:
         2.718281828459045 ** -survival["detail"]["test"]["expected"]
     )
 
-    second = run_demo(workspace, actor="tester")
+    second = run_demo(workspace)
     (again,) = [s for s in second.sections if s.title == TITLE]
     assert again.rows == section.rows
     assert second.audit.n_events == first.audit.n_events

@@ -8,8 +8,9 @@ import pytest
 
 from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.interfaces.cli.main import main
-from pmpath.services.demo import CASE_ID, run_demo
-from pmpath.services.evidence import evidence_for_case
+from pmpath.demo.app import run_demo
+from pmpath.demo.records import CASE_ID
+from pmpath.services.analyses import evidence_for_case
 from pmpath.services.workspace import open_workspace
 
 
@@ -25,7 +26,7 @@ def test_demo_nominates_follows_up_and_stores_once(
         before = evidence_for_case(store, CASE_ID)
     finally:
         store.dispose()
-    result = run_demo(workspace, actor="tester")
+    result = run_demo(workspace)
     section = next(s for s in result.sections if "off-target" in s.title)
     rows = section.rows
     # truth: the guide planted once exactly (in exon 2 of DEMO-CPS1), 1 mm at position 3 and

@@ -64,7 +64,7 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 def base_demo_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run `pmpath demo` without the analysis steps (the base records only: fast, and the
     base demo's exact audit counts stay fixed). Each step is tested by its own module."""
-    monkeypatch.setattr("pmpath.services.demo.DEMO_STEPS", [])
+    monkeypatch.setattr("pmpath.demo.app.DEMO_STEPS", [])
 
 
 def dump_database(workspace: Path) -> str:

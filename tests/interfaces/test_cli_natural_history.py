@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pmpath.evidence.naturalhistory.simulate import (
+from pmpath.interfaces.cli.main import main
+from pmpath.simulate.natural_history import (
     CohortTruth,
     TreatedTruth,
     simulate_cohort,
     simulate_treated,
 )
-from pmpath.interfaces.cli.main import main
 
 Run = Callable[..., tuple[int, str, str]]
 

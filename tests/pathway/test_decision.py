@@ -21,6 +21,7 @@ ELEMENT_OF = {
     EvidenceKind.NATURAL_HISTORY_MODEL: Element.NATURAL_HISTORY,
     EvidenceKind.EDITING_QUANTIFICATION: Element.TARGET_ENGAGEMENT,
     EvidenceKind.OFFTARGET_SEARCH: Element.TARGET_ENGAGEMENT,
+    EvidenceKind.OFFTARGET_CONFIRMATION: Element.TARGET_ENGAGEMENT,
     EvidenceKind.BIOMARKER: Element.TARGET_ENGAGEMENT,
     EvidenceKind.CLINICAL_RESPONSE: Element.CLINICAL_IMPROVEMENT,
 }
@@ -48,13 +49,25 @@ FULL = [
     item(EvidenceKind.DESIGN_CHECK, {"targets_alteration": True}),
     item(
         EvidenceKind.NATURAL_HISTORY_MODEL,
-        {"adequacy": {"n_comparable_subjects": 48, "adequate": True}},
+        {
+            "adequacy": {
+                "n_comparable_subjects": 48,
+                "age_coverage_fraction": 0.95,
+                "missing_fraction": 0.05,
+                "age_bin_days": 180.0,
+                "min_subjects_per_age_bin": 5,
+            }
+        },
     ),
     item(
         EvidenceKind.EDITING_QUANTIFICATION,
         {"net": {"intended_edit": 0.42, "intended_edit_significant": True}},
     ),
-    item(EvidenceKind.OFFTARGET_SEARCH, {"n_sites": 12}),
+    item(EvidenceKind.OFFTARGET_SEARCH, {"n_sites": 12, "parameters": {"max_mismatches": 4}}),
+    item(
+        EvidenceKind.OFFTARGET_CONFIRMATION,
+        {"n_sites_sequenced": 5, "n_off_targets_above_background": 0},
+    ),
     item(
         EvidenceKind.CLINICAL_RESPONSE,
         {
@@ -78,7 +91,7 @@ def test_no_evidence_is_insufficient_everywhere_with_what_to_add(policy: Any) ->
     assert [d.status for d in decision.elements] == [ElementStatus.INSUFFICIENT] * 5
     e4 = decision.elements[3]
     assert e4.rationale.startswith("element 4 insufficient: intended edit above control: ")
-    assert "pmpath editing quantify" in e4.rationale and "biomarker" in e4.rationale
+    assert "pmpath editing quantify" in e4.rationale and "pmpath offtarget confirm" in e4.rationale
 
 
 def test_full_evidence_makes_the_case_eligible(policy: Any) -> None:
@@ -93,7 +106,7 @@ def test_full_evidence_makes_the_case_eligible(policy: Any) -> None:
         "{Definitive, Strong}; monogenic disease is True: meets monogenic disease = True"
     )
     e4 = decision.elements[3]
-    assert e4.evidence_ids == [FULL[3].id, FULL[4].id]
+    assert e4.evidence_ids == [FULL[3].id, FULL[4].id, FULL[5].id]
 
 
 def test_a_vus_fails_element_1_and_says_why(policy: Any) -> None:
@@ -125,13 +138,13 @@ def test_target_engagement_also_needs_off_target_evidence(policy: Any) -> None:
     without = assess_element(Element.TARGET_ENGAGEMENT, policy, [editing])
     assert without.status is ElementStatus.INSUFFICIENT
     assert "no offtarget_search evidence: nominate off-target sites" in without.rationale
-    with_ot = assess_element(Element.TARGET_ENGAGEMENT, policy, [editing, FULL[4]])
+    with_ot = assess_element(Element.TARGET_ENGAGEMENT, policy, [editing, *FULL[4:6]])
     assert with_ot.status is ElementStatus.MET
     low = item(
         EvidenceKind.EDITING_QUANTIFICATION,
         {"net": {"intended_edit": 0.01, "intended_edit_significant": True}},
     )
-    failed = assess_element(Element.TARGET_ENGAGEMENT, policy, [low, FULL[4]])
+    failed = assess_element(Element.TARGET_ENGAGEMENT, policy, [low, *FULL[4:6]])
     assert failed.status is ElementStatus.NOT_MET
     assert (
         "net intended edit (treated minus control, fraction of aligned reads) is 0.01: fails"

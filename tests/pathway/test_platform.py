@@ -14,7 +14,7 @@ from pmpath.pathway.decision import assess_case
 from pmpath.pathway.platform import decide_platform, inherited_evidence, pooled_safety
 from pmpath.pathway.policy import Policy
 from pmpath.services.assessment import load_policy
-from tests.evidence.test_pathway import FULL, item
+from tests.pathway.test_decision import FULL, item
 
 
 def _policy(required: int) -> Policy:
@@ -42,7 +42,7 @@ def _case(n: int, outcome: str, policy: Policy, **response: Any) -> tuple[Case, 
         status=CaseStatus.WITHDRAWN if outcome == "withdrawn" else CaseStatus.TREATED,
         treatment_date_shifted=date(2025, n, 1),
     )
-    evidence = list(FULL[:5])
+    evidence = list(FULL[:6])  # every element but the clinical response
     if outcome == "failure":
         evidence.append(_response(p_value=0.4))
     elif outcome == "pending":

@@ -10,7 +10,7 @@ from pmpath.evidence.naturalhistory.compare import compare
 from pmpath.evidence.naturalhistory.data import Cohort, load_cohort
 from pmpath.evidence.naturalhistory.describe import describe_cohort, kaplan_meier
 from pmpath.reports.naturalhistory import comparison_figures, description_figures
-from pmpath.evidence.naturalhistory.simulate import CohortTruth, TreatedTruth, simulate_treated
+from pmpath.simulate.natural_history import CohortTruth, TreatedTruth, simulate_treated
 from tests.evidence.naturalhistory.conftest import WriteTables
 
 

@@ -8,9 +8,8 @@ from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.enums import ElementStatus, EvidenceKind
 from pmpath.domain.models import Assessment
 from pmpath.services.assessment import assess, assess_platform, load_policy
-from pmpath.services.evidence import record_evidence
 from tests import factories
-from tests.evidence.test_pathway import ELEMENT_OF, FULL
+from tests.pathway.test_decision import FULL
 
 
 @pytest.fixture
@@ -24,16 +23,7 @@ def with_case(store: Store) -> Store:
 
 
 def _add(store: Store, kind: EvidenceKind, result: dict[str, object]) -> None:
-    record_evidence(
-        store,
-        actor="analyst",
-        case_id="CASE-1",
-        kind=kind,
-        element=ELEMENT_OF[kind],
-        input_digests={},
-        parameters={"kind": kind.value},
-        result=result,
-    )
+    factories.add_evidence(store, "CASE-1", kind, result)
 
 
 def test_reassessment_creates_a_new_assessment_only_when_evidence_changes(with_case: Store) -> None:

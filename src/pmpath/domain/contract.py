@@ -146,10 +146,12 @@ class AnalysisResult(FrozenModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_summary(cls, data: Any) -> Any:
-        # ``summary`` is computed from the fields; a stored dump carries it, validation drops it.
-        if isinstance(data, dict) and "summary" in data:
-            data = {k: v for k, v in data.items() if k != "summary"}
+    def _drop_computed(cls, data: Any) -> Any:
+        # Computed fields (``summary``, counts) come from the fields: a stored dump carries them
+        # and validation drops them, so a stored result validates back into its model.
+        computed = cls.model_computed_fields
+        if isinstance(data, dict) and any(k in computed for k in data):
+            data = {k: v for k, v in data.items() if k not in computed}
         return data
 
     def summary_table(self) -> list[SummaryRow]:

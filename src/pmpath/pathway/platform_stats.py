@@ -22,6 +22,7 @@ values are our test vectors, its code is not used).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Sequence
@@ -248,6 +249,22 @@ def map_prior(
     tau_prior_scale: float = 1.0,
     components: int = 2,
     grid_size: int = 161,
+) -> BetaMixture:
+    """Return the MAP prior (see :func:`_map_prior`); the same data give the same prior, so
+    fits are kept per process (a platform and its cases are assessed from one series)."""
+    return _map_prior(
+        tuple(successes), tuple(patients), mu_prior_sd, tau_prior_scale, components, grid_size
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _map_prior(
+    successes: tuple[int, ...],
+    patients: tuple[int, ...],
+    mu_prior_sd: float,
+    tau_prior_scale: float,
+    components: int,
+    grid_size: int,
 ) -> BetaMixture:
     """Return the MAP prior for a new product's success probability as a beta mixture.
 

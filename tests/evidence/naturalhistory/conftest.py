@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pmpath.evidence.naturalhistory.data import Cohort, load_cohort
-from pmpath.evidence.naturalhistory.simulate import CohortTruth, simulate_cohort
+from pmpath.simulate.natural_history import CohortTruth, simulate_cohort
 
 WriteTables = Callable[..., tuple[Path, Path]]
 

@@ -15,7 +15,7 @@ from pmpath.evidence.naturalhistory.compare import ComparisonResult, compare, pr
 from pmpath.evidence.naturalhistory.data import Cohort, load_cohort
 from pmpath.evidence.naturalhistory.describe import fit_trajectory
 from pmpath.evidence.naturalhistory.exact import exact_rate_ratio, one_sample_logrank
-from pmpath.evidence.naturalhistory.simulate import CohortTruth, TreatedTruth, simulate_treated
+from pmpath.simulate.natural_history import CohortTruth, TreatedTruth, simulate_treated
 from tests.evidence.naturalhistory.conftest import WriteTables
 
 EMPTY_OBS = pd.DataFrame(columns=["subject_id", "age_days", "endpoint", "value"])

@@ -15,7 +15,7 @@ from pmpath.evidence.naturalhistory.describe import (
     kaplan_meier,
 )
 from pmpath.evidence.naturalhistory.exact import garwood_interval
-from pmpath.evidence.naturalhistory.simulate import CohortTruth
+from pmpath.simulate.natural_history import CohortTruth
 from tests.evidence.naturalhistory.conftest import WriteTables
 
 # Freireich 6-MP arm (Gehan 1965): times in weeks, "+" = censored.

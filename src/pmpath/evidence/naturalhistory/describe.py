@@ -270,13 +270,34 @@ def trajectory_frame(cohort: Cohort, endpoint: str) -> pd.DataFrame:
     return obs
 
 
+_FITS: dict[tuple[str, str], TrajectoryModel] = {}
+"""Trajectory fits of this process by (endpoint, digest of the rows fitted): a natural history
+compared with several patients, or described and compared, is fitted once."""
+
+
 def fit_trajectory(cohort: Cohort, endpoint: str) -> TrajectoryModel:
     """Return the REML fit of value ~ age_years with random intercept and slope per subject
-    (statsmodels MixedLM, Laird & Ware 1982) and its diagnostics."""
-    import statsmodels.formula.api as smf
+    (statsmodels MixedLM, Laird & Ware 1982) and its diagnostics. The same rows give the same
+    fit: it is computed once per process."""
+    import hashlib
 
     all_rows = cohort.endpoint_observations(endpoint)
     data = trajectory_frame(cohort, endpoint)
+    rows = all_rows[["subject_id", "age_days", "value"]]
+    key = (
+        endpoint,
+        hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).values.tobytes()).hexdigest(),
+    )
+    if key not in _FITS:
+        if len(_FITS) >= 32:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = _fit_trajectory(all_rows, data, endpoint)
+    return _FITS[key]
+
+
+def _fit_trajectory(all_rows: pd.DataFrame, data: pd.DataFrame, endpoint: str) -> TrajectoryModel:
+    import statsmodels.formula.api as smf
+
     n_subjects = int(data["subject_id"].nunique())
     if n_subjects < 3 or len(data) < 2 * n_subjects:
         raise InvalidInputError(

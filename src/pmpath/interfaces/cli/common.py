@@ -12,15 +12,19 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pmpath.domain.contract import AnalysisRequest
     from pmpath.domain.enums import Element, EvidenceKind
+    from pmpath.services.analyses import AnalysisRun
     from pmpath.services.workspace import Workspace
+
+R = TypeVar("R")
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -115,6 +119,81 @@ def print_json(value: Any) -> None:
     from pmpath.domain.canonical import to_jsonable
 
     typer.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def build_request(model: type[R], flags: dict[str, str] | None = None, **values: Any) -> R:
+    """Return ``model(**values)``; a validation error becomes one line naming the CLI flag of
+    the field (``flags[field]``, else ``--field-name``) and what is wrong."""
+    from pydantic import ValidationError
+
+    from pmpath.domain.errors import InvalidInputError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:
+            raise InvalidInputError(message) from None
+        field = str(first["loc"][0])
+        flag = (flags or {}).get(field, f"--{field.replace('_', '-')}")
+        raise InvalidInputError(_flag_message(flag, first, message)) from None
+
+
+_BOUNDS = {"less_than": "below", "greater_than": "above", "less_than_equal": "at most"}
+_BOUNDS |= {"greater_than_equal": "at least"}
+
+
+def _flag_message(flag: str, error: Any, message: str) -> str:
+    """Return the one-line message for a validation ``error`` of the option ``flag``."""
+    kind, given, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "literal_error":
+        allowed = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{flag} {given!r} is not one of: {allowed}"
+    if kind in _BOUNDS and ctx:
+        return f"{flag} {given} must be {_BOUNDS[kind]} {next(iter(ctx.values()))}"
+    return f"{flag}: {message}"
+
+
+def run_request(
+    request: AnalysisRequest,
+    *,
+    case: str | None,
+    workspace: Path | None,
+    progress_label: str | None = None,
+    quiet: bool = False,
+) -> AnalysisRun:
+    """Run ``request`` through the analysis service; with ``case``, store it as evidence on that
+    case in the workspace and print where on stderr (stdout stays pure for ``--json``).
+
+    ``progress_label`` (e.g. "reads") shows a live count on a terminal unless ``quiet``.
+    """
+    from pmpath.services.analyses import run_analysis
+
+    store = open_workspace(workspace).store() if case is not None else None
+    try:
+        who = actor() if case is not None else ""
+        if progress_label and sys.stdout.isatty() and not quiet:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                transient=True, console=console(stderr=True),
+            ) as bar:  # fmt: skip
+                task = bar.add_task(f"reading {progress_label}", total=None)
+
+                def progress(done: int) -> None:
+                    bar.update(task, description=f"{done:,} {progress_label}")
+
+                run = run_analysis(store, request, case_id=case, actor=who, progress=progress)
+        else:
+            run = run_analysis(store, request, case_id=case, actor=who)
+    finally:
+        if store is not None:
+            store.dispose()
+    if run.item is not None:
+        typer.echo(run.message(), err=True)
+    return run
 
 
 def store_evidence(

@@ -30,7 +30,7 @@ from pmpath.interfaces.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pmpath.services.demo import DemoResult
+    from pmpath.demo.app import DemoResult
 
 app = typer.Typer(
     name="pmpath",
@@ -39,7 +39,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-audit_app = typer.Typer(help="Verify and read the hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Verify the audit log (chain, checkpoints, signatures), take checkpoints, read it.",
+    no_args_is_help=True,
+)
 user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
@@ -57,13 +60,16 @@ _GROUPS: list[tuple[str, str]] = [
     ("spec", "pmpath.interfaces.cli.spec"),
     ("batch", "pmpath.interfaces.cli.batch"),
     ("coi", "pmpath.interfaces.cli.coi"),
+    ("evidence", "pmpath.interfaces.cli.evidence"),
     ("surveil", "pmpath.interfaces.cli.surveil"),
     ("growth", "pmpath.interfaces.cli.growth"),
     ("rwd", "pmpath.interfaces.cli.rwd"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
-app.command("reproduce")(importlib.import_module("pmpath.interfaces.cli.evidence").reproduce_command)
+app.command("reproduce")(
+    importlib.import_module("pmpath.interfaces.cli.evidence").reproduce_command
+)
 
 
 def _version(value: bool) -> None:
@@ -165,11 +171,11 @@ def init(
 
 @app.command()
 def demo(workspace: WorkspaceOption = None) -> None:
-    """Create a workspace with an example platform, disease, patient, product and case."""
-    from pmpath.services.demo import run_demo
-    from pmpath.services.workspace import DEMO_ADMIN, resolve_workspace_dir
+    """Create a workspace with an example platform and its patients, run every analysis."""
+    from pmpath.demo.app import run_demo
+    from pmpath.services.workspace import resolve_workspace_dir
 
-    result = run_demo(resolve_workspace_dir(workspace), actor=DEMO_ADMIN)
+    result = run_demo(resolve_workspace_dir(workspace))
     _render_demo(result)
 
 
@@ -461,10 +467,10 @@ def user_list(workspace: WorkspaceOption = None) -> None:
             u.id,
             u.display_name,
             ", ".join(u.roles),
-            "active" if u.active else "disabled",
+            ("active" if u.active else "disabled") + (", locked" if locked else ""),
             fingerprint(u.public_key_ed25519) if u.public_key_ed25519 else "none",
         ]
-        for u in users
+        for u, locked in users
     ]
     columns = ["user", "printed name", "roles", "status", "key"]
     console().print(table(f"Users: {len(users)}", columns, rows))
