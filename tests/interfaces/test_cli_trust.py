@@ -152,6 +152,10 @@ def test_fifteen_wrong_passwords_are_delayed_audited_and_lock_the_account(
     assert PASSWORD not in str(events) and "wrong password" not in str(events)
     code, _, err = _login(run, ws, "rita")  # the right password, too late
     assert code == 2 and "is locked" in err
+    code, out, _ = run("user", "list", "-w", str(ws))  # tester, the admin, is still logged in
+    assert code == 0 and "active, locked" in next(
+        line for line in out.splitlines() if "rita" in line
+    )
     assert run("user", "unlock", "rita", "-w", str(ws))[:2] == (0, "user rita unlocked\n")
     assert _login(run, ws, "rita")[0] == 0
 

@@ -152,16 +152,21 @@ def checkpoint_document(
 
 
 def write_checkpoint_file(
-    folder_or_file: Path, checkpoint: Checkpoint, hashes: Sequence[bytes], *, database: str
+    path: Path,
+    checkpoint: Checkpoint,
+    hashes: Sequence[bytes],
+    *,
+    database: str,
+    into_folder: bool = False,
 ) -> Path:
-    """Write the checkpoint as JSON; a folder gets ``<UTC time>-<size>.json``. Return the path."""
-    path = folder_or_file
-    if folder_or_file.is_dir() or folder_or_file.suffix != ".json":
-        folder_or_file.mkdir(parents=True, exist_ok=True)
-        stamp = checkpoint.signed_at.strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder_or_file / f"{stamp}-{checkpoint.tree_size}.json"
-    document = checkpoint_document(checkpoint, hashes, database=database)
+    """Write the checkpoint as JSON to ``path`` (with ``into_folder``: into that folder, named
+    ``<UTC time>-<size>.json``); return the file written. InvalidInputError if it cannot be."""
     try:
+        if into_folder:
+            path.mkdir(parents=True, exist_ok=True)
+            stamp = checkpoint.signed_at.strftime("%Y%m%dT%H%M%S%fZ")
+            path = path / f"{stamp}-{checkpoint.tree_size}.json"
+        document = checkpoint_document(checkpoint, hashes, database=database)
         path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError(f"cannot write checkpoint {path}: {exc.strerror}") from None

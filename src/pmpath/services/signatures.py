@@ -117,7 +117,9 @@ def sign(
         uow.commit()
     folder = checkpoint_dir or store.checkpoint_dir
     if folder is not None:
-        write_checkpoint_file(folder, checkpoint, leaf_hashes, database=store.display_url)
+        write_checkpoint_file(
+            folder, checkpoint, leaf_hashes, database=store.display_url, into_folder=True
+        )
     return signature
 
 

@@ -201,11 +201,12 @@ def add_user(
     return stored
 
 
-def list_users(store: Store, *, actor: str) -> list[User]:
-    """Return every user, ordered by name (admins only)."""
-    with Reader(store) as reader:
+def list_users(store: Store, *, actor: str) -> list[tuple[User, bool]]:
+    """Return every user with whether the account is locked, ordered by name (admins only)."""
+    with Reader(store, privileged=True) as reader:
         require_admin(reader, actor)
-        return reader.find(User)
+        locked = {c.id for c in reader.find(Credential) if c.locked_at is not None}
+        return [(user, user.id in locked) for user in reader.find(User)]
 
 
 def authenticate(reader: Reader, username: str, password: str) -> User:
