@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -139,11 +138,7 @@ def write_report(result: SurveillanceResult, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     mcc = result.min_cell_count
     files: list[Path] = []
-    files.append(
-        write_text(
-            out_dir / "result.json", json.dumps(result.model_dump(mode="json"), indent=2) + "\n"
-        )
-    )
+    files.append(write_text(out_dir / "result.json", result.model_dump_json(indent=1) + "\n"))
     files.append(
         write_text(
             out_dir / "signals.csv", _csv([s.model_dump(mode="json") for s in result.signals])
@@ -184,13 +179,16 @@ def write_report(result: SurveillanceResult, out_dir: Path) -> list[Path]:
     seq = sequential_figure(result)
     if seq is not None:
         figures.append(("sequential tests", _save(seq, out_dir / "sequential.png")))
-    flagged = [g.person_id for g in result.growth if g.flags][:6]
+    falls = [
+        g.person_id for g in result.growth if any(f.kind == "percentile_fall" for f in g.flags)
+    ]
+    flagged = (falls or [g.person_id for g in result.growth if g.flags])[:3]
     for pid in flagged or [g.person_id for g in result.growth][:1]:
         fig = growth_figure(result, pid)
         if fig is not None:
             figures.append((f"growth of person {pid}", _save(fig, out_dir / f"growth_{pid}.png")))
     losses = [i for i, d in enumerate(result.durability) if d.assessment.loss_of_effect]
-    for i in (losses or list(range(min(1, len(result.durability)))))[:6]:
+    for i in (losses or list(range(min(1, len(result.durability)))))[:3]:
         d = result.durability[i]
         figures.append(
             (
