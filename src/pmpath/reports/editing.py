@@ -61,10 +61,14 @@ def _alleles_tsv(result: EditingQuantification) -> str:
         samples.append(("control", result.control.amplicons))
     for sample, amplicons in samples:
         for amplicon in amplicons:
-            for row in amplicon.allele_table or amplicon.alleles:
+            rows = amplicon.allele_table or [
+                (r.allele_window, r.category, r.changes, r.reads) for r in amplicon.alleles
+            ]
+            total = max(amplicon.aligned_reads, 1)
+            for window, category, changes, reads in rows:
                 lines.append(
-                    f"{sample}\t{amplicon.name}\t{row.allele_window}\t{row.category}\t"
-                    f"{row.changes}\t{row.reads}\t{row.fraction_of_aligned_reads:.6g}"
+                    f"{sample}\t{amplicon.name}\t{window}\t{category}\t"
+                    f"{changes}\t{reads}\t{reads / total:.6g}"
                 )
     return "\n".join(lines) + "\n"
 

@@ -380,16 +380,19 @@ class AmpliconTally:
             fractions = dict.fromkeys(CATEGORIES, 0.0)
         ranked = sorted(self.alleles.items(), key=lambda item: (-item[1][0], item[0]))
         table = [
+            (key.partition("|")[0], _ALLELE_CATEGORIES[category], changes, reads)
+            for key, (reads, category, changes) in ranked
+        ]
+        alleles = [
             AlleleRow(
-                allele_window=key.partition("|")[0],
-                category=_ALLELE_CATEGORIES[category],
+                allele_window=window,
+                category=category,
                 changes=changes,
                 reads=reads,
                 fraction_of_aligned_reads=reads / denominator,
             )
-            for key, (reads, category, changes) in ranked
+            for window, category, changes, reads in table[:top_alleles]
         ]
-        alleles = table[:top_alleles]
         top_indels = [
             IndelCount(
                 label=indel.label(),

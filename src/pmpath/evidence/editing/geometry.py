@@ -26,8 +26,6 @@ import numpy as np
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.sequence import reverse_complement
 
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-
 
 def clean_dna(sequence: str, what: str) -> str:
     """Return ``sequence`` upper-cased without whitespace, U read as T (an RNA guide);
@@ -229,7 +227,7 @@ def layout_amplicon(
     if spec.mode == "base-editor" and spec.conversion and spec.activity_window:
         source, _, product = spec.conversion.partition(">")
         if strand == "-":
-            source, product = source.translate(_COMPLEMENT), product.translate(_COMPLEMENT)
+            source, product = reverse_complement(source), reverse_complement(product)
         conv_from, conv_to = source, product
         first, last = spec.activity_window
         indices = [geometry.protospacer_index(p) for p in range(first, last + 1)]

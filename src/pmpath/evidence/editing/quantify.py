@@ -438,11 +438,11 @@ class _Engine:
                 slow.append(sequence)
                 continue
             reference = self.geometries[amplicon].sequence
-            alignment = clip_ends(
-                single_gap_alignment(sequence, reference, start, misfits),
-                reference,
-                self.settings.max_end_gap,
+            alignment: ReadAlignment | None = single_gap_alignment(
+                sequence, reference, start, misfits
             )
+            if start == 0 or start == min(length, len(reference)):  # a gap at an end
+                alignment = clip_ends(alignment, reference, self.settings.max_end_gap)  # type: ignore[arg-type]
             if alignment is None:  # an end deletion too long: the aligner decides
                 slow.append(sequence)
                 continue
@@ -511,7 +511,10 @@ class _Engine:
         if len(self.geometries) > MAX_PRETRIM_AMPLICONS:
             return trimmed, origin
         lengths = self.by_length
+        ends = [(a[0] or "", a[1] or "") for a in self.anchors]
         for sequence in [s for s in counts if len(s) not in lengths]:
+            if any(sequence.startswith(a) and sequence.endswith(b) for a, b in ends):
+                continue  # it starts and ends as an amplicon does: no overhang to cut
             for amplicon in range(len(self.geometries)):
                 span = self._trim(amplicon, sequence)
                 if span == (0, len(sequence)) and "N" in sequence:

@@ -422,24 +422,26 @@ def _mask(
     ends = np.cumsum(lengths)
     starts = ends - lengths
     text = bases.tobytes().decode("ascii")
-    keep = lengths > 0
-    if len(bases):
-        nonempty = np.minimum(starts, len(bases) - 1)
-        if min_mean_quality > 0:
-            sums = np.add.reduceat(quals.astype(np.int64), nonempty)
-            means = np.where(lengths > 0, sums / np.maximum(lengths, 1) - PHRED_OFFSET, 0.0)
-            low = keep & (means < min_mean_quality)
-            tally.low_mean_quality += int(low.sum())
-            keep &= ~low
-        unknown = np.add.reduceat((bases == ord("N")).astype(np.int64), nonempty)
-        unknown = np.where(lengths > 0, unknown, 0)
-        too_many = keep & (unknown > max_unknown_fraction * lengths)
-        tally.too_many_unknown_bases += int(too_many.sum())
-        keep &= ~too_many
-    if not keep.all():
-        starts, ends = starts[keep], ends[keep]
+    del bases, joined
     begin, finish = starts.tolist(), ends.tolist()
     masked = [text[s:e] for s, e in zip(begin, finish, strict=True)]
+    keep = [bool(m) for m in masked]
+    if min_mean_quality > 0 and len(quals):
+        nonempty = np.minimum(starts, len(quals) - 1)
+        sums = np.add.reduceat(quals, nonempty, dtype=np.int64)
+        means = np.where(lengths > 0, sums / np.maximum(lengths, 1) - PHRED_OFFSET, 0.0)
+        for row in np.flatnonzero(means < min_mean_quality).tolist():
+            if keep[row]:
+                keep[row] = False
+                tally.low_mean_quality += 1
+    for row, read in enumerate(masked):  # str.count: no per-base temporary arrays
+        if keep[row] and read.count("N") > max_unknown_fraction * len(read):
+            keep[row] = False
+            tally.too_many_unknown_bases += 1
+    if not all(keep):
+        rows = [i for i, k in enumerate(keep) if k]
+        masked = [masked[i] for i in rows]
+        begin, finish = [begin[i] for i in rows], [finish[i] for i in rows]
     return ReadChunk(masked, raw_text, begin, finish)
 
 

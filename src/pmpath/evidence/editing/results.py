@@ -150,9 +150,10 @@ class AmpliconQuantification(FrozenModel):
     indel_size_distribution: dict[str, int]
     top_indels: list[IndelCount]
     alleles: list[AlleleRow]
-    allele_table: list[AlleleRow] = Field(default_factory=list, exclude=True)
-    """Every allele tracked, most frequent first (for alleles.tsv; not serialised: it can hold
-    up to ``max_alleles`` rows, so stored results keep only ``alleles``, the top rows)."""
+    allele_table: list[tuple[str, str, str, int]] = Field(default_factory=list, exclude=True)
+    """Every allele tracked, most frequent first, as (allele_window, category, changes, reads)
+    (for alleles.tsv; plain tuples, and not serialised: it can hold up to ``max_alleles`` rows,
+    so stored results keep only ``alleles``, the top rows)."""
     distinct_alleles: int
     reads_in_untracked_alleles: int
     positions: list[PositionRow] = Field(default_factory=list)  # not in summary.json
