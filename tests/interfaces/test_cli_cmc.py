@@ -128,6 +128,8 @@ def test_batch_from_record_to_bedside(tmp_path: Path, run: Run) -> None:
     assert out.startswith(f"batch {batch} released: signed released by Quinn QA (quinn)")
     shown = _ok(run("batch", "show", batch, *w))
     assert "GMP suite 2" in shown and "released" in shown and deviation in shown
+    listed = _ok(run("batch", "list", "--platform", "PLAT-UCD-ABE", *w))
+    assert "Batches: 1" in listed and batch in listed and "DP-261128-01" in listed
 
     coa_dir = tmp_path / "coa"
     out = _ok(run("batch", "coa", batch, "--out", str(coa_dir), "--trends", *w))

@@ -600,6 +600,22 @@ def show_batch(store: Store, batch_id: str) -> BatchView:
     )
 
 
+def list_batches(
+    store: Store, *, platform_id: str | None = None, patient_id: str | None = None
+) -> list[Batch]:
+    """Return the batches (of one platform's products, or of one patient), by manufacturing
+    date then id."""
+    with Reader(store) as reader:
+        batches = (
+            reader.find(Batch) if patient_id is None else reader.find(Batch, patient_id=patient_id)
+        )
+        if platform_id is not None:
+            reader.require(Platform, platform_id)
+            products = {p.id for p in reader.find(Product, platform_id=platform_id)}
+            batches = [b for b in batches if b.product_id in products]
+    return sorted(batches, key=lambda b: (b.manufactured_on or date.max, b.id))
+
+
 def certificate(store: Store, batch_id: str) -> CertificateOfAnalysis:
     """Return the certificate of analysis of the batch, from its stored record."""
     view = show_batch(store, batch_id)

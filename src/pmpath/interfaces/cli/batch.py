@@ -338,6 +338,57 @@ def show_command(
             typer.echo(f"release blocked: {blocker}")
 
 
+@app.command("list")
+def list_command(
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="Only this platform's batches.")
+    ] = None,
+    patient: Annotated[str | None, typer.Option("--patient", help="Only this patient's.")] = None,
+    as_json: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """List batches with their status, chain-of-identity id, lot and dates."""
+    from pmpath.services.cmc import eye_readable, list_batches
+
+    store = open_workspace(workspace).store()
+    try:
+        batches = list_batches(store, platform_id=platform, patient_id=patient)
+    finally:
+        store.dispose()
+    if as_json:
+        print_json(batches)
+        return
+    rows = [
+        [
+            b.id,
+            b.status.value,
+            b.product_id,
+            b.patient_id,
+            eye_readable(b.chain_of_identity_id),
+            b.lot_number,
+            str(b.manufactured_on or "-"),
+            str(b.expires_on or "-"),
+        ]
+        for b in batches
+    ]
+    console().print(
+        table(
+            f"Batches: {len(batches)}",
+            [
+                "batch",
+                "status",
+                "product",
+                "patient",
+                "chain of identity",
+                "lot",
+                "made",
+                "expires",
+            ],
+            rows,
+        )
+    )
+
+
 @app.command("coa")
 def coa_command(
     batch_id: Annotated[str, typer.Argument(help="The batch.")],
