@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from pmpath.evidence.variants.transcript import reverse_complement
+from pmpath.domain.sequence import reverse_complement
 
 LENGTH = 720
 EXONS = [(51, 110), (211, 300), (401, 460), (561, 660)]

@@ -116,6 +116,9 @@ DEMO_STEPS: list[str] = [
     # then the platform's other patients (every analysis step again), then the board
     "pmpath.demo.platform:platform_step",
     "pmpath.demo.board:board_step",
+    # then manufacturing for the demo's cases and the post-market monitoring run
+    "pmpath.demo.aftercare:manufacturing_step",
+    "pmpath.demo.aftercare:postmarket_step",
 ]
 """Every step ``pmpath demo`` runs, in order, after the demo case's records exist."""
 

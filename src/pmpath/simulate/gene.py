@@ -102,10 +102,10 @@ def build_gene(spec: GeneSpec) -> SyntheticGene:
             codons.append(fixed[number])
             continue
         while True:
-            codon = _random_bases(rng, 3)
+            drawn = _random_bases(rng, 3)
             near = any(c - 2 <= number <= c + 2 for c in spec.codons)
-            if codon not in _STOPS and not (near and "T" in codon):
-                codons.append(codon)
+            if drawn not in _STOPS and not (near and "T" in drawn):
+                codons.append(drawn)
                 break
     cds = "".join(codons) + "TGA"
     utr5, utr3 = _random_bases(rng, 60), _random_bases(rng, 120)

@@ -48,6 +48,7 @@ from pydantic import Field
 
 from pmpath.domain.contract import AnalysisResult, FrozenModel, SummaryRow
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.design.editors import EditorProfile, iupac_regex
 from pmpath.evidence.variants.hgvs import AMINO_ACIDS, HgvsVariant, parse_hgvs
 from pmpath.evidence.variants.transcript import (
@@ -55,7 +56,6 @@ from pmpath.evidence.variants.transcript import (
     Reference,
     TranscriptModel,
     map_variant,
-    reverse_complement,
     spliced_mrna,
     translate,
 )

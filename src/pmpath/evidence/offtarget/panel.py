@@ -24,14 +24,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.offtarget.genome import Genome
 from pmpath.evidence.offtarget.nominate import OfftargetNomination, OfftargetSite
 
 MAX_UNGAPPED_MISMATCHES = 6
 """Off-target amplicons must hold the guide with at most this many mismatches, ungapped (the
 limit of ``pmpath editing quantify`` when it lays out an off-target amplicon)."""
-
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 class Amplicon(BaseModel):
@@ -62,7 +61,7 @@ class AmpliconPanel(BaseModel):
 
 def _best_ungapped(guide: str, amplicon: str) -> int:
     best = len(guide)
-    for probe in (guide, guide.translate(_COMPLEMENT)[::-1]):
+    for probe in (guide, reverse_complement(guide)):
         for i in range(len(amplicon) - len(probe) + 1):
             mm = sum(a != b for a, b in zip(amplicon[i : i + len(probe)], probe, strict=True))
             best = min(best, mm)

@@ -41,14 +41,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError, NotFoundError
+from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.variants.hgvs import HgvsVariant, Position, parse_hgvs
-
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-
-
-def reverse_complement(seq: str) -> str:
-    """Return the reverse complement of a DNA sequence (IUPAC N kept)."""
-    return seq.translate(_COMPLEMENT)[::-1]
 
 
 def translate(seq: str) -> str:

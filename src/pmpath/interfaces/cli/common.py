@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from pmpath.domain.contract import AnalysisRequest
-    from pmpath.domain.enums import Element, EvidenceKind
     from pmpath.services.analyses import AnalysisRun
     from pmpath.services.workspace import Workspace
 
@@ -194,49 +193,6 @@ def run_request(
     if run.item is not None:
         typer.echo(run.message(), err=True)
     return run
-
-
-def store_evidence(
-    workspace: Path | None,
-    case_id: str,
-    *,
-    kind: EvidenceKind,
-    element: Element,
-    input_digests: dict[str, str],
-    parameters: dict[str, Any],
-    result: Any,
-) -> str:
-    """Store ``result`` as evidence on ``case_id`` in the workspace; return a one-line message
-    for stderr (so that ``--json`` output on stdout stays pure JSON)."""
-    from pmpath.services.evidence import record_evidence
-
-    store = open_workspace(workspace).store()
-    try:
-        item, created = record_evidence(
-            store,
-            actor=actor(),
-            case_id=case_id,
-            kind=kind,
-            element=element,
-            input_digests=input_digests,
-            parameters=parameters,
-            result=result,
-        )
-    finally:
-        store.dispose()
-    verb = "stored" if created else "already stored"
-    return f"evidence {item.id} {verb} on case {case_id} ({kind}, element {element.number})"
-
-
-def require_case(workspace: Path | None, case_id: str) -> None:
-    """Fail (NotFoundError, before any long analysis) if ``case_id`` is not in the workspace."""
-    from pmpath.services.evidence import require_case as _require
-
-    store = open_workspace(workspace).store()
-    try:
-        _require(store, case_id)
-    finally:
-        store.dispose()
 
 
 def first_validation_error(exc: Any) -> str:
