@@ -364,6 +364,11 @@ def test_unreleased_or_expired_batch_is_blocked(plant: Store, tmp_path: Path) ->
     assert batch.expires_on is not None
     late = datetime.combine(batch.expires_on + timedelta(days=1), datetime.min.time(), UTC)
     scan = {"chain_of_identity_id": batch.chain_of_identity_id, "patient_id": batch.patient_id}
+    with pytest.raises(InvalidInputError, match="is before the last custody event"):
+        cmc.administer(
+            plant, actor="n", batch_id=batch.id, scanned=scan, place="w", person="n",
+            at=datetime.now(UTC) - timedelta(hours=1),
+        )  # fmt: skip
     with pytest.raises(InvalidInputError, match=f"expired on {batch.expires_on}"):
         cmc.administer(
             plant, actor="n", batch_id=batch.id, scanned=scan, place="w", person="n", at=late

@@ -909,6 +909,11 @@ def administer(
             refusal = refuse_transition(last.kind if last else None, CustodyEventKind.ADMINISTERED)
             if refusal:
                 problems.append(f"batch {batch_id}: {refusal}")
+        if last is not None and when < last.at:
+            problems.append(
+                f"administration at {when.isoformat()} is before the last custody event "
+                f"({last.kind.value} at {last.at.isoformat()})"
+            )
         if problems:
             raise InvalidInputError(
                 f"administration of batch {batch_id} blocked: " + "; ".join(problems)
