@@ -495,3 +495,33 @@ def test_manufacturing_demo(plant: Store, tmp_path: Path) -> None:
         cases=[("CASE-1", "PT-0000000001", "PROD-1")], work_dir=tmp_path / "demo",
     )  # fmt: skip
     assert all("already made" in line for line in again)
+
+
+def test_chain_verification_names_what_does_not_hold(plant: Store, tmp_path: Path) -> None:
+    batch = released_batch(plant, tmp_path)
+    other = new_batch(plant, tmp_path, "LOT-B", patient=OTHER_PATIENT)
+    with UnitOfWork(plant, actor="x", reason="a custody row written around the rules") as uow:
+        uow.add(
+            CustodyRecord(
+                id="CUS-ROGUE",
+                batch_id=batch.id,
+                chain_of_identity_id=other.chain_of_identity_id,
+                kind=CustodyEventKind.ADMINISTERED,
+                at=datetime.now(UTC) + timedelta(hours=1),
+                place="ward",
+                person="n",
+                case_id="CASE-2",
+            )
+        )
+        uow.commit()
+    report = cmc.verify_chain(plant, batch.id)
+    assert not report.intact
+    assert report.problems == [
+        f"custody event CUS-ROGUE (administered) carries identifier {other.chain_of_identity_id}, "
+        f"the batch's is {batch.chain_of_identity_id}",
+        "custody event CUS-ROGUE: administered cannot be recorded after released; allowed next: "
+        "destroyed, shipped",
+        f"administration CUS-ROGUE names case CASE-2, not a case of patient {batch.patient_id}",
+        "administration CUS-ROGUE: chain_of_identity_id was not scanned",
+        "administration CUS-ROGUE: patient_id was not scanned",
+    ]
