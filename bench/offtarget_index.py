@@ -1,0 +1,142 @@
+"""End to end as a user runs it: the off-target scan against the site index, and against the
+previous release.
+
+Makes the random genome of ``bench/offtarget_scan.py`` (4 contigs, 60-column FASTA, planted
+sites of the first guide, fixed seed), then runs the CLI in child processes, start-up included,
+each timed with ``/usr/bin/time`` (wall, peak RSS with file-backed pages):
+
+- ``pmpath offtarget search`` (genome scan) for 1 and 10 guides at <= 4 mismatches, NGG;
+- ``pmpath offtarget index GENOME --pam NGG --out IDX`` (once), then
+  ``pmpath offtarget search --index IDX`` for 1, 10 and 100 guides;
+- with ``--previous SRC`` (a source tree of the previous release, e.g. from
+  ``git archive <commit> src``), the same scans by that release's CLI on the same files.
+
+Every run's TSV must hold the same sites (the index search, the scan and the previous release
+must agree). Cas-OFFinder 2.4.1 is not installable here (Debian bookworm has no package and
+only PyPI, Debian and npm are reachable), so its figures come from the domain brief (section
+4.3, same machine type): 100 Mb, one guide, <= 4 mismatches, 3.05 s.
+
+    .venv/bin/python bench/offtarget_index.py [--size-mb 100] [--previous /tmp/old/src]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from offtarget_scan import GUIDE, _make_genome  # noqa: E402
+
+CAS_OFFINDER_100MB_S = 3.05
+
+
+def _pmpath(args: list[str], source: Path | None = None) -> tuple[float, float, str]:
+    """Run the CLI in a child process; return (wall s, peak RSS MiB, stderr)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    command = [
+        "/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-c",
+        "import sys; from pmpath.interfaces.cli.main import main; sys.exit(main(sys.argv[1:]))",
+        *args,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    line = [x for x in done.stderr.splitlines() if x.startswith("TIME ")][-1]
+    if done.returncode != 0:
+        raise SystemExit(f"pmpath {' '.join(args)} failed:\n{done.stderr}")
+    _, wall, rss_kb = line.split()
+    return float(wall), int(rss_kb) / 1024, done.stderr
+
+
+def _sites(path: Path) -> set[tuple[str, ...]]:
+    with path.open() as handle:
+        rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
+        return {(r["guide"], r["chrom"], r["start"], r["strand"], r["mismatches"]) for r in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=float, default=100.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--previous", type=Path, help="source tree of the previous release")
+    args = parser.parse_args()
+    rng = np.random.default_rng(8)
+    guides = [GUIDE] + ["".join(rng.choice(list("ACGT"), 20)) for _ in range(99)]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        genome = folder / "genome.fa"
+        size_bp = int(args.size_mb * 1e6)
+        t0 = time.perf_counter()
+        _make_genome(genome, size_bp, args.seed)
+        print(
+            f"genome {size_bp / 1e6:.0f} Mb ({genome.stat().st_size / 2**20:.0f} MiB FASTA) in "
+            f"{time.perf_counter() - t0:.0f} s; NGG, <= 4 mismatches; load average "
+            f"{os.getloadavg()[0]:.2f}; Cas-OFFinder 2.4.1 (brief): 1 guide {CAS_OFFINDER_100MB_S} s"
+        )
+
+        def guide_args(n: int) -> list[str]:
+            return [a for i, g in enumerate(guides[:n]) for a in ("--guide", f"g{i}={g}")]
+
+        results: dict[str, set[tuple[str, ...]]] = {}
+        _pmpath(["offtarget", "search", "--genome", str(genome), *guide_args(1), "--out",
+                 str(folder / "warm.tsv")])  # fmt: skip  # numba cache, page cache
+        for n in (1, 10):
+            out = folder / f"scan{n}.tsv"
+            wall, rss, _ = _pmpath(
+                ["offtarget", "search", "--genome", str(genome), *guide_args(n), "--out", str(out)]
+            )
+            results[f"scan{n}"] = _sites(out)
+            print(
+                f"scan, {n:>3} guide(s): {wall:6.2f} s, peak RSS {rss:5.0f} MiB, "
+                f"{len(results[f'scan{n}'])} sites; vs Cas-OFFinder "
+                f"{CAS_OFFINDER_100MB_S * n * size_bp / 1e8 / wall:.1f}x (its time x guides)"
+            )
+            if args.previous is not None:
+                old = folder / f"old{n}.tsv"
+                wall, rss, _ = _pmpath(
+                    ["offtarget", "search", "--genome", str(genome), *guide_args(n), "--out",
+                     str(old)],
+                    args.previous,
+                )  # fmt: skip
+                same = _sites(old) == results[f"scan{n}"]
+                print(
+                    f"  previous release: {wall:6.2f} s, peak RSS {rss:5.0f} MiB, same sites: "
+                    f"{'yes' if same else 'NO'}"
+                )
+        index = folder / "genome.ngg.idx"
+        wall, rss, _ = _pmpath(["offtarget", "index", str(genome), "--pam", "NGG", "--out",
+                                str(index)])  # fmt: skip
+        print(
+            f"index build: {wall:6.2f} s, peak RSS {rss:5.0f} MiB, "
+            f"{index.stat().st_size / 2**20:.0f} MiB on disk"
+        )
+        for n in (1, 10, 100):
+            out = folder / f"index{n}.tsv"
+            wall, rss, _ = _pmpath(
+                ["offtarget", "search", "--genome", str(genome), *guide_args(n), "--index",
+                 str(index), "--out", str(out)]
+            )  # fmt: skip
+            sites = _sites(out)
+            check = ""
+            if f"scan{n}" in results:
+                check = (
+                    f"; same sites as the scan: {'yes' if sites == results[f'scan{n}'] else 'NO'}"
+                )
+            print(
+                f"index search, {n:>3} guide(s): {wall:6.2f} s, peak RSS {rss:5.0f} MiB, "
+                f"{len(sites)} sites{check}"
+            )
+        print(json.dumps({"genome_mb": size_bp / 1e6}))
+
+
+if __name__ == "__main__":
+    main()
