@@ -19,15 +19,13 @@ hand (nine tab-separated fields); gzip-compressed files are read with Python's g
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 import numpy.typing as npt
 
-from pmpath.domain.errors import InvalidInputError, NotFoundError
+from pmpath.domain.errors import InvalidInputError
 
 I64 = npt.NDArray[np.int64]
 
@@ -86,99 +84,36 @@ class GeneAnnotation:
         return ",".join(tokens) or None
 
 
-def _attributes(text: str, gtf: bool) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in text.strip().split(";"):
-        item = item.strip()
-        if not item:
-            continue
-        if gtf:
-            key, _, value = item.partition(" ")
-            out[key] = value.strip().strip('"')
-        else:
-            key, _, value = item.partition("=")
-            out[key] = unquote(value)
-    return out
-
-
 def read_annotation(path: Path, *, splice_window_bp: int = 10) -> GeneAnnotation:
     """Return the exons and splice junctions of the GFF3 or GTF file at ``path`` (plain or
-    gzip). InvalidInputError (one line, with the line number) for a malformed line, or a file
-    with no exon or CDS feature; NotFoundError if it does not exist."""
-    if not path.is_file():
-        raise NotFoundError(f"annotation {path} does not exist")
+    gzip; read by :func:`pmpath.io.gff.read_annotation_file`). InvalidInputError (one line, with
+    the line number) for a malformed line, or a file with no exon or CDS feature; NotFoundError
+    if it does not exist."""
+    from pmpath.io.gff import read_annotation_file
+
     if splice_window_bp < 0:
         raise InvalidInputError(f"splice window {splice_window_bp} bp must not be negative")
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
+    annotation = read_annotation_file(path)
     exons: list[_Feature] = []
     cds: list[_Feature] = []
-    parents: dict[str, tuple[str | None, str | None]] = {}  # GFF3 ID -> (parent, name)
-    gtf: bool | None = None
-    with opener(path, "rt", encoding="utf-8") as handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith("##FASTA"):
-                    break
-                if line.startswith("#") or not line.strip():
-                    continue
-                fields = line.rstrip("\r\n").split("\t")
-                if len(fields) != 9:
-                    raise InvalidInputError(
-                        f"annotation {path} line {number}: {len(fields)} tab-separated columns; "
-                        "GFF3/GTF lines have 9"
-                    )
-                if gtf is None:
-                    gtf = '"' in fields[8] and "=" not in fields[8].split(";")[0]
-                attrs = _attributes(fields[8], gtf)
-                try:
-                    start, end = int(fields[3]) - 1, int(fields[4])
-                except ValueError:
-                    raise InvalidInputError(
-                        f"annotation {path} line {number}: start/end {fields[3]!r}/{fields[4]!r} "
-                        "are not numbers"
-                    ) from None
-                kind = fields[2]
-                name = attrs.get("gene_name") or attrs.get("gene") or attrs.get("Name")
-                if not gtf and "ID" in attrs:
-                    parents[attrs["ID"]] = (attrs.get("Parent", "").split(",")[0] or None, name)
-                if kind not in ("exon", "CDS"):
-                    continue
-                if gtf:
-                    transcript = attrs.get("transcript_id", f"line{number}")
-                    gene = attrs.get("gene_name") or attrs.get("gene_id") or transcript
-                    targets = [transcript]
-                else:
-                    targets = (attrs.get("Parent") or f"line{number}").split(",")
-                    gene = name or ""
-                for transcript in targets:
-                    feature = _Feature(fields[0], start, end, transcript, gene)
-                    (exons if kind == "exon" else cds).append(feature)
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"annotation {path} cannot be read: {exc}") from None
+    for f in annotation.of_type("exon", "CDS"):
+        if annotation.gtf:
+            transcript = f.attributes.get("transcript_id", f"line{f.line}")
+            gene = f.attributes.get("gene_name") or f.attributes.get("gene_id") or transcript
+            targets = [transcript]
+        else:
+            targets = f.parents or [f"line{f.line}"]
+            gene = f.name or ""
+        for target in targets:
+            feature = _Feature(f.seqid, f.start - 1, f.end, target, gene)
+            (exons if f.type == "exon" else cds).append(feature)
     features = exons or cds
     if not features:
         raise InvalidInputError(f"annotation {path} has no exon or CDS feature")
     for feature in features:
         if not feature.gene:
-            feature.gene = _gene_of(feature.transcript, parents)
+            feature.gene = annotation.gene_of(feature.transcript)
     return _index(path, features, splice_window_bp)
-
-
-def _gene_of(node: str, parents: dict[str, tuple[str | None, str | None]]) -> str:
-    """Follow GFF3 Parent links up to a named feature (the gene); else the top id."""
-    seen: set[str] = set()
-    current: str | None = node
-    last = node
-    while current is not None and current not in seen:
-        seen.add(current)
-        last = current
-        parent, name = parents.get(current, (None, None))
-        if parent is None and name:
-            return name
-        current = parent
-    return parents.get(last, (None, None))[1] or last
 
 
 def _index(path: Path, features: list[_Feature], window: int) -> GeneAnnotation:

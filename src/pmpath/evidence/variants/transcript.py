@@ -266,50 +266,35 @@ def load_transcript(path: Path, transcript_id: str | None = None) -> TranscriptM
     return _from_gff3(path, text, transcript_id)
 
 
-def _gff_attributes(field: str) -> dict[str, str]:
-    from urllib.parse import unquote
-
-    pairs = (item.split("=", 1) for item in field.strip().split(";") if "=" in item)
-    return {key: unquote(value) for key, value in pairs}
-
-
 def _from_gff3(path: Path, text: str, transcript_id: str | None) -> TranscriptModel:
+    from pmpath.io.gff import read_annotation_file
+
+    annotation = read_annotation_file(path, what="transcript file")
     transcripts: dict[str, dict[str, str]] = {}
     exons: dict[str, list[Exon]] = {}
     cds: dict[str, list[tuple[int, int]]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.rstrip("\n").split("\t")
-        if len(cols) != 9:
-            raise InvalidInputError(f"{path}: line {number}: GFF3 needs 9 tab-separated columns")
-        seqid, _, kind, start_s, end_s, _, strand, _, attrs = cols
-        if not (start_s.isdigit() and end_s.isdigit()):
-            raise InvalidInputError(f"{path}: line {number}: start and end must be integers")
-        start, end = int(start_s), int(end_s)
-        attributes = _gff_attributes(attrs)
-        if kind in ("mRNA", "transcript"):
-            ident = attributes.get("ID")
+    for feature in annotation.features:
+        attributes = feature.attributes
+        if feature.type in ("mRNA", "transcript"):
+            ident = feature.id or attributes.get("transcript_id")
             if not ident:
-                raise InvalidInputError(f"{path}: line {number}: {kind} has no ID")
+                raise InvalidInputError(f"{path}: line {feature.line}: {feature.type} has no ID")
             transcripts[ident] = {
-                "chrom": seqid,
-                "strand": strand,
+                "chrom": feature.seqid,
+                "strand": feature.strand,
                 "name": attributes.get("Name", ident),
                 "gene": attributes.get("gene", attributes.get("gene_name", "")),
             }
-        elif kind in ("exon", "CDS"):
-            for parent in attributes.get("Parent", "").split(","):
-                if not parent:
-                    raise InvalidInputError(f"{path}: line {number}: {kind} has no Parent")
-                try:
-                    interval = Exon(start=start, end=end)
-                except ValidationError:
-                    raise InvalidInputError(f"{path}: line {number}: end before start") from None
-                if kind == "exon":
-                    exons.setdefault(parent, []).append(interval)
+        elif feature.type in ("exon", "CDS"):
+            if not feature.parents:
+                raise InvalidInputError(
+                    f"{path}: line {feature.line}: {feature.type} has no Parent"
+                )
+            for parent in feature.parents:
+                if feature.type == "exon":
+                    exons.setdefault(parent, []).append(Exon(start=feature.start, end=feature.end))
                 else:
-                    cds.setdefault(parent, []).append((start, end))
+                    cds.setdefault(parent, []).append((feature.start, feature.end))
     if not transcripts:
         raise InvalidInputError(f"{path}: no mRNA or transcript feature (GFF3 or JSON expected)")
     if transcript_id is None:
