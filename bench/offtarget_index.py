@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from offtarget_scan import GUIDE, _make_genome  # noqa: E402
+from offtarget_scan import GUIDE, _make_genome
 
 CAS_OFFINDER_100MB_S = 3.05
 
@@ -80,7 +80,8 @@ def main() -> None:
         print(
             f"genome {size_bp / 1e6:.0f} Mb ({genome.stat().st_size / 2**20:.0f} MiB FASTA) in "
             f"{time.perf_counter() - t0:.0f} s; NGG, <= 4 mismatches; load average "
-            f"{os.getloadavg()[0]:.2f}; Cas-OFFinder 2.4.1 (brief): 1 guide {CAS_OFFINDER_100MB_S} s"
+            f"{os.getloadavg()[0]:.2f}; Cas-OFFinder 2.4.1 (brief): 1 guide "
+            f"{CAS_OFFINDER_100MB_S} s"
         )
 
         def guide_args(n: int) -> list[str]:
