@@ -13,18 +13,13 @@ charts of the release tests across a platform's batches.
   run rule flags in red.
 
 matplotlib's object API with the Agg and PDF backends (no pyplot, no global state). Reports draw
-what they are given and compute nothing; files are written atomically (temporary file, then
-rename).
+what they are given and compute nothing; files are written atomically (``pmpath.io.atomic``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -35,6 +30,7 @@ from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.cmc.coi import parse_coi
 from pmpath.evidence.cmc.label import LabelContent, label_payload
 from pmpath.evidence.cmc.trend import TrendSeries
+from pmpath.io.atomic import atomic_path, write_text
 
 MM_PER_INCH = 25.4
 LABEL_WIDTH_MM, LABEL_HEIGHT_MM = 100.0, 50.0
@@ -42,30 +38,11 @@ A4_INCHES = (8.27, 11.69)
 QUIET_ZONE_MODULES = 4
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in ``path``'s folder, renamed over ``path`` when the block ends
-    without error (a file appears whole or not at all)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        yield Path(name)
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
-
-
 def _save(figure: Figure, path: Path, *, dpi: int = 200) -> Path:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in ("png", "pdf"):
         raise InvalidInputError(f"{path}: a label or chart is written as .png or .pdf")
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         figure.savefig(tmp, format=suffix, dpi=dpi)
     return path
 
@@ -105,10 +82,7 @@ def render_label(content: LabelContent, path: Path, *, product_name: str) -> Pat
 
 def render_certificate_json(coa: CertificateOfAnalysis, path: Path) -> Path:
     """Write the certificate of analysis as indented JSON at ``path``; return the path."""
-    with _atomic(path) as tmp:
-        text = json.dumps(to_jsonable(coa), indent=2, ensure_ascii=False) + "\n"
-        tmp.write_text(text, encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(to_jsonable(coa), indent=2, ensure_ascii=False) + "\n")
 
 
 def render_certificate(coa: CertificateOfAnalysis, path: Path) -> Path:

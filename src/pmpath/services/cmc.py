@@ -55,6 +55,7 @@ from pmpath.evidence.cmc.judge import ReleaseReadiness, judge_result, release_re
 from pmpath.evidence.cmc.label import LabelContent, decode_label_image, parse_label_payload
 from pmpath.evidence.cmc.results_csv import ReportedResult, read_results_csv
 from pmpath.evidence.cmc.trend import TrendSeries, trend_series
+from pmpath.io.atomic import write_text
 from pmpath.services.signatures import sign
 
 RELEASED_STATES = (BatchStatus.RELEASED, BatchStatus.ADMINISTERED)
@@ -1065,8 +1066,7 @@ def _demo_record(path: Path, *, lot: str, made: datetime, guide_lot: str) -> Pat
             f"  - {{name: {name}, operator: demo-operator, started_at: '{start}', "
             f"completed_at: '{end}'}}"
         )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 def _demo_results(path: Path, spec: Specification, product: Product, offset: int) -> Path:
@@ -1084,8 +1084,7 @@ def _demo_results(path: Path, spec: Specification, product: Product, offset: int
             if test.kind == "numeric" and test.trend:
                 value = f"{float(value) * (1 + 0.01 * ((offset * 7) % 5 - 2)):.4g}"
         writer.writerow([test.id, value, test.unit])
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
+    return write_text(path, buffer.getvalue())
 
 
 def run_manufacturing_demo(
