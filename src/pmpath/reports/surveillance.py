@@ -28,6 +28,7 @@ from pmpath.evidence.surveillance.results import SurveillanceResult
 from pmpath.io.atomic import atomic_path, write_text
 
 _SEQUENTIAL = {"poisson_maxsprt", "binomial_maxsprt"}
+IND_WFA, IND_LHFA = Indicator.WEIGHT_FOR_AGE, Indicator.LENGTH_HEIGHT_FOR_AGE
 
 
 def sequential_figure(result: SurveillanceResult) -> Figure | None:
@@ -77,7 +78,8 @@ def growth_figure(result: SurveillanceResult, person_id: str) -> Figure | None:
         ]
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=label)
-    for flag in child.flags:
+    shown = {IND_WFA, IND_LHFA}
+    for flag in (f for f in child.flags if f.indicator in shown):
         ax.plot(flag.age_days / 30.4375, flag.z, marker="x", color="red", markersize=9)
     ax.axhline(-2, color="grey", linestyle="--", linewidth=1)
     ax.axhline(0, color="grey", linewidth=0.5)
