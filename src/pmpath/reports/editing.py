@@ -21,9 +21,11 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pmpath.domain.requests.editing import EditingQuantificationRequest
 from pmpath.evidence.editing.results import CATEGORIES as CATEGORIES  # re-exported for the CLI
 from pmpath.evidence.editing.results import (
     AmpliconQuantification,
@@ -418,3 +420,38 @@ def write_batch(
         plt.close(fig)
         written.append(out / "batch.png")
     return written
+
+
+ASSIGNMENT_COLUMNS = ("read", "amplicon", "outcome", "window_indels")
+
+
+def write_read_assignments(rows: Iterable[tuple[str, str, str, str]], path: Path) -> int:
+    """Write one line per read (:data:`ASSIGNMENT_COLUMNS`; gzip when ``path`` ends in .gz),
+    whole or not at all; return the number of reads written."""
+    from xopen import xopen
+
+    from pmpath.io.atomic import atomic_path
+
+    count = 0
+    with atomic_path(path) as tmp:
+        handle = xopen(tmp, "wt", compresslevel=1, format="gz" if path.suffix == ".gz" else None)
+        with handle:
+            handle.write("\t".join(ASSIGNMENT_COLUMNS) + "\n")
+            for row in rows:
+                handle.write("\t".join(row) + "\n")
+                count += 1
+    return count
+
+
+def write_assignments_of(request: EditingQuantificationRequest, out: Path) -> list[Path]:
+    """Write the per-read assignments of ``request`` into ``out``: assignments.tsv.gz (treated)
+    and, with a control, assignments.control.tsv.gz; return the paths written. A second pass
+    over the reads (:func:`pmpath.evidence.editing.analysis.assignments`)."""
+    from pmpath.evidence.editing.analysis import assignments
+
+    paths = [out / "assignments.tsv.gz"]
+    write_read_assignments(assignments(request), paths[0])
+    if request.control_r1 is not None:
+        paths.append(out / "assignments.control.tsv.gz")
+        write_read_assignments(assignments(request, control=True), paths[1])
+    return paths

@@ -9,6 +9,8 @@ request's fields (``target_position``), which each entry point maps to its own n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.requests.editing import EditingQuantificationRequest
@@ -16,8 +18,10 @@ from pmpath.evidence.design.editors import load_editor
 from pmpath.evidence.editing.geometry import EditSpec, clean_dna
 from pmpath.evidence.editing.quantify import (
     QuantifySettings,
+    layout,
     quantify_editing,
     read_amplicon_records,
+    read_assignments,
 )
 from pmpath.evidence.editing.results import EditingQuantification
 from pmpath.evidence.registry import AnalysisSpec, Progress, register
@@ -108,6 +112,31 @@ def amplicons_of(
     return [(n, s) for n, s, _ in records], [g for _, _, g in records]
 
 
+def _settings(request: EditingQuantificationRequest) -> QuantifySettings:
+    return QuantifySettings(
+        min_base_quality=request.min_base_quality,
+        min_mean_quality=request.min_mean_quality,
+        min_read_identity=request.min_read_identity,
+        max_unknown_fraction=request.max_unknown_fraction,
+        max_end_gap=request.max_end_gap,
+    )
+
+
+def assignments(
+    request: EditingQuantificationRequest, *, control: bool = False
+) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (read name, amplicon, outcome, window indels) for every read of the treated (or,
+    with ``control``, the control) sample of ``request``: the per-read audit of
+    :func:`.quantify.read_assignments`."""
+    spec = edit_spec(request)
+    amplicons, guides = amplicons_of(request)
+    geometries, expected = layout(amplicons, request.guide, spec, guides if any(guides) else None)
+    r1, r2 = (request.control_r1, request.control_r2) if control else (request.r1, request.r2)
+    if r1 is None:
+        raise InvalidInputError("control reads not given (control_r1)")
+    yield from read_assignments(r1, r2, geometries, expected, _settings(request))
+
+
 def run_quantification(
     request: EditingQuantificationRequest, progress: Progress | None = None
 ) -> EditingQuantification:
@@ -115,13 +144,7 @@ def run_quantification(
     treated reads, optional control, each amplicon's categories and their comparison)."""
     spec = edit_spec(request)
     amplicons, guides = amplicons_of(request)
-    settings = QuantifySettings(
-        min_base_quality=request.min_base_quality,
-        min_mean_quality=request.min_mean_quality,
-        min_read_identity=request.min_read_identity,
-        max_unknown_fraction=request.max_unknown_fraction,
-        max_end_gap=request.max_end_gap,
-    )
+    settings = _settings(request)
     result = quantify_editing(
         amplicons=amplicons,
         guide=request.guide,

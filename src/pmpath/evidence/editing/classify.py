@@ -123,6 +123,9 @@ class AmpliconTally:
         self.untracked_allele_reads = 0
         self.indel_sizes: Counter[int] = Counter()
         self.indels: Counter[Indel] = Counter()
+        self.record: list[tuple[str, str]] | None = None
+        """When a list, :meth:`add` appends (category, window indels) of each row it tallies
+        (the per-read audit of :func:`pmpath.evidence.editing.quantify.read_assignments`)."""
 
     @property
     def aligned(self) -> int:
@@ -261,6 +264,10 @@ class AmpliconTally:
             block_weights = weights_float[first : first + _BLOCK_ROWS]
             for k, code in enumerate(_CODES):
                 self.base_counts[k] += np.rint(block_weights @ (block == code)).astype(np.int64)
+        if self.record is not None:
+            for row, found in enumerate(window_indels):
+                label = ",".join(i.label() for i in found) if category[row] == INDEL else ""
+                self.record.append((_ALLELE_CATEGORIES[int(category[row])], label))
         plain = np.fromiter((not i for i in indels), dtype=bool, count=len(indels))
         self._add_plain_alleles(matrix, w, category, np.flatnonzero(plain))
         for row in np.flatnonzero(~plain).tolist():

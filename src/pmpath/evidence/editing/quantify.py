@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +55,7 @@ from pmpath.evidence.editing.geometry import (
     clean_dna,
     layout_amplicon,
 )
-from pmpath.evidence.editing.reads import ReadChunk, ReadTally, read_chunks
+from pmpath.evidence.editing.reads import ReadChunk, ReadTally, named_reads, read_chunks
 from pmpath.evidence.editing.results import EditingQuantification, ReadCounts, SampleQuantification
 from pmpath.io.fasta import looks_like_fasta_path, read_records
 
@@ -526,6 +526,20 @@ class _Engine:
                     break
         return trimmed, origin
 
+    def explain(self, masked: str, raw: str) -> tuple[str, str, str]:
+        """Return (amplicon name, category or reason, window indels) of one read, by tallying
+        it alone (this engine's counts are then of no further use)."""
+        before = Counter(self.not_counted)
+        for tally in self.tallies:
+            tally.record = []
+        self.add_chunk(ReadChunk([masked], raw, [0], [len(raw)]))
+        for tally in self.tallies:
+            if tally.record:
+                category, labels = tally.record[0]
+                return tally.geometry.name, category, labels
+        reasons = [k for k, v in self.not_counted.items() if v > before.get(k, 0)]
+        return "", reasons[0] if reasons else "not_counted", ""
+
     def add_chunk(self, chunk: ReadChunk) -> None:
         """Tally one chunk of reads: overhang cut at the end anchors, forward fast paths, then
         the same on the reverse complements of what is left (reads from the other strand), then
@@ -577,6 +591,43 @@ class _Engine:
             batch[2].append(alignment.indels)
         for tally, (projections, weights, indels) in zip(self.tallies, batches, strict=True):
             tally.add(projections, weights, indels)
+
+
+def read_assignments(
+    r1: Path,
+    r2: Path | None,
+    geometries: list[AmpliconGeometry],
+    expected: ExpectedEdit | None = None,
+    settings: QuantifySettings | None = None,
+    max_cached: int = 200_000,
+) -> Iterator[tuple[str, str, str, str]]:
+    """Yield, for every read (pair) in file order, (read name, amplicon, outcome, window
+    indels): the outcome is the read's category (``target_unknown`` for a read whose target
+    base is unknown) or, for a read left out of the denominator, its reason (and no amplicon).
+
+    Each distinct read goes through the very steps of :func:`quantify_sample` (one read at a
+    time through the same engine, so the answer is the one the counts hold); a second pass
+    over the files, for auditing any read, slower than the counting pass.
+    """
+    settings = settings or QuantifySettings()
+    engine = _Engine(geometries, expected, settings)
+    seen: dict[str, tuple[str, str, str]] = {}
+    for name, masked, raw, reason in named_reads(
+        r1,
+        r2,
+        min_base_quality=settings.min_base_quality,
+        min_mean_quality=settings.min_mean_quality,
+        max_unknown_fraction=settings.max_unknown_fraction,
+    ):
+        if reason is not None:
+            yield name, "", reason, ""
+            continue
+        outcome = seen.get(masked)
+        if outcome is None:
+            outcome = engine.explain(masked, raw)
+            if len(seen) < max_cached:
+                seen[masked] = outcome
+        yield (name, *outcome)
 
 
 def quantify_sample(

@@ -445,6 +445,48 @@ def _mask(
     return ReadChunk(masked, raw_text, begin, finish)
 
 
+def named_reads(
+    r1: Path,
+    r2: Path | None,
+    *,
+    min_base_quality: int = 20,
+    min_mean_quality: float = 0.0,
+    max_unknown_fraction: float = 1.0,
+) -> Iterator[tuple[str, str, str, str | None]]:
+    """Yield (read name, masked read, read as read, reason it is dropped or None) for every read
+    (merged pair) in file order: the rules of :func:`read_chunks`, one read at a time (the
+    per-read audit; slower than the chunked path)."""
+    tally = ReadTally()
+    if r2 is None:
+        pairs: Iterator[tuple[str, str, str]] = (
+            (r.name.split()[0], r.sequence, r.qualities or "") for r in _records(r1)
+        )
+    else:
+
+        def merged() -> Iterator[tuple[str, str, str]]:
+            for a, b in zip(_records(r1), _records(r2), strict=False):
+                joined = merge_pair(a.sequence, a.qualities or "", b.sequence, b.qualities or "")
+                name = a.name.split()[0]
+                yield (name, "", "") if joined is None else (name, joined[0], joined[1])
+
+        pairs = merged()
+    for name, sequence, qualities in pairs:
+        if not sequence:
+            yield name, "", "", "failed_merge"
+            continue
+        before = (tally.low_mean_quality, tally.too_many_unknown_bases)
+        chunk = _mask(
+            [sequence], [qualities], min_base_quality, min_mean_quality, max_unknown_fraction,
+            tally,
+        )  # fmt: skip
+        if len(chunk):
+            yield name, chunk.masked[0], chunk.raw(chunk.masked[0]), None
+        elif tally.low_mean_quality > before[0]:
+            yield name, "", "", "low_mean_quality"
+        else:
+            yield name, "", "", "too_many_unknown_bases"
+
+
 def read_chunks(
     r1: Path,
     r2: Path | None,

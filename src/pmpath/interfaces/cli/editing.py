@@ -191,6 +191,14 @@ def quantify(
     min_base_quality: BaseQualityOption = 20,
     min_mean_quality: MeanQualityOption = 0.0,
     max_unknown_fraction: UnknownOption = 0.15,
+    assignments: Annotated[
+        bool,
+        typer.Option(
+            "--assignments",
+            help="Also write each read's amplicon and outcome (assignments.tsv.gz; a second "
+            "pass over the reads).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     case: CaseOption = None,
     workspace: WorkspaceOption = None,
@@ -225,6 +233,10 @@ def quantify(
     )
     result = _run(request, case, workspace, as_json)
     write_report(result, out)
+    if assignments:
+        from pmpath.reports.editing import write_assignments_of
+
+        write_assignments_of(request, out)
     if as_json:
         print_json(summary_dict(result))
         return
