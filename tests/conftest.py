@@ -27,11 +27,13 @@ def _demo_without_platform_patients(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`pmpath demo` in tests treats only the demo case: the platform step (four more patients,
-    every analysis again, about 12 s) runs only in tests marked ``full_demo``."""
+    every analysis again) and the manufacturing and post-market steps (tested by their own
+    services' tests) run only in tests marked ``full_demo``."""
     if request.node.get_closest_marker("full_demo") is None:
         from pmpath.demo import app
 
-        steps = [s for s in app.DEMO_STEPS if not s.startswith("pmpath.demo.platform")]
+        later = ("pmpath.demo.platform", "pmpath.demo.aftercare")
+        steps = [s for s in app.DEMO_STEPS if not s.startswith(later)]
         monkeypatch.setattr(app, "DEMO_STEPS", steps)
 
 

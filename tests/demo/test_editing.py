@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.demo.app import run_demo
 from pmpath.demo.records import CASE_ID
+from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.services.analyses import evidence_for_case
 
 

@@ -131,6 +131,14 @@ def editing_step(context: DemoContext) -> DemoSection:
                 f"{comparison.net_fraction:+.2%} (p {comparison.p_value:.2g})",
             ]
         )
+    rows.append(
+        [
+            "intended_edit_clean",
+            f"{result.intended_edit_clean:.2%}",
+            f"{result.control.on_target.intended_edit_clean:.2%}",
+            "",
+        ]
+    )
     rows.append(["guide · target", f"{spacer} + TGG", f"protospacer position {target}", ""])
     rows.append(["verdict", result.net.verdict, "", ""])
     rows.append(["evidence", run.item.id, f"element {Element.TARGET_ENGAGEMENT.number}", ""])

@@ -38,9 +38,10 @@ from pmpath.domain.requests.offtarget import (
 )
 from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.offtarget.genome import write_fasta
-from pmpath.evidence.offtarget.panel import amplicon_panel
 from pmpath.io.atomic import write_text
+from pmpath.reports.offtarget import panel_text
 from pmpath.services.analyses import run_analysis
+from pmpath.services.offtarget import build_panel
 from pmpath.simulate.amplicon import simulate_amplicon_reads
 
 SEED = 20260302
@@ -116,7 +117,8 @@ def _follow_up(
     the nomination's sites; return (quantification run, confirmation run, panel site ids)."""
     convertible = [p for p in range(WINDOW[0], WINDOW[1] + 1) if guide[p - 1] == "A"]
     target = min(convertible, key=lambda p: (abs(p - 6), p)) if convertible else None
-    panel = amplicon_panel(nomination, genome, top=4, flank_bp=100)
+    panel = build_panel(nomination, genome, guide=None, top=4, flank=100)
+    write_text(folder / "panel.fa", panel_text(panel))
     sites = {s.site_id: s for s in nomination.sites}
     treated: list[tuple[str, str, int]] = []
     control: list[tuple[str, str, int]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,9 @@ from pmpath.domain.enums import (
     Zygosity,
 )
 
+Lookup = Callable[[type[Any], str], Any]
+"""Reads a stored record by model and id (None if there is none), for cross-record rules."""
+
 RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")]
 """An entity id: 1-80 characters, letters, digits and ``._:-``, starting with a letter or digit."""
 
@@ -77,6 +81,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+def _after_today(what: str, name: str, value: date) -> str | None:
+    today = date.today()
+    return f"{what}: {name} {value} is after today ({today})" if value > today else None
+
+
 class Entity(_Frozen):
     """A stored record: ``id`` plus the ``version`` the record is at (optimistic concurrency)."""
 
@@ -89,6 +98,11 @@ class Entity(_Frozen):
 
     def refuse_delete(self) -> str | None:
         """Return why this stored record may not be deleted, or None (the default)."""
+        return None
+
+    def refuse_write(self, lookup: Lookup) -> str | None:
+        """Return why this record may not be stored given the records it refers to (read with
+        ``lookup(model, id)``), or None (the default): cross-record rules such as date order."""
         return None
 
 
@@ -258,6 +272,10 @@ class Patient(Entity):
     birth_date_shifted: date = Field(description="date of birth after the patient's date shift")
     genotype: list[Variant] = Field(min_length=1)
 
+    def refuse_write(self, lookup: Lookup) -> str | None:
+        """A birth date cannot be after today."""
+        return _after_today(f"patient {self.id}", "birth date", self.birth_date_shifted)
+
 
 class Case(Entity):
     """One patient treated (or to be treated) with one bespoke product."""
@@ -285,6 +303,25 @@ class Case(Entity):
                 return f"case {self.id} was treated: its {name} is fixed"
         return None
 
+    def refuse_write(self, lookup: Lookup) -> str | None:
+        """Dates in order: the treatment date is not before the patient's birth, nor after
+        today."""
+        if self.treatment_date_shifted is None:
+            return None
+        late = _after_today(f"case {self.id}", "treatment date", self.treatment_date_shifted)
+        if late:
+            return late
+        patient = lookup(Patient, self.patient_id)
+        if (
+            isinstance(patient, Patient)
+            and self.treatment_date_shifted < patient.birth_date_shifted
+        ):
+            return (
+                f"case {self.id}: treatment date {self.treatment_date_shifted} is before the "
+                f"patient's birth date {patient.birth_date_shifted}"
+            )
+        return None
+
     def refuse_delete(self) -> str | None:
         """A treated case cannot be removed: every treated patient counts (failures included)."""
         if self.treated:
@@ -305,6 +342,21 @@ class AdverseEvent(Entity):
     causality: Causality
     outcome: AdverseEventOutcome = AdverseEventOutcome.UNKNOWN
     grade: int | None = Field(default=None, ge=1, le=5, description="CTCAE grade 1-5")
+
+    def refuse_write(self, lookup: Lookup) -> str | None:
+        """Dates in order: an adverse event of a treated patient starts on or after the
+        treatment date and not after today."""
+        late = _after_today(f"adverse event {self.id}", "onset date", self.onset_date_shifted)
+        if late:
+            return late
+        case = lookup(Case, self.case_id)
+        treated = case.treatment_date_shifted if isinstance(case, Case) else None
+        if treated is not None and self.onset_date_shifted < treated:
+            return (
+                f"adverse event {self.id}: onset {self.onset_date_shifted} is before case "
+                f"{self.case_id}'s treatment date {treated}"
+            )
+        return None
 
 
 class EvidenceItem(Entity):

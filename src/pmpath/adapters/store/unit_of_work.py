@@ -191,6 +191,7 @@ class UnitOfWork(Reader):
         if self._exists(spec, record.id):
             raise ConflictError(f"{spec.type_name} {record.id!r} already exists")
         self._check_references(spec, record)
+        self._check_rules(record)
         self.connection.execute(spec.table.insert().values(**self._row(record)))
         self._append(AuditAction.CREATE, spec, record.id, None, self.image(record))
         return record
@@ -211,6 +212,7 @@ class UnitOfWork(Reader):
         if refusal:
             raise ConflictError(refusal)
         self._check_references(spec, record)
+        self._check_rules(record)
         updated = record.model_copy(update={"version": record.version + 1})
         result = self.connection.execute(
             spec.table.update()
@@ -273,6 +275,11 @@ class UnitOfWork(Reader):
                     f"{spec.type_name} {record.id!r} refers to {target_type} {target_id!r}, "
                     "which does not exist"
                 )
+
+    def _check_rules(self, record: Entity) -> None:
+        refusal = record.refuse_write(self.get)
+        if refusal:
+            raise InvalidInputError(refusal)
 
     def _row(self, record: Entity) -> dict[str, Any]:
         """Return the column values: scalars as Python values, nested values as JSON, the

@@ -94,6 +94,10 @@ def load_editors(path: Path | None = None) -> dict[str, EditorProfile]:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise InvalidInputError(f"cannot read editor profiles {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InvalidInputError(
+                f"editor profiles {path} are not text (UTF-8 YAML expected)"
+            ) from None
         where = str(path)
     try:
         raw = yaml.safe_load(text)

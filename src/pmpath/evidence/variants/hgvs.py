@@ -97,6 +97,10 @@ class HgvsVariant(FrozenModel):
         return self.start == self.end
 
 
+MAX_POSITION_DIGITS = 10
+"""No genome coordinate needs more digits (the longest human chromosome is 248,956,422 bp)."""
+
+
 def _bad(text: str, why: str) -> InvalidInputError:
     return InvalidInputError(f"HGVS {text!r} does not parse: {why}")
 
@@ -104,7 +108,10 @@ def _bad(text: str, why: str) -> InvalidInputError:
 def _cpos(token: str, coordinate: Coordinate, text: str) -> Position:
     match = re.fullmatch(r"(?P<utr>[-*]?)(?P<base>\d+)(?P<off>[+-]\d+)?", token)
     if match is None:
-        raise _bad(text, f"position {token!r} is not a position")
+        raise _bad(text, f"position {token[:40]!r} is not a position")
+    if len(match["base"]) > MAX_POSITION_DIGITS or len(match["off"] or "") > MAX_POSITION_DIGITS:
+        raise _bad(text[:60] + ("..." if len(text) > 60 else ""), "a position has more than "
+                   f"{MAX_POSITION_DIGITS} digits (the longest chromosome has 9)")  # fmt: skip
     base = int(match["base"])
     if base == 0:
         raise _bad(text, "there is no position 0 in HGVS")

@@ -431,6 +431,12 @@ def map_variant(
     parsed = parse_hgvs(variant) if isinstance(variant, str) else variant
     if parsed.coordinate == "p":
         raise InvalidInputError(f"{parsed.text}: a p. description cannot be mapped to the genome")
+    described_on = parsed.accession if parsed.coordinate != "g" else None
+    if described_on is not None and described_on != transcript.name:
+        raise InvalidInputError(
+            f"{parsed.text}: the variant is described on {described_on}, but the transcript "
+            f"model is {transcript.name} (coordinates differ between transcripts and versions)"
+        )
     strand = transcript.strand if parsed.coordinate != "g" else "+"
 
     def genomic(pos: Position) -> int:

@@ -66,6 +66,14 @@ def _interval(value: float | None, low: float | None, high: float | None) -> str
     return f"{_fmt(value)} ({_fmt(low)} to {_fmt(high)})"
 
 
+def _check_plot(plot: Path | None) -> None:
+    """Refuse a --plot path that cannot hold figures before anything runs or is stored."""
+    from pmpath.domain.errors import InvalidInputError
+
+    if plot is not None and plot.exists() and not plot.is_dir():
+        raise InvalidInputError(f"--plot {plot} exists and is not a folder")
+
+
 def _figures(result: Any, plot: Path | None) -> list[str]:
     """Write the result's figures into ``plot`` (after the evidence was stored); their paths."""
     if plot is None:
@@ -110,6 +118,7 @@ def describe(
 
     if treated is not None and endpoint is None:
         raise InvalidInputError("--treated needs --endpoint (adequacy is measured per endpoint)")
+    _check_plot(plot)
     request = build_request(
         NaturalHistoryDescriptionRequest,
         subjects=subjects,
@@ -275,6 +284,7 @@ def compare_command(
     """Compare treated patients with the natural history on one endpoint, with durability."""
     from pmpath.domain.requests.naturalhistory import ClinicalComparisonRequest
 
+    _check_plot(plot)
     request = build_request(
         ClinicalComparisonRequest,
         {"endpoint_kind": "--kind"},
