@@ -91,7 +91,7 @@ def test_batch_from_record_to_bedside(tmp_path: Path, run: Run) -> None:
         writer.writerow(["test", "result"])
         writer.writerows([*RESULTS.items(), ("guide_identity", guide)])
     out = _ok(run("batch", "results", batch, "--csv", str(results), *w))
-    assert "FAIL" in out and "80 % is outside >= 85 %" in out
+    assert "FAIL" in out and "80.0 % does not meet >= 85 %" in out
 
     before = dump_database(ws)
     code, out, err = run(

@@ -44,6 +44,10 @@ def test_shipped_specifications_are_valid() -> None:
         ("particle_size_nm", "100.01", False),
         ("polydispersity_index", "0.2", True),
         ("endotoxin_eu_per_kg", "5.1", False),
+        ("endotoxin_eu_per_kg", "<0.5", True),  # below the assay's limit
+        ("endotoxin_eu_per_kg", "<6", False),  # could be above 5
+        ("encapsulation_percent", ">95", True),
+        ("encapsulation_percent", "<95", False),  # could be below 85
         ("sterility", "  No   Growth ", True),
         ("sterility", "growth on day 9", False),
         ("guide_identity", GUIDE, True),

@@ -4,6 +4,9 @@ the platform's earlier batches, and whether a batch may be released.
 Method:
 
 - numeric tests pass when ``at_least <= value <= at_most`` (inclusive bounds, in the test's unit);
+  a result reported as below (``<0.5``) or above (``>95``) the assay's limit passes when every
+  value on that side meets the criterion (``<0.5`` meets ``<= 5``, never ``>= 1``), and is not
+  trended;
   a passing value of a trended test is then judged against an individuals and moving-range chart
   of the platform's earlier batches (:mod:`pmpath.evidence.cmc.trend`): any run rule flags it
   *out of trend*, a signal to investigate that does not block release (ICH Q10 section 3.2.1
@@ -67,19 +70,29 @@ def judge_result(
     findings: list[str] = []
     value: float | None = None
     if test.kind == "numeric":
+        text = reported.strip()
+        censored = text[:1] if text[:1] in "<>" else ""
         try:
-            value = float(reported.strip())
+            number = float(text[1:] if censored else text)
         except ValueError:
             raise InvalidInputError(
                 f"test {test.id}: {reported!r} is not a number (unit {test.unit or 'none'})"
             ) from None
         a = test.acceptance
-        passed = (a.at_least is None or value >= a.at_least) and (
-            a.at_most is None or value <= a.at_most
-        )
+        unit = f" {test.unit}" if test.unit else ""
+        if censored == "<":  # below the assay's limit: the true value is under ``number``
+            passed = a.at_least is None and (a.at_most is None or number <= a.at_most)
+        elif censored == ">":
+            passed = a.at_most is None and (a.at_least is None or number >= a.at_least)
+        else:
+            value = number
+            passed = (a.at_least is None or value >= a.at_least) and (
+                a.at_most is None or value <= a.at_most
+            )
         if not passed:
-            unit = f" {test.unit}" if test.unit else ""
-            findings.append(f"{value:g}{unit} is outside {test.criterion}")
+            findings.append(f"{text}{unit} does not meet {test.criterion}")
+        elif censored:
+            findings.append(f"{text}{unit}: a limit of the assay, not a value (not trended)")
     elif test.kind == "text":
         accepted = [test.acceptance.equals] if test.acceptance.equals else test.acceptance.in_
         passed = _normal_text(reported) in {_normal_text(t) for t in accepted or []}
