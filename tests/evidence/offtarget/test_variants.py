@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import pysam
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,9 +43,10 @@ def _genome(tmp_path: Path) -> tuple[Path, list[tuple[str, str]]]:
 def _vcf(tmp_path: Path, lines: list[str], name: str = "v.vcf.gz") -> Path:
     path = tmp_path / name
     text = HEADER + "".join(line + "\n" for line in lines)
-    if name.endswith(".gz"):
-        with gzip.open(path, "wt") as out:
-            out.write(text)
+    if name.endswith(".gz"):  # bgzip, as htslib needs (plain gzip is refused: see below)
+        plain = tmp_path / (name + ".txt")
+        plain.write_text(text)
+        pysam.tabix_compress(str(plain), str(path), force=True)
     else:
         path.write_text(text)
     return path
@@ -152,8 +154,13 @@ def test_vcf_skips_symbolic_alleles_and_reads_af_per_alt(tmp_path: Path) -> None
     assert summary.records == 2 and summary.alleles_used == 1 and summary.alleles_skipped == 3
     assert summary.by_contig["chr2"][0].allele_frequency == 0.2
     bad = _vcf(tmp_path, ["chr2\tten\t.\tA\tC\t.\tPASS\t."], name="e.vcf")
-    with pytest.raises(InvalidInputError, match="line 3: POS 'ten'"):
+    with pytest.raises(InvalidInputError, match="line 3: record 1 cannot be parsed"):
         read_vcf(bad, Genome(genome).contigs)
+    plain_gzip = tmp_path / "f.vcf.gz"
+    with gzip.open(plain_gzip, "wt") as out:
+        out.write(HEADER)
+    with pytest.raises(InvalidInputError, match="not bgzip-compressed"):
+        read_vcf(plain_gzip, Genome(genome).contigs)
 
 
 _COMP = {"A": "T", "C": "G", "G": "C", "T": "A"}

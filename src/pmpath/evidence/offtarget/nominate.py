@@ -132,6 +132,8 @@ class VariantInput(FrozenModel):
     alleles_used: int
     alleles_skipped: int
     below_min_frequency: int
+    filtered: int = Field(default=0, description="alleles of records that did not PASS")
+    not_carried: int = Field(default=0, description="alleles the sample's GT does not carry")
 
 
 class OfftargetNomination(AnalysisResult):
@@ -264,12 +266,6 @@ def nominate(
     if vcf is not None:
         summary = read_vcf(vcf, genome.contigs, min_allele_frequency=min_allele_frequency)
         scanner = VariantScanner(finder, summary.by_contig, genome_path.name)
-        variant_input = VariantInput(
-            records=summary.records,
-            alleles_used=summary.alleles_used,
-            alleles_skipped=summary.alleles_skipped,
-            below_min_frequency=summary.below_min_frequency,
-        )
     if index is None and pinned is not None and pinned[0] not in genome.contigs:
         raise InvalidInputError(f"on-target contig {pinned[0]!r} is not in the genome")
     known: dict[str, str] = {}
@@ -290,6 +286,15 @@ def nominate(
         if genome.sha256:
             known["genome"] = genome.sha256
     variant_hits = scanner.finish(hits) if scanner else []
+    if vcf is not None:  # counts complete only now: an indexed VCF is read during the scan
+        variant_input = VariantInput(
+            records=summary.records,
+            alleles_used=summary.alleles_used,
+            alleles_skipped=summary.alleles_skipped,
+            below_min_frequency=summary.below_min_frequency,
+            filtered=summary.counts.filtered,
+            not_carried=summary.counts.not_carried,
+        )
     inputs = {"genome": genome_path} | ({"vcf": vcf} if vcf else {})
     inputs |= {"annotation": annotation} if annotation else {}
     inputs |= {"index": index} if index else {}

@@ -19,44 +19,30 @@ variants). REF must match the genome, which
 catches a VCF from another build. Coordinates: VCF POS is 1-based; everything here is 0-based.
 
 Assumptions and limits: SNVs and indels whose REF and ALT are at most 50 bases of A/C/G/T;
-symbolic (``<DEL>``), breakend, ``*`` and N-containing alleles are skipped and counted. The
-allele frequency is INFO ``AF`` (per ALT), else ``AC/AN``, else none. The variants are held in
-memory: for a population-scale VCF, filter by ``min_allele_frequency``.
+symbolic (``<DEL>``), breakend, ``*`` and N-containing alleles are skipped and counted, as are
+alleles of records that did not PASS their filters and, for a sample's VCF, alleles its GT does
+not carry. The allele frequency is INFO ``AF`` (per ALT), else ``AC/AN``, else none. A bgzipped,
+tabix-indexed VCF is read one contig at a time as the genome streams past; another is held in
+memory (filter a population-scale one by ``min_allele_frequency``, or index it).
 
-Heavy lifting: the scan kernel; VCF lines are split by hand (eight tab-separated columns; the
-position, alleles and two INFO keys are all that is needed), so no htslib binding is required.
+Heavy lifting: the scan kernel; the VCF is read by htslib through pysam (:mod:`pmpath.io.vcf`).
 """
 
 from __future__ import annotations
 
-import gzip
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pmpath.domain.errors import InvalidInputError, NotFoundError
+from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.offtarget.genome import N_CODE, CodeArray, decode, encode
 from pmpath.evidence.offtarget.scan import BufferHit, Hit, SiteFinder
+from pmpath.io.vcf import MAX_ALLELE_BP, VcfAllele, VcfCounts, VcfReader
 
-MAX_ALLELE_BP = 50
-
-
-@dataclass(frozen=True)
-class VcfVariant:
-    """One alternative allele of a VCF record (0-based ``pos_bp`` of REF's first base)."""
-
-    contig: str
-    pos_bp: int
-    ref: str
-    alt: str
-    variant_id: str | None
-    allele_frequency: float | None
-
-    @property
-    def label(self) -> str:
-        """``chrom:POS:REF>ALT`` with the 1-based VCF position."""
-        return f"{self.contig}:{self.pos_bp + 1}:{self.ref}>{self.alt}"
+VcfVariant = VcfAllele
+"""One alternative allele of a VCF record (:class:`pmpath.io.vcf.VcfAllele`)."""
 
 
 @dataclass(frozen=True)
@@ -69,130 +55,98 @@ class VariantHit:
     reference_mismatches: int | None
 
 
+class _ContigAlleles(Mapping[str, list[VcfVariant]]):
+    """The alleles of an indexed VCF by contig, read through the index when a contig is first
+    asked for; only the last contig's are held (the scan asks for contigs in genome order)."""
+
+    def __init__(self, reader: VcfReader) -> None:
+        self._reader = reader
+        self._names = reader.indexed_contigs
+        self._current: tuple[str, list[VcfVariant]] | None = None
+
+    def __getitem__(self, contig: str) -> list[VcfVariant]:
+        if contig not in self._names:
+            raise KeyError(contig)
+        if self._current is None or self._current[0] != contig:
+            alleles = sorted(self._reader.alleles(contig), key=lambda v: (v.pos_bp, v.ref, v.alt))
+            self._current = (contig, alleles)
+        return self._current[1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @dataclass
 class VcfSummary:
-    """What was read from the VCF."""
+    """What was read from the VCF (for an indexed VCF read lazily: complete after the scan)."""
 
-    records: int = 0
-    alleles_used: int = 0
-    alleles_skipped: int = 0
-    below_min_frequency: int = 0
-    by_contig: dict[str, list[VcfVariant]] = field(default_factory=dict)
+    counts: VcfCounts
+    by_contig: Mapping[str, list[VcfVariant]]
 
+    @property
+    def records(self) -> int:
+        return self.counts.records
 
-def _frequency(info: str, index: int, n_alts: int) -> float | None:
-    values: dict[str, str] = {}
-    for item in info.split(";"):
-        key, _, value = item.partition("=")
-        if key in ("AF", "AC", "AN"):
-            values[key] = value
-    try:
-        if "AF" in values:
-            parts = values["AF"].split(",")
-            if len(parts) == n_alts and parts[index] not in (".", ""):
-                return float(parts[index])
-        if "AC" in values and "AN" in values:
-            counts = values["AC"].split(",")
-            total = float(values["AN"])
-            if len(counts) == n_alts and total > 0:
-                return float(counts[index]) / total
-    except ValueError:
-        return None
-    return None
+    @property
+    def alleles_used(self) -> int:
+        return self.counts.alleles_used
+
+    @property
+    def alleles_skipped(self) -> int:
+        return self.counts.alleles_skipped
+
+    @property
+    def below_min_frequency(self) -> int:
+        return self.counts.below_min_frequency
 
 
-def read_vcf(path: Path, contigs: list[str], *, min_allele_frequency: float = 0.0) -> VcfSummary:
-    """Return the usable alternative alleles of the VCF at ``path`` (plain or gzip/bgzip), by
-    contig, sorted by position.
-
-    InvalidInputError (one line) for a malformed record (with its line number) or a chromosome
-    that is not among the genome's ``contigs`` (with the name that would match, if adding or
-    removing a ``chr`` prefix would); NotFoundError if the file does not exist.
-    """
-    if not path.is_file():
-        raise NotFoundError(f"VCF {path} does not exist")
+def _check_contigs(path: Path, names: Iterable[str], contigs: list[str]) -> None:
     known = set(contigs)
-    summary = VcfSummary()
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
-    seen_header = False
-    with opener(path, "rt", encoding="utf-8") as handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith("##"):
-                    continue
-                if line.startswith("#"):
-                    seen_header = True
-                    continue
-                if not line.strip():
-                    continue
-                if not seen_header:
-                    raise InvalidInputError(f"VCF {path} line {number}: no #CHROM header line")
-                _parse_record(path, number, line, known, contigs, summary, min_allele_frequency)
-        except (UnicodeDecodeError, OSError, EOFError) as exc:
-            raise InvalidInputError(f"VCF {path} cannot be read: {exc}") from None
-    for variants in summary.by_contig.values():
-        variants.sort(key=lambda v: (v.pos_bp, v.ref, v.alt))
-    return summary
-
-
-def _parse_record(
-    path: Path,
-    number: int,
-    line: str,
-    known: set[str],
-    contigs: list[str],
-    summary: VcfSummary,
-    min_allele_frequency: float,
-) -> None:
-    fields = line.rstrip("\r\n").split("\t")
-    if len(fields) < 8:
-        raise InvalidInputError(
-            f"VCF {path} line {number}: {len(fields)} tab-separated columns; a record has 8+"
-        )
-    chrom, pos_text, vid, ref, alts, _, _, info = fields[:8]
-    if chrom not in known:
+    for chrom in sorted(set(names) - known):
         hint = ""
         other = chrom[3:] if chrom.startswith("chr") else f"chr{chrom}"
         if other in known:
             hint = f" (the genome calls it {other!r}: rename the VCF's chromosomes)"
         shown = ", ".join(contigs[:3]) + (", ..." if len(contigs) > 3 else "")
         raise InvalidInputError(
-            f"VCF {path} line {number}: chromosome {chrom!r} is not in the genome ({shown}){hint}"
+            f"VCF {path}: chromosome {chrom!r} is not in the genome ({shown}){hint}"
         )
-    try:
-        pos = int(pos_text) - 1
-    except ValueError:
-        raise InvalidInputError(
-            f"VCF {path} line {number}: POS {pos_text!r} is not a number"
-        ) from None
-    if pos < 0:
-        raise InvalidInputError(f"VCF {path} line {number}: POS {pos_text} is below 1")
-    summary.records += 1
-    alt_list = alts.split(",")
-    ref = ref.upper()
-    for index, alt in enumerate(alt_list):
-        alt = alt.upper()
-        usable = (
-            alt not in (".", "*")
-            and not alt.startswith("<")
-            and all(ch in "ACGT" for ch in ref + alt)
-            and 0 < len(ref) <= MAX_ALLELE_BP
-            and 0 < len(alt) <= MAX_ALLELE_BP
-            and ref != alt
-        )
-        if not usable:
-            summary.alleles_skipped += 1
-            continue
-        frequency = _frequency(info, index, len(alt_list))
-        if min_allele_frequency > 0 and (frequency is None or frequency < min_allele_frequency):
-            summary.below_min_frequency += 1
-            continue
-        summary.alleles_used += 1
-        summary.by_contig.setdefault(chrom, []).append(
-            VcfVariant(chrom, pos, ref, alt, None if vid in (".", "") else vid, frequency)
-        )
+
+
+def read_vcf(
+    path: Path,
+    contigs: list[str],
+    *,
+    min_allele_frequency: float = 0.0,
+    sample: str | None = None,
+    pass_only: bool = True,
+) -> VcfSummary:
+    """Return the usable alternative alleles of the VCF at ``path`` by contig, sorted by
+    position (:class:`pmpath.io.vcf.VcfReader`: FILTER and GT honoured, multi-allelic records
+    split). A bgzipped VCF with a tabix/CSI index is read contig by contig while the genome
+    streams (bounded memory); another is read whole here.
+
+    InvalidInputError (one line) for a record htslib cannot parse (with its line number) or a
+    chromosome that is not among the genome's ``contigs`` (with the name that would match, if
+    adding or removing a ``chr`` prefix would); NotFoundError if the file does not exist.
+    """
+    reader = VcfReader(
+        path, sample=sample, pass_only=pass_only, min_allele_frequency=min_allele_frequency
+    )
+    if reader.indexed:
+        _check_contigs(path, reader.indexed_contigs, contigs)
+        return VcfSummary(reader.counts, _ContigAlleles(reader))
+    by_contig: dict[str, list[VcfVariant]] = {}
+    for allele in reader.alleles():
+        by_contig.setdefault(allele.contig, []).append(allele)
+    _check_contigs(path, reader.counts.contigs, contigs)
+    for variants in by_contig.values():
+        variants.sort(key=lambda v: (v.pos_bp, v.ref, v.alt))
+    reader.close()
+    return VcfSummary(reader.counts, by_contig)
 
 
 def _trim(variant: VcfVariant) -> tuple[int, str, str]:
@@ -246,7 +200,9 @@ class VariantScanner:
     ``overlap_bp=scanner.overlap_bp``, then call :meth:`finish` with the reference hits.
     """
 
-    def __init__(self, finder: SiteFinder, variants: dict[str, list[VcfVariant]], genome: str):
+    def __init__(
+        self, finder: SiteFinder, variants: Mapping[str, list[VcfVariant]], genome: str
+    ) -> None:
         self.finder = finder
         self.variants = variants
         self.genome_name = genome
