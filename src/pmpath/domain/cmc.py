@@ -45,6 +45,7 @@ from pmpath.domain.models import (
     Text,
     _Frozen,
 )
+from pmpath.domain.yamltext import line_of
 
 PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a limit no compendium or guidance sets; such entries must say ``why``."""
@@ -204,28 +205,9 @@ def yaml_error_message(exc: ValidationError, root: Any, where: str) -> str:
     in the composed YAML tree ``root``."""
     first = exc.errors()[0]
     path = [str(p) for p in first["loc"]]
-    line = _line_of(root, path)
+    line = line_of(root, path)
     at = f" (line {line})" if line else ""
     return f"{where}: {'.'.join(path) or 'document'}{at}: {first['msg']}"
-
-
-def _line_of(node: Any, path: list[str]) -> int | None:
-    """Return the 1-based line of the deepest node of ``path`` found in a composed YAML tree."""
-    import yaml
-
-    line = None if node is None else node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if str(k.value) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            match = node.value[int(part)]
-        else:
-            match = None
-        if match is None:
-            break
-        node = match
-        line = node.start_mark.line + 1
-    return line
 
 
 class BatchRecordFile(_Frozen):

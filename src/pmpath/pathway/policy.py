@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from pmpath.domain.contract import FrozenModel
 from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.yamltext import line_of
 
 PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a number FDA has not set; such entries must say ``why``."""
@@ -136,30 +137,11 @@ def parse_policy(text: str, where: str) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         path = [str(p) for p in first["loc"]]
-        line = _line_of(root, path)
+        line = line_of(root, path)
         at = f" (line {line})" if line else ""
         key = ".".join(path) or "policy"
         raise InvalidInputError(f"{where}: {key}{at}: {first['msg']}") from None
     return bind_policy(policy, text, where)
-
-
-def _line_of(node: Any, path: list[str]) -> int | None:
-    """Return the 1-based line of the deepest node of ``path`` found in a composed YAML tree."""
-    import yaml
-
-    line = None if node is None else node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if str(k.value) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            match = node.value[int(part)]
-        else:
-            match = None
-        if match is None:
-            break
-        node = match
-        line = node.start_mark.line + 1
-    return line
 
 
 # --- binding a policy to the result models ----------------------------------------------------
@@ -261,7 +243,7 @@ def cannot_fail(criterion: Criterion, leaf: list[Any], metadata: list[Any]) -> s
 
 
 def _located(root: Any, where: str, path: list[str], message: str) -> InvalidInputError:
-    line = _line_of(root, path)
+    line = line_of(root, path)
     at = f" (line {line})" if line else ""
     return InvalidInputError(f"{where}: {'.'.join(path)}{at}: {message}")
 

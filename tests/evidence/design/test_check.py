@@ -151,7 +151,7 @@ def test_wrong_reference_base_and_bad_input(gene: Gene) -> None:
     with pytest.raises(InvalidInputError, match="must be DNA/RNA letters"):
         check_design(transcript=tx, reference=ref, variant="c.100C>T",
                      editor=load_editor("ABE8e"), guide="ACGTX")  # fmt: skip
-    with pytest.raises(InvalidInputError, match="needs --editor and --guide"):
+    with pytest.raises(InvalidInputError, match="needs an editor and a guide"):
         check_design(transcript=tx, reference=ref, variant="c.100C>T")
 
 

@@ -349,11 +349,11 @@ def check_design(
     if aso and sirna:
         raise InvalidInputError("give either an ASO or an siRNA, not both")
     if oligo_seq is None and (guide is None or editor is None):
-        raise InvalidInputError("a design check needs --editor and --guide, or --aso/--sirna")
+        raise InvalidInputError("a design check needs an editor and a guide, or an ASO or siRNA")
     if (peg_rt is None) != (peg_pbs is None):
-        raise InvalidInputError("prime editing needs both --peg-rt and --peg-pbs")
+        raise InvalidInputError("prime editing needs both the RT template and the PBS")
     if peg_rt is not None and editor is not None and editor.kind != "prime_editor":
-        raise InvalidInputError(f"--peg-rt/--peg-pbs need a prime editor, not {editor.name}")
+        raise InvalidInputError(f"a pegRNA extension needs a prime editor, not {editor.name}")
     if flank_nt < 40:
         raise InvalidInputError("flank_nt must be >= 40")
     intended_plus = None
@@ -642,7 +642,7 @@ def _prime(
     reasons: list[str],
 ) -> bool:
     if peg_rt is None or peg_pbs is None:
-        reasons.append("fail: prime editing needs the RT template and PBS (--peg-rt, --peg-pbs)")
+        reasons.append("fail: prime editing needs the RT template and the PBS")
         return False
     rtt, pbs = _clean(peg_rt, "RT template"), _clean(peg_pbs, "PBS")
     assert editor.pbs_length is not None and editor.rt_template_length is not None

@@ -40,6 +40,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
+from pmpath.domain.yamltext import line_of
 from pmpath.evidence.naturalhistory.data import Cohort
 
 if TYPE_CHECKING:
@@ -200,27 +201,10 @@ def load_reference(path: Path) -> PublishedReference:
     except ValidationError as exc:
         first = exc.errors()[0]
         parts = [str(p) for p in first["loc"] if str(p) not in ("survival", "events", "trajectory")]
-        line = _line(root, parts)
+        line = line_of(root, parts)
         at = f" (line {line})" if line else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise InvalidInputError(f"{path}: {'.'.join(parts) or 'file'}{at}: {message}") from None
-
-
-def _line(node: Any, path: list[str]) -> int | None:
-    import yaml
-
-    line = None if node is None else node.start_mark.line + 1
-    for part in path:
-        match = None
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if str(k.value) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            match = node.value[int(part)]
-        if match is None:
-            break
-        node = match
-        line = node.start_mark.line + 1
-    return line
 
 
 def coverage_fraction(

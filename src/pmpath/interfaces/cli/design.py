@@ -64,7 +64,13 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Check the design against the patient allele and the wild type; list every reason."""
+    from pmpath.domain.errors import InvalidInputError
     from pmpath.domain.requests.design import DesignCheckRequest
+
+    if not ((editor and guide) or aso or sirna):
+        raise InvalidInputError("a design check needs --editor and --guide, or --aso/--sirna")
+    if (peg_rt is None) != (peg_pbs is None):
+        raise InvalidInputError("prime editing needs both --peg-rt and --peg-pbs")
 
     request = build_request(
         DesignCheckRequest,
