@@ -43,6 +43,10 @@ class OfftargetNominationRequest(AnalysisRequest):
     genome_n: Literal["skip", "mismatch"] = "skip"
     vcf: InputPath | None = Field(default=None, description="also sites on alternative alleles")
     min_allele_frequency: float = Field(default=0.0, ge=0, le=1)
+    vcf_sample: str | None = Field(
+        default=None, description="only alleles this sample's GT carries (default: the only one)"
+    )
+    vcf_pass_only: bool = Field(default=True, description="only records whose FILTER is PASS")
     annotation: InputPath | None = Field(default=None, description="GFF3/GTF for annotation")
     splice_window_bp: int = Field(default=10, ge=0, le=1000)
     genome_build: str | None = Field(default=None, description="build name recorded (GRCh38)")

@@ -81,6 +81,8 @@ def run_nomination(
         on_target=request.on_target,
         progress=reported,
         index=request.index,
+        vcf_sample=request.vcf_sample,
+        vcf_pass_only=request.vcf_pass_only,
     )
     return result.model_copy(update={"citations": list(CITATIONS)})
 

@@ -238,6 +238,8 @@ def nominate(
     threads: int | None = None,
     progress: ProgressCallback | None = None,
     index: Path | None = None,
+    vcf_sample: str | None = None,
+    vcf_pass_only: bool = True,
 ) -> OfftargetNomination:
     """Return the off-target nomination of ``guides`` in the genome at ``genome_path``.
 
@@ -264,7 +266,13 @@ def nominate(
     scanner: VariantScanner | None = None
     variant_input: VariantInput | None = None
     if vcf is not None:
-        summary = read_vcf(vcf, genome.contigs, min_allele_frequency=min_allele_frequency)
+        summary = read_vcf(
+            vcf,
+            genome.contigs,
+            min_allele_frequency=min_allele_frequency,
+            sample=vcf_sample,
+            pass_only=vcf_pass_only,
+        )
         scanner = VariantScanner(finder, summary.by_contig, genome_path.name)
     if index is None and pinned is not None and pinned[0] not in genome.contigs:
         raise InvalidInputError(f"on-target contig {pinned[0]!r} is not in the genome")

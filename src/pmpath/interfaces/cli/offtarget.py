@@ -44,6 +44,8 @@ _FLAGS = {
     "genome_n": "--genome-n",
     "vcf": "--vcf",
     "min_allele_frequency": "--min-af",
+    "vcf_sample": "--vcf-sample",
+    "vcf_pass_only": "--vcf-all-filters",
     "annotation": "--annotation",
     "splice_window_bp": "--splice-window",
     "genome_build": "--genome-build",
@@ -136,6 +138,14 @@ def search_command(
     min_af: Annotated[
         float, typer.Option("--min-af", help="Only VCF alleles with AF >= this.")
     ] = 0.0,
+    vcf_sample: Annotated[
+        str | None,
+        typer.Option("--vcf-sample", help="Only alleles this VCF sample's GT carries."),
+    ] = None,
+    vcf_all_filters: Annotated[
+        bool,
+        typer.Option("--vcf-all-filters", help="Also VCF records that did not PASS FILTER."),
+    ] = False,
     annotation: Annotated[
         Path | None, typer.Option("--annotation", help="GFF3/GTF: exon and splice annotation.")
     ] = None,
@@ -178,6 +188,8 @@ def search_command(
         genome_n=genome_n,
         vcf=vcf,
         min_allele_frequency=min_af,
+        vcf_sample=vcf_sample,
+        vcf_pass_only=not vcf_all_filters,
         annotation=annotation,
         splice_window_bp=splice_window,
         genome_build=genome_build,
