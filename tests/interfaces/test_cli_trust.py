@@ -393,3 +393,13 @@ def test_the_application_role_cannot_disable_the_audit_trigger(
                 conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_a_new_login_ends_the_session_the_file_held(ws: Path, run: Run) -> None:
+    first = json.loads((ws / "session.json").read_text())  # the admin's, from init
+    assert _login(run, ws, "rita")[0] == 0
+    sessions = dict(_sql(ws, "SELECT id, revoked_at FROM login_sessions"))
+    assert sessions[first["session_id"]] is not None
+    assert [i for i, revoked in sessions.items() if revoked is None] == [
+        json.loads((ws / "session.json").read_text())["session_id"]
+    ]

@@ -245,16 +245,29 @@ def login_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Open a session (12 h by default); commands that write act as this user."""
-    from pmpath.services.sessions import login, session_file, write_session_file
+    from pmpath.domain.errors import PmpathError
+    from pmpath.services.sessions import (
+        login,
+        logout,
+        read_session_file,
+        session_file,
+        write_session_file,
+    )
 
     opened = open_workspace(workspace)
+    path = session_file(opened.path)
     store = opened.store()
     try:
         password = read_password(password_stdin, f"password for {username}: ")
         token = login(store, username=username, password=password, policy=opened.policy)
+        try:  # the session this file held before ends: one session per file
+            previous = read_session_file(path)
+        except PmpathError:
+            previous = None
+        if previous is not None:
+            logout(store, previous)
     finally:
         store.dispose()
-    path = session_file(opened.path)
     write_session_file(path, token)
     typer.echo(
         f"logged in as {token.username} for {opened.policy.session_hours:g} h (session {path})"
