@@ -61,3 +61,46 @@ def read_records(path: Path) -> list[tuple[str, str, str]]:
     if not records:
         raise InvalidInputError(f"{path}: the file holds no FASTA record")
     return records
+
+
+def index_path(path: Path) -> Path:
+    """Return where the ``.fai`` index of the FASTA at ``path`` is read from or written to: an
+    index already next to the file (``path.fai``, e.g. from samtools faidx) is used as it is;
+    otherwise the index goes to pmpath's cache folder (``$PMPATH_CACHE``, else
+    ``~/.cache/pmpath``), keyed by the file's absolute path, size and modification time, so
+    pmpath never writes next to a user's FASTA."""
+    import hashlib
+    import os
+
+    beside = path.with_name(path.name + ".fai")
+    if beside.is_file():
+        return beside
+    stat = path.stat()
+    key = hashlib.sha256(
+        f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    ).hexdigest()
+    cache = Path(os.environ.get("PMPATH_CACHE") or Path.home() / ".cache" / "pmpath") / "fai"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache / f"{key[:32]}.fai"
+
+
+def open_indexed(path: Path) -> object:
+    """Return a pyfaidx ``Fasta`` of ``path`` (upper-case raw strings) with its index kept by
+    :func:`index_path`. NotFoundError if missing, InvalidInputError (naming the file) if it
+    cannot be read or indexed."""
+    from pyfaidx import Fasta, FastaIndexingError  # type: ignore[import-untyped]
+
+    from pmpath.domain.errors import NotFoundError
+
+    if not path.is_file():
+        raise NotFoundError(f"reference FASTA {path} does not exist")
+    try:
+        return Fasta(
+            str(path), indexname=str(index_path(path)), as_raw=True, sequence_always_upper=True
+        )
+    except (FastaIndexingError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
+        raise InvalidInputError(f"reference FASTA {path} cannot be indexed: {first}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a text FASTA"
+        raise InvalidInputError(f"reference FASTA {path} cannot be read ({why})") from None

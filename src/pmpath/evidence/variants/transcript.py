@@ -35,7 +35,7 @@ import itertools
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -328,25 +328,16 @@ def _from_gff3(path: Path, text: str, transcript_id: str | None) -> TranscriptMo
 
 
 class Reference:
-    """A FASTA reference read through pyfaidx (an index is built next to the file if missing)."""
+    """A FASTA reference with random access (pyfaidx through :func:`pmpath.io.fasta.open_indexed`:
+    an index next to the file is used, else one is kept in pmpath's cache, never written next to
+    the user's file)."""
 
     def __init__(self, path: Path) -> None:
         """Open the FASTA at ``path``; NotFoundError if missing, InvalidInputError if malformed."""
-        from pyfaidx import Fasta, FastaIndexingError  # type: ignore[import-untyped]
+        from pmpath.io.fasta import open_indexed
 
-        if not path.is_file():
-            raise NotFoundError(f"reference FASTA {path} does not exist")
         self.path = path
-        try:
-            self._fasta = Fasta(str(path), as_raw=True, sequence_always_upper=True)
-        except (FastaIndexingError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
-            raise InvalidInputError(f"reference FASTA {path} cannot be indexed: {first}") from None
-        except OSError as exc:
-            raise InvalidInputError(
-                f"reference FASTA {path} cannot be read or indexed ({exc.strerror}); "
-                "a .fai index next to it is needed (samtools faidx)"
-            ) from None
+        self._fasta: Any = open_indexed(path)
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Return bases ``start..end`` (1-based, inclusive, + strand, upper case) of ``chrom``."""
