@@ -4,6 +4,7 @@ gives the same evidence id and the same result, and `pmpath reproduce` says iden
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pmpath.domain.requests.naturalhistory import (
     ClinicalComparisonRequest,
     NaturalHistoryDescriptionRequest,
 )
+from pmpath.domain.requests.offtarget import GuideSpec, OfftargetNominationRequest
 from pmpath.domain.requests.variants import VariantClassificationRequest, VariantMappingRequest
 from pmpath.services.analyses import get_evidence, parse_request, run_analysis
 from pmpath.services.workspace import open_workspace
@@ -64,6 +66,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             seed=1)  # fmt: skip
     simulate_amplicon_reads(folder / "c1.fq", None, [("wt", amplicon, 500)], seed=2)
     (folder / "amplicon.txt").write_text(amplicon)
+    rng = random.Random(7)
+    genome = "".join(rng.choice("ACGT") for _ in range(20_000))
+    planted = genome[:5000] + GUIDE + "TGG" + genome[5000:12000] + GUIDE[:-2] + "AT" + "AGG"
+    (folder / "genome.fa").write_text(">c1\n" + planted + genome[12000:] + "\n")
     return folder
 
 
@@ -119,6 +125,13 @@ def _kinds(folder: Path) -> list[tuple[Any, list[str]]]:
              "--control-r1", "c1.fq", "--editor", "ABE8e", "--target-position", "6",
              "--out", "report"],
         ),
+        (
+            OfftargetNominationRequest(genome=Path("genome.fa"),
+                                       guides=[GuideSpec(name="g1", sequence=GUIDE)],
+                                       max_mismatches=3),
+            ["offtarget", "search", "--genome", "genome.fa", "--guide", GUIDE,
+             "--max-mismatches", "3", "--out", "sites.tsv"],
+        ),
     ]  # fmt: skip
 
 
@@ -128,8 +141,8 @@ def _evidence_id(err: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("index", range(6), ids=lambda i: ["classify", "map", "design",
-                         "describe", "compare", "editing"][i])  # fmt: skip
+@pytest.mark.parametrize("index", range(7), ids=lambda i: ["classify", "map", "design",
+                         "describe", "compare", "editing", "nomination"][i])  # fmt: skip
 def test_cli_case_file_and_service_give_one_evidence_id(
     index: int, data: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
