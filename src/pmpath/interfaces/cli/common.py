@@ -55,6 +55,11 @@ _OPENED: dict[str, Workspace] = {}
 """The workspace this process last opened through :func:`open_workspace` (key ``last``)."""
 
 
+def forget_workspace() -> None:
+    """Forget the workspace this process opened last (a new command starts)."""
+    _OPENED.clear()
+
+
 def actor(workspace: Path | None = None) -> str:
     """Return the logged-in user of the workspace, checked against its database.
 

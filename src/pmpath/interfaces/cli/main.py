@@ -24,6 +24,7 @@ from pmpath.interfaces.cli.common import (
     actor,
     console,
     first_validation_error,
+    forget_workspace,
     open_workspace,
     read_password,
     table,
@@ -686,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 failed check, 2 bad input)."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    forget_workspace()  # each run finds its own workspace (tests run many in one process)
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="pmpath", standalone_mode=False)
