@@ -361,3 +361,30 @@ def test_genome_n_choice_on_a_site_with_an_n() -> None:
     assert [(h.start, h.mismatches, h.site) for h in counted] == [
         (20, 1, GUIDE[:5] + "n" + GUIDE[6:] + "TGG")
     ]
+
+
+def test_the_scan_pass_gives_the_digest_and_the_names_without_rereading(
+    planted: tuple[Path, list[tuple[str, str]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 item 9: the genome's sha256 comes from the scan's own pass, and its contig names
+    after the scan need no second read of the FASTA (plain, and bgzip with its .fai)."""
+    import hashlib
+
+    import pysam
+
+    path, records = planted
+    gz = tmp_path / "g.fa.gz"
+    pysam.tabix_compress(str(path), str(gz), force=True)
+    pysam.faidx(str(gz))
+    for fasta in (path, gz):
+        genome = Genome(fasta)
+        assert genome.sha256 is None
+        search_genome(genome, [Guide(name="g", sequence=GUIDE)], ScanSettings(pam="NGG"))
+        assert genome.sha256 == hashlib.sha256(fasta.read_bytes()).hexdigest()
+
+        def no_second_read(*_: object) -> None:
+            raise AssertionError("the FASTA was read again")
+
+        monkeypatch.setattr(genome, "_scan_headers", no_second_read)
+        monkeypatch.setattr(genome, "_open_stream", no_second_read)
+        assert genome.contigs == [name for name, _ in records]
