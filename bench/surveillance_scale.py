@@ -38,8 +38,15 @@ print(f"peak_rss_kB={peak}", file=sys.stderr)
 sys.exit(code)
 """
 PASSWORD = "bench password, long enough"
-TABLES_READ = ("person", "observation_period", "drug_exposure", "condition_occurrence",
-               "concept", "concept_ancestor", "death")
+TABLES_READ = (
+    "person",
+    "observation_period",
+    "drug_exposure",
+    "condition_occurrence",
+    "concept",
+    "concept_ancestor",
+    "death",
+)
 
 
 def plan_text(n_outcomes: int) -> str:
@@ -76,8 +83,13 @@ def plan_text(n_outcomes: int) -> str:
 def run(args: list[str], stdin: str = "") -> tuple[float, float, str]:
     """Run the CLI in a fresh Python; return wall seconds, peak RSS (MiB) and stdout."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _WRAPPER, *args], input=stdin,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(done.stderr)
@@ -96,31 +108,66 @@ def main() -> None:
     data = args.data or Path(tempfile.gettempdir()) / f"pmpath-omop-{args.persons}"
     if not (data / "person.parquet").is_file():
         start = time.perf_counter()
-        synthesize(SynthParams(persons=args.persons, treated=args.treated,
-                               outcomes=args.outcomes, plant={"hepatotoxicity": 8.0},
-                               durability_losses=0, growth_falls=False), data)
+        synthesize(
+            SynthParams(
+                persons=args.persons,
+                treated=args.treated,
+                outcomes=args.outcomes,
+                plant={"hepatotoxicity": 8.0},
+                durability_losses=0,
+                growth_falls=False,
+            ),
+            data,
+        )
         print(f"generated {args.persons:,} persons in {time.perf_counter() - start:.1f} s: {data}")
     rows = {t: pq.ParquetFile(data / f"{t}.parquet").metadata.num_rows for t in TABLES_READ}
     total_rows = sum(rows.values())
-    print("rows read: " + ", ".join(f"{t} {n:,}" for t, n in rows.items())
-          + f"; total {total_rows:,}")
+    print(
+        "rows read: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()) + f"; total {total_rows:,}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plan = work / "plan.yaml"
         plan.write_text(plan_text(args.outcomes))
-        run(["init", "-w", str(work / "ws"), "--admin", "bench", "--name", "Bench",
-             "--password-stdin"], stdin=PASSWORD + "\n")
+        run(
+            [
+                "init",
+                "-w",
+                str(work / "ws"),
+                "--admin",
+                "bench",
+                "--name",
+                "Bench",
+                "--password-stdin",
+            ],
+            stdin=PASSWORD + "\n",
+        )
         results = {}
         for engine in ["duckdb", *(["spark"] if args.spark else [])]:
-            wall, peak, out = run(["surveil", "run", "--plan", str(plan), "--data", str(data),
-                                   "--engine", engine, "--json", "-w", str(work / "ws")])
+            wall, peak, out = run(
+                [
+                    "surveil",
+                    "run",
+                    "--plan",
+                    str(plan),
+                    "--data",
+                    str(data),
+                    "--engine",
+                    engine,
+                    "--json",
+                    "-w",
+                    str(work / "ws"),
+                ]
+            )
             payload = json.loads(out)
             results[engine] = payload["signals"]
             signalled = sorted({s["outcome"] for s in payload["signals"] if s["signal"]})
-            print(f"{engine}: {wall:.1f} s wall (start-up included), "
-                  f"{total_rows / wall:,.0f} rows/s, peak RSS {peak:,.0f} MiB; "
-                  f"{len(payload['signals'])} looks, signals: {', '.join(signalled) or 'none'}; "
-                  f"phases {json.dumps({k: round(v, 1) for k, v in payload['seconds'].items()})}")
+            print(
+                f"{engine}: {wall:.1f} s wall (start-up included), "
+                f"{total_rows / wall:,.0f} rows/s, peak RSS {peak:,.0f} MiB; "
+                f"{len(payload['signals'])} looks, signals: {', '.join(signalled) or 'none'}; "
+                f"phases {json.dumps({k: round(v, 1) for k, v in payload['seconds'].items()})}"
+            )
         if args.spark:
             same = results["duckdb"] == results["spark"]
             print(f"DuckDB and Spark numbers identical: {same}")

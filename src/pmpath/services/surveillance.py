@@ -153,13 +153,7 @@ def monitor(
     cohort_expr = co.materialize(cohort)
     seconds["cohort"] = time.perf_counter() - t0
     say(f"{len(cohort)} exposed persons; outcome events of {len(outcome_sets)} outcomes")
-    events = co.exposed_outcomes(
-        db,
-        cohort_expr,
-        outcome_sets,
-        washout_days=plan.washout_days,
-        windows={o.name: o.time_at_risk_days for o in plan.outcomes},
-    )
+    events = co.exposed_outcomes(db, cohort_expr, outcome_sets)
     say("background incidence in the comparator population")
     person_time, bg_events = co.background_incidence(
         db,
@@ -170,7 +164,7 @@ def monitor(
         age_bands_years=plan.background.age_bands_years,
     )
     seconds["queries"] = time.perf_counter() - t0
-    looks = [d for d in plan.surveillance.look_dates()]
+    looks = plan.surveillance.look_dates()
     signals: list[SignalRow] = []
     for outcome in plan.outcomes:
         say(f"looks of {outcome.name} ({outcome.method.value})")

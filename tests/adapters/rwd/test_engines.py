@@ -16,7 +16,7 @@ def _counts(db: Any) -> tuple[list[int], int, list[tuple[int, int, int]], list[t
     exposure = co.concept_set(db, [1118084], descendants=True)
     gib = co.concept_set(db, [192671], descendants=True)
     cohort, attrition = co.exposed_cohort(db, exposure, washout_days=365)
-    events = co.exposed_outcomes(db, cohort, {"gib": gib}, washout_days=365, windows={})
+    events = co.exposed_outcomes(db, cohort, {"gib": gib})
     person_time, bg = co.background_incidence(
         db,
         exposure,

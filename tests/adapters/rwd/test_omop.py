@@ -110,7 +110,7 @@ def test_eunomia_outcome_events_and_background_equal_plain_sql(eunomia_path: Pat
     exposure = co.concept_set(db, [CELECOXIB], descendants=True)
     gib = co.concept_set(db, [GI_BLEED], descendants=True)
     cohort, _ = co.exposed_cohort(db, exposure, washout_days=365)
-    events = co.exposed_outcomes(db, cohort, {"gib": gib}, washout_days=365, windows={})
+    events = co.exposed_outcomes(db, cohort, {"gib": gib})
     ids = ", ".join(map(str, gib))
     ((n_sql,),) = _sql(
         eunomia_path,

@@ -17,7 +17,9 @@ Assumptions: time at risk ends at the end of the observation period that holds t
 date, or at death; comparator person-time is not censored at the first event (the outcomes
 monitored are rare, so the bias is negligible); age is calendar year minus year of birth.
 Heavy lifting: Ibis builds one expression per question; the backend (DuckDB, Spark) runs it;
-results come back as small aggregated pandas frames.
+results come back as small aggregated pandas frames. On DuckDB the exposed cohort's steps and
+the comparator population are computed once into in-memory tables that later queries read
+(:meth:`OmopDatabase.materialize`); Spark plans each query whole.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def exposed_cohort(
     """Return the exposed cohort as an Ibis table (person_id, index_date, lot_number,
     gender_concept_id, year_of_birth, month_of_birth, day_of_birth, op_start, op_end,
     death_date) and its attrition."""
-    exposures = _exposures(db, exposure_ids)
+    exposures = db.materialize(_exposures(db, exposure_ids), "pmpath_exposures")
     op = db.table("observation_period")
     in_op = exposures.join(
         op,
@@ -103,6 +105,7 @@ def exposed_cohort(
         op_start=op.observation_period_start_date,
         op_end=op.observation_period_end_date,
     )
+    in_op = db.materialize(in_op, "pmpath_exposed_in_observation")
     with_prior = in_op.filter(
         in_op.op_start.delta(in_op.index_date, unit="day") <= -washout_days
         if washout_days
@@ -126,6 +129,7 @@ def exposed_cohort(
     cohort = cohort.left_join(death, cohort.person_id == death.person_id).select(
         *[cohort[c] for c in cohort.columns], death.death_date
     )
+    cohort = db.materialize(cohort, "pmpath_exposed_cohort")
     counts = db.execute(_counts_table(exposures, in_op, with_prior, cohort)).iloc[0]
     attrition = [
         AttritionStep("first exposure to the product", int(counts["exposed"])),
@@ -166,15 +170,11 @@ def exposed_outcomes(
     db: OmopDatabase,
     cohort: ir.Table,
     outcomes: Mapping[str, Sequence[int]],
-    *,
-    washout_days: int,
-    windows: dict[str, tuple[int, int]],
 ) -> pd.DataFrame:
-    """Return per exposed person and outcome: the days from index of every outcome event
-    inside the person's observation (``offset_days``), and whether one falls in the washout;
-    one row per (person, outcome, event), plus the person's follow-up limit
-    (``end_offset_days``: observation end or death, from index). Persons without events are
-    absent (the cohort gives their follow-up)."""
+    """Return every outcome event of exposed persons inside the observation period holding
+    their index date: person_id, outcome, offset_days (days from the index date; negative
+    before it). Persons without events are absent (the cohort gives their follow-up); the
+    washout and time-at-risk windows are applied by :mod:`pmpath.evidence.surveillance.monitor`."""
     events = outcome_events(db, outcomes)
     c = cohort
     joined = events.join(c, events.person_id == c.person_id).select(
@@ -184,7 +184,6 @@ def exposed_outcomes(
         prior_offset=c.op_start.delta(c.index_date, unit="day"),
         end_offset=c.index_date.delta(c.op_end, unit="day").negate(),
     )
-    del windows, washout_days
     inside = joined.filter(
         (joined.offset_days >= joined.prior_offset) & (joined.offset_days <= joined.end_offset)
     )
@@ -268,11 +267,12 @@ def background_incidence(
         ],
         else_=ibis.literal(-1),
     )
-    comparator = comparator.mutate(age_band=cases)
+    comparator = db.materialize(comparator.mutate(age_band=cases), "pmpath_comparator")
     time = comparator.group_by(["gender_concept_id", "age_band"]).aggregate(
         person_days=(comparator.t0.delta(comparator.t1, unit="day").negate() + 1).sum()
     )
     events = outcome_events(db, outcomes)
+    events = events.filter((events.event_date >= start_lit) & (events.event_date <= end_lit))
     in_time = events.join(
         comparator,
         (events.person_id == comparator.person_id)

@@ -119,6 +119,18 @@ class OmopDatabase:
         """Return the normalised table ``name`` (empty with the CDM columns if absent)."""
         return self.tables[name]
 
+    def materialize(self, expr: ir.Table, name: str) -> ir.Table:
+        """Return ``expr`` computed once into a table of the in-memory DuckDB (read by several
+        later queries); on Spark the expression itself (Spark plans each query as a whole)."""
+        if self.engine == "duckdb":
+            # CREATE TABLE AS of the compiled query (ibis 12's create_table fails on
+            # expressions over read_parquet views with DuckDB 1.5: "syntax error at end")
+            self.backend._run_pre_execute_hooks(expr)  # registers the query's memtables
+            sql = self.backend.compile(expr)
+            self.backend.raw_sql(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+            return self.backend.table(name)
+        return expr
+
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an expression on this database's backend; return a pandas DataFrame."""
         result = self.backend.execute(expr)
@@ -149,7 +161,10 @@ def connect(engine: str, *, spark: Any = None) -> Any:
     """Return an Ibis backend: in-memory DuckDB, or PySpark on ``spark`` (a SparkSession, or
     a master URL; default ``local[*]``)."""
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        backend = ibis.duckdb.connect()
+        # DuckDB draws a progress bar on stdout for long queries: it would corrupt --json output
+        backend.raw_sql("SET enable_progress_bar = false")
+        return backend
     if engine == "spark":
         session = spark if spark is not None and not isinstance(spark, str) else None
         if session is None:
@@ -176,10 +191,8 @@ def _files_in_folder(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _raw_tables(
-    path: Path, backend: Any, engine: str
-) -> tuple[dict[str, ir.Table], dict[str, Any]]:
-    """Raw (un-normalised) tables by lower-case name, and cdm_source if present."""
+def _raw_tables(path: Path, backend: Any, engine: str) -> dict[str, ir.Table]:
+    """Raw (un-normalised) tables by lower-case name, cdm_source included if present."""
     wanted = [*CDM_COLUMNS, "cdm_source"]
     raw: dict[str, ir.Table] = {}
     if path.is_dir():
@@ -193,7 +206,7 @@ def _raw_tables(
                 raw[name] = backend.read_parquet(target, table_name=f"omop_{name}")
             else:
                 raw[name] = backend.read_csv(str(file), table_name=f"omop_{name}")
-        return raw, {}
+        return raw
     import duckdb
 
     if engine == "duckdb":
@@ -205,7 +218,7 @@ def _raw_tables(
         for name in wanted:
             if name in names:
                 raw[name] = backend.table(names[name], database=("omop_source", "main"))
-        return raw, {}
+        return raw
     # Spark reads a DuckDB file through Parquet copies of the tables it needs (DuckDB writes
     # them with their own types; a pandas round trip would lose the type of all-null columns)
     import tempfile
@@ -232,7 +245,7 @@ def _raw_tables(
             raw[name] = backend.read_parquet(str(parquet), table_name=f"omop_{name}")
     finally:
         con.close()
-    return raw, {}
+    return raw
 
 
 def _normalise(name: str, table: ir.Table, source: str) -> tuple[ir.Table, str | None]:
@@ -320,7 +333,7 @@ def open_omop(path: Path, *, engine: str = "duckdb", spark: Any = None) -> OmopD
     if not path.exists():
         raise NotFoundError(f"OMOP data {path} does not exist")
     backend = connect(engine, spark=spark)
-    raw, _ = _raw_tables(path, backend, engine)
+    raw = _raw_tables(path, backend, engine)
     absent = [t for t in REQUIRED_TABLES if t not in raw]
     if absent:
         raise InvalidInputError(f"OMOP data {path}: missing table(s) {', '.join(absent)}")

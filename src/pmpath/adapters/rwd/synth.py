@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -417,8 +416,3 @@ def _spontaneous_reports(
             rid += 1
             rows.append((f"R{rid:06d}", product, names[int(t)]))
     return pd.DataFrame(rows, columns=["report_id", "product", "event_term"])
-
-
-def synthesize_date(value: str) -> date:
-    """Parse an ISO date (used by the CLI help examples)."""
-    return date.fromisoformat(value)
