@@ -261,8 +261,10 @@ def test_batch_of_samples_one_aggregate_table_and_a_failing_sample(
 
 def test_report_html_is_self_contained(tmp_path: Path, run: Run, reads: dict[str, Path]) -> None:
     out = tmp_path / "out"
-    code, _, err = run(*_base_editor(reads, out))
+    code, _, err = run(*_base_editor(reads, out), "--assignments")
     assert code == 0, err
+    rows = gzip.decompress((out / "assignments.tsv.gz").read_bytes()).decode().splitlines()
+    assert len(rows) == 1 + 2020 and rows[0] == "read\tamplicon\toutcome\twindow_indels"
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     assert 'src="outcomes.png"' not in page
