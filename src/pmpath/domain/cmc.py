@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from pmpath.domain.enums import (
     BatchStatus,
@@ -45,7 +45,7 @@ from pmpath.domain.models import (
     Text,
     _Frozen,
 )
-from pmpath.domain.yamltext import line_of
+from pmpath.domain.yamltext import parse_yaml_model
 
 PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a limit no compendium or guidance sets; such entries must say ``why``."""
@@ -183,31 +183,8 @@ class Specification(_Frozen):
 def parse_specification(text: str, where: str) -> Specification:
     """Return the specification in YAML ``text``; InvalidInputError naming ``where``, the key
     path and its line when the text is not valid YAML or not a valid specification."""
-    import yaml
-
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(
-            f"{where} is not valid YAML: {' '.join(str(exc).split())}"
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{where} must be a YAML mapping with specification_id, tests, ...")
-    try:
-        return Specification.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(yaml_error_message(exc, root, where)) from None
-
-
-def yaml_error_message(exc: ValidationError, root: Any, where: str) -> str:
-    """Return 'WHERE: key.path (line N): message' for the first error of ``exc``, the line found
-    in the composed YAML tree ``root``."""
-    first = exc.errors()[0]
-    path = [str(p) for p in first["loc"]]
-    line = line_of(root, path)
-    at = f" (line {line})" if line else ""
-    return f"{where}: {'.'.join(path) or 'document'}{at}: {first['msg']}"
+    spec, _ = parse_yaml_model(text, Specification, where, expect="specification_id, tests, ...")
+    return spec
 
 
 class BatchRecordFile(_Frozen):
@@ -230,21 +207,10 @@ class BatchRecordFile(_Frozen):
 def parse_batch_record(text: str, where: str) -> BatchRecordFile:
     """Return the batch record in YAML ``text``; InvalidInputError naming ``where``, the key path
     and its line."""
-    import yaml
-
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(
-            f"{where} is not valid YAML: {' '.join(str(exc).split())}"
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{where} must be a YAML mapping with lot_number, materials, ...")
-    try:
-        return BatchRecordFile.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(yaml_error_message(exc, root, where)) from None
+    record, _ = parse_yaml_model(
+        text, BatchRecordFile, where, expect="lot_number, materials, steps, ..."
+    )
+    return record
 
 
 # --- stored entities -----------------------------------------------------------------------

@@ -7,7 +7,11 @@ each node's position; :func:`line_of` walks it along a validation error's key pa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pmpath.domain.errors import InvalidInputError
 
 
 def line_of(node: Any, path: list[str]) -> int | None:
@@ -27,3 +31,38 @@ def line_of(node: Any, path: list[str]) -> int | None:
         node = match
         line = node.start_mark.line + 1
     return line
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_yaml_model(
+    text: str, model: type[M], where: str, *, expect: str, skip: tuple[str, ...] = ()
+) -> tuple[M, Any]:
+    """Return ``text`` validated as ``model`` and its composed YAML tree (for later line lookups).
+
+    InvalidInputError naming ``where`` for text that is not YAML, a document that is not a
+    mapping (``expect`` says what it should hold), or the first validation error as
+    ``WHERE: key.path (line N): message``. ``skip`` drops location parts that are not keys in
+    the file (a discriminated union's tag).
+    """
+    import yaml
+
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(
+            f"{where} is not valid YAML: {' '.join(str(exc).split())}"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where} must be a YAML mapping with {expect}")
+    try:
+        return model.model_validate(data), root
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = [str(p) for p in first["loc"] if str(p) not in skip]
+        line = line_of(root, path)
+        at = f" (line {line})" if line else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInputError(f"{where}: {'.'.join(path) or 'document'}{at}: {message}") from None

@@ -21,12 +21,12 @@ import typing
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from pmpath.domain.contract import FrozenModel
 from pmpath.domain.enums import Element, EvidenceKind
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.yamltext import line_of
+from pmpath.domain.yamltext import line_of, parse_yaml_model
 
 PMPATH_DEFAULT = "pmpath default"
 """The ``source`` of a number FDA has not set; such entries must say ``why``."""
@@ -120,27 +120,9 @@ class Policy(FrozenModel):
 
 
 def parse_policy(text: str, where: str) -> Policy:
-    """Return the policy in YAML ``text``; InvalidInputError naming ``where``, key path and line."""
-    import yaml
-
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(
-            f"{where} is not valid YAML: {' '.join(str(exc).split())}"
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{where} must be a YAML mapping with policy_id, elements, ...")
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = [str(p) for p in first["loc"]]
-        line = line_of(root, path)
-        at = f" (line {line})" if line else ""
-        key = ".".join(path) or "policy"
-        raise InvalidInputError(f"{where}: {key}{at}: {first['msg']}") from None
+    """Return the policy in YAML ``text``, bound to the result models (:func:`bind_policy`);
+    InvalidInputError naming ``where``, key path and line."""
+    policy, _ = parse_yaml_model(text, Policy, where, expect="policy_id, elements, ...")
     return bind_policy(policy, text, where)
 
 

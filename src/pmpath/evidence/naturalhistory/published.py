@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.yamltext import line_of
+from pmpath.domain.yamltext import parse_yaml_model
 from pmpath.evidence.naturalhistory.data import Cohort
 
 if TYPE_CHECKING:
@@ -184,27 +184,20 @@ class PublishedReference(FrozenModel):
 def load_reference(path: Path) -> PublishedReference:
     """Return the published reference in the YAML file ``path``; InvalidInputError naming the
     file, the key and its line."""
-    import yaml
-
     try:
         text = Path(path).read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{path} must be a mapping with name, citation and endpoints")
-    try:
-        return PublishedReference.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        parts = [str(p) for p in first["loc"] if str(p) not in ("survival", "events", "trajectory")]
-        line = line_of(root, parts)
-        at = f" (line {line})" if line else ""
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidInputError(f"{path}: {'.'.join(parts) or 'file'}{at}: {message}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not text (a YAML reference expected)") from None
+    reference, _ = parse_yaml_model(
+        text,
+        PublishedReference,
+        str(path),
+        expect="name, citation and endpoints",
+        skip=("survival", "events", "trajectory"),
+    )
+    return reference
 
 
 def coverage_fraction(
