@@ -15,7 +15,7 @@ from pmpath.domain.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from pmpath.domain.models import Case, CrosswalkEntry
+from pmpath.domain.models import Case, CrosswalkEntry, Signature
 from pmpath.services.crosswalk import link_patient, lookup_patient
 from pmpath.services.signatures import sign
 from pmpath.services.users import add_user, create_first_admin
@@ -171,3 +171,27 @@ def test_crosswalk_needs_an_existing_patient(people: Store) -> None:
         )
     with Reader(people) as reader:
         assert reader.find(Case) == []
+
+
+def test_the_stores_sign_in_settings_apply_to_every_password_check(people: Store) -> None:
+    from pmpath.domain.security import SignInSettings
+
+    people.sign_in = SignInSettings(max_failed=2, delay_seconds=0.0)  # as a workspace sets it
+    arguments = {"record_ref": "platform:PLAT-1", "meaning": SignatureMeaning.APPROVED}
+    with pytest.raises(AuthenticationError, match=r"failed for user 'rita'$"):
+        sign(people, username="rita", password="wrong password 1", **arguments)  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationError, match="the account is now locked"):
+        sign(people, username="rita", password="wrong password 2", **arguments)  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationError, match="locked after 2 failed attempts"):
+        sign(people, username="rita", password=PASSWORD, **arguments)  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationError, match="locked"):
+        lookup_patient(people, username="rita", password=PASSWORD, patient_id="PT-0000000001")
+    with Reader(people) as reader:
+        events = reader.audit_events()
+        assert not reader.find(Signature)
+    assert [(e.action.value, e.entity_type) for e in events[-4:]] == [
+        ("update", "credential"),
+        ("update", "credential"),
+        ("refused", "user"),
+        ("refused", "user"),
+    ]

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pmpath.adapters.store import Store, UnitOfWork
 from pmpath.domain.enums import AuditAction
 from pmpath.domain.models import CrosswalkEntry, Patient
-from pmpath.services.users import DEFAULT_POLICY, AuthPolicy, check_password, require_permission
+from pmpath.domain.security import SignInSettings
+from pmpath.services.users import check_password, require_permission
 
 
 def link_patient(
@@ -25,11 +26,11 @@ def link_patient(
     patient_id: str,
     site: str,
     hospital_identifier: str,
-    policy: AuthPolicy = DEFAULT_POLICY,
+    sign_in: SignInSettings | None = None,
 ) -> CrosswalkEntry:
     """Record which site's hospital identifier a pseudonymous patient has; return the entry."""
     user, _ = check_password(
-        store, username=username, password=password, purpose="crosswalk", policy=policy
+        store, username=username, password=password, purpose="crosswalk", sign_in=sign_in
     )
     with UnitOfWork(
         store, actor=username, reason=f"crosswalk link for {patient_id}", privileged=True
@@ -49,14 +50,14 @@ def lookup_patient(
     username: str,
     password: str,
     patient_id: str,
-    policy: AuthPolicy = DEFAULT_POLICY,
+    sign_in: SignInSettings | None = None,
 ) -> CrosswalkEntry:
     """Return the crosswalk entry of a patient pseudonym (admins only); NotFoundError if none.
 
     The read is recorded as an ``access`` event by the reader, in the same transaction.
     """
     user, _ = check_password(
-        store, username=username, password=password, purpose="crosswalk", policy=policy
+        store, username=username, password=password, purpose="crosswalk", sign_in=sign_in
     )
     reason = f"crosswalk entry of {patient_id} read by {username}"
     with UnitOfWork(store, actor=username, reason=reason, privileged=True) as uow:

@@ -25,7 +25,8 @@ from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import sha256_hex
 from pmpath.domain.errors import InvalidInputError, PermissionDeniedError
 from pmpath.domain.models import LoginSession, User, new_id
-from pmpath.services.users import DEFAULT_POLICY, AuthPolicy, check_password
+from pmpath.domain.security import DEFAULT_SIGN_IN, SignInSettings
+from pmpath.services.users import check_password
 
 SESSION_FILE = "session.json"
 
@@ -54,11 +55,13 @@ def session_file(workspace_path: Path) -> Path:
 
 
 def login(
-    store: Store, *, username: str, password: str, policy: AuthPolicy = DEFAULT_POLICY
+    store: Store, *, username: str, password: str, sign_in: SignInSettings | None = None
 ) -> SessionToken:
-    """Check the password and open a session of ``policy.session_hours``; return its token."""
+    """Check the password and open a session of ``session_hours`` (``sign_in``, else the
+    store's settings, else 12 h); return its token."""
+    hours = (sign_in or store.sign_in or DEFAULT_SIGN_IN).session_hours
     user, _ = check_password(
-        store, username=username, password=password, purpose="sign-in", policy=policy
+        store, username=username, password=password, purpose="sign-in", sign_in=sign_in
     )
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
@@ -67,7 +70,7 @@ def login(
         user_id=user.id,
         token_sha256=sha256_hex(token),
         created_at=now,
-        expires_at=now + timedelta(hours=policy.session_hours),
+        expires_at=now + timedelta(hours=hours),
     )
     with UnitOfWork(store, actor=user.id, reason="signed in", privileged=True) as uow:
         uow.add(session)

@@ -26,9 +26,8 @@ from pmpath.domain.crypto import fingerprint, parse_public_key, sign_message, ve
 from pmpath.domain.enums import SignatureMeaning
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import Signature, new_id
+from pmpath.domain.security import SignInSettings
 from pmpath.services.users import (
-    DEFAULT_POLICY,
-    AuthPolicy,
     check_password,
     private_key,
     require_permission,
@@ -66,7 +65,7 @@ def sign(
     record_ref: str,
     meaning: SignatureMeaning,
     reason: str = "",
-    policy: AuthPolicy = DEFAULT_POLICY,
+    sign_in: SignInSettings | None = None,
     checkpoint_dir: Path | None = None,
 ) -> Signature:
     """Sign the current version of the record ``record_ref`` (``TYPE:ID``); return the signature.
@@ -84,7 +83,7 @@ def sign(
     if spec.restricted or type_name in ("signature", "checkpoint"):
         raise InvalidInputError(f"{type_name} records cannot be signed")
     user, credential = check_password(
-        store, username=username, password=password, purpose="signature", policy=policy
+        store, username=username, password=password, purpose="signature", sign_in=sign_in
     )
     with Reader(store) as reader:
         require_permission(reader, user, f"sign:{meaning}")

@@ -7,9 +7,10 @@ private key in the credential, encrypted under a key derived from the password, 
 password's holder can sign (21 CFR 11.70, 11.200).
 
 Failed passwords (sign-in, signature, crosswalk) are audited, delayed progressively and lock the
-account after ``AuthPolicy.max_failed`` failures within ``AuthPolicy.window_minutes``; an admin
-unlocks it (OWASP ASVS 4.0 V2.2.1, 21 CFR 11.300(d)). The defaults: 5 failures in 15 minutes,
-a delay of 1 s doubling with each failure up to 8 s.
+account after ``max_failed`` failures within ``window_minutes``
+(``pmpath.domain.security.SignInSettings``); an admin unlocks it (OWASP ASVS 4.0 V2.2.1,
+21 CFR 11.300(d)). The defaults: 5 failures in 15 minutes, a delay of 1 s doubling with each
+failure up to 8 s.
 
 Managing users (add, list, disable, enable, unlock, another user's password) needs an active
 user with the ``admin`` permission as ``actor``; only the very first admin of an empty workspace
@@ -19,7 +20,6 @@ is created without one (:func:`create_first_admin`, called by ``pmpath init``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -42,6 +42,7 @@ from pmpath.domain.errors import (
     PmpathError,
 )
 from pmpath.domain.models import Credential, LoginSession, Role, User
+from pmpath.domain.security import DEFAULT_SIGN_IN, SignInSettings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -65,31 +66,6 @@ BUILTIN_ROLES: dict[RoleName, tuple[str, list[str]]] = {
         + [f"sign:{meaning}" for meaning in SignatureMeaning],
     ),
 }
-
-
-@dataclass(frozen=True)
-class AuthPolicy:
-    """Sign-in and lockout settings (the workspace's ``[security]`` table overrides them).
-
-    ``max_failed`` failures within ``window_minutes`` lock the account; after the n-th failure
-    in the window pmpath waits ``delay_seconds * 2**(n-1)``, at most ``max_delay_seconds``.
-    Sessions last ``session_hours``.
-    """
-
-    max_failed: int = 5
-    window_minutes: float = 15.0
-    delay_seconds: float = 1.0
-    max_delay_seconds: float = 8.0
-    session_hours: float = 12.0
-
-    def delay_after(self, n_failures: int) -> float:
-        """Return the wait in seconds after the ``n_failures``-th failure in the window."""
-        if n_failures < 1:
-            return 0.0
-        return float(min(self.delay_seconds * 2 ** (n_failures - 1), self.max_delay_seconds))
-
-
-DEFAULT_POLICY = AuthPolicy()
 
 
 def ensure_builtin_roles(uow: UnitOfWork) -> None:
@@ -247,7 +223,7 @@ def check_password(
     username: str,
     password: str,
     purpose: str,
-    policy: AuthPolicy = DEFAULT_POLICY,
+    sign_in: SignInSettings | None = None,
 ) -> tuple[User, Credential]:
     """Return the user and credential if ``password`` is ``username``'s; otherwise record the
     failure in the audit log, wait, and raise AuthenticationError.
@@ -256,12 +232,14 @@ def check_password(
     the ``max_failed``-th failure within the window locks the account. A locked or disabled
     account, or an unknown user, is refused with an audited ``refused`` event and the base
     delay, without checking the password. A success clears earlier failures. ``purpose``
-    (sign-in, signature, crosswalk) goes into the audit reason. The message never says whether
-    the user or the password was wrong.
+    (sign-in, signature, crosswalk) goes into the audit reason. The settings are ``sign_in``,
+    else the store's (its workspace's ``[security]``), else the defaults. The message never
+    says whether the user or the password was wrong.
     """
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    policy = sign_in or store.sign_in or DEFAULT_SIGN_IN
     now = datetime.now(UTC)
     failure = f"authentication failed for user {username!r}"
     with Reader(store, privileged=True) as reader:
@@ -362,7 +340,7 @@ def change_password(
     username: str,
     new_password: str,
     old_password: str | None = None,
-    policy: AuthPolicy = DEFAULT_POLICY,
+    sign_in: SignInSettings | None = None,
 ) -> User:
     """Set a new password; return the user. Revokes the user's open sessions.
 
@@ -376,7 +354,7 @@ def change_password(
     if actor == username and old_password is not None:
         user, credential = check_password(
             store, username=username, password=old_password, purpose="password change",
-            policy=policy,
+            sign_in=sign_in,
         )  # fmt: skip
         raw = private_key(user, credential, old_password) if user.public_key_ed25519 else None
         from argon2 import PasswordHasher

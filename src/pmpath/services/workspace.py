@@ -2,7 +2,7 @@
 
 Layout of a workspace folder::
 
-    pmpath.toml          configuration (database URL, sign-in policy, when it was created)
+    pmpath.toml          configuration (database URL, sign-in settings, when it was created)
     secret.key           32 random bytes (hex, mode 0600): keys the audit log's HMACs, and,
                          through HKDF, the crosswalk encryption and the workspace checkpoint key
     checkpoint-key.pub   the public half of the workspace checkpoint key (PEM)
@@ -17,8 +17,8 @@ The folder is chosen by ``--workspace DIR``, else ``$PMPATH_HOME``, else ``./pmp
 database. The database remembers an HMAC of the key it was created with, so a workspace opened
 with another key is told "workspace key does not match this database".
 
-The ``[security]`` table of ``pmpath.toml`` sets the sign-in policy
-(``pmpath.services.users.AuthPolicy``): ``max_failed_logins``, ``lockout_window_minutes``,
+The ``[security]`` table of ``pmpath.toml`` sets the sign-in settings
+(``pmpath.domain.security.SignInSettings``): ``max_failed_logins``, ``lockout_window_minutes``,
 ``failed_login_delay_seconds``, ``max_failed_login_delay_seconds``, ``session_hours``.
 """
 
@@ -39,9 +39,8 @@ from pmpath.adapters.store import Store, UnitOfWork
 from pmpath.domain.crypto import derive_key, public_key_pem, signing_key_from_seed
 from pmpath.domain.errors import ConflictError, InvalidInputError, NotFoundError, PmpathError
 from pmpath.domain.models import User
+from pmpath.domain.security import DEFAULT_SIGN_IN, SignInSettings
 from pmpath.services.users import (
-    DEFAULT_POLICY,
-    AuthPolicy,
     create_first_admin,
     ensure_builtin_roles,
     require_admin,
@@ -74,18 +73,21 @@ def resolve_workspace_dir(option: Path | None) -> Path:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An opened workspace: its folder, database URL, secret and sign-in policy."""
+    """An opened workspace: its folder, database URL, secret and sign-in settings."""
 
     path: Path
     database_url: str
     secret_key: bytes
     created_at: str
-    policy: AuthPolicy = field(default=DEFAULT_POLICY)
+    sign_in: SignInSettings = field(default=DEFAULT_SIGN_IN)
 
     def store(self) -> Store:
         """Return a Store on this workspace's database (call ``dispose`` when done)."""
         return Store(
-            self.database_url, secret_key=self.secret_key, checkpoint_dir=self.checkpoints_dir
+            self.database_url,
+            secret_key=self.secret_key,
+            checkpoint_dir=self.checkpoints_dir,
+            sign_in=self.sign_in,
         )
 
     def checkpoint_key(self) -> tuple[bytes, str]:
@@ -142,7 +144,7 @@ def _secret_key(path: Path) -> bytes:
     return key
 
 
-def _policy(config: dict[str, Any], config_path: Path) -> AuthPolicy:
+def _sign_in(config: dict[str, Any], config_path: Path) -> SignInSettings:
     table = config.get("security", {})
     if not isinstance(table, dict):
         raise InvalidInputError(f"{config_path}: [security] must be a table")
@@ -160,7 +162,7 @@ def _policy(config: dict[str, Any], config_path: Path) -> AuthPolicy:
         raise InvalidInputError(
             f"{config_path}: [security] max_failed_logins must be >= 1 and session_hours > 0"
         )
-    return AuthPolicy(**values)
+    return SignInSettings(**values)
 
 
 def open_workspace(path: Path) -> Workspace:
@@ -196,7 +198,7 @@ def _read_workspace(path: Path) -> Workspace:
         database_url=_database_url(path, str(database.get("url", ""))),
         secret_key=_secret_key(path),
         created_at=str(meta.get("created_at", "")),
-        policy=_policy(config, config_path),
+        sign_in=_sign_in(config, config_path),
     )
 
 
@@ -257,13 +259,13 @@ def init_workspace(
             "# the environment variable PMPATH_DATABASE_URL, puts the records there instead.\n"
             f"url = {_toml_string(database_url or '')}\n\n"
             "[security]\n"
-            "# Sign-in policy (OWASP ASVS 4.0 V2.2): failures within the window lock the account;\n"
+            "# Sign-in (OWASP ASVS 4.0 V2.2): failures within the window lock the account;\n"
             "# each failure waits delay * 2**(n-1) seconds, at most the maximum.\n"
-            f"max_failed_logins = {DEFAULT_POLICY.max_failed}\n"
-            f"lockout_window_minutes = {DEFAULT_POLICY.window_minutes:g}\n"
-            f"failed_login_delay_seconds = {DEFAULT_POLICY.delay_seconds:g}\n"
-            f"max_failed_login_delay_seconds = {DEFAULT_POLICY.max_delay_seconds:g}\n"
-            f"session_hours = {DEFAULT_POLICY.session_hours:g}\n",
+            f"max_failed_logins = {DEFAULT_SIGN_IN.max_failed}\n"
+            f"lockout_window_minutes = {DEFAULT_SIGN_IN.window_minutes:g}\n"
+            f"failed_login_delay_seconds = {DEFAULT_SIGN_IN.delay_seconds:g}\n"
+            f"max_failed_login_delay_seconds = {DEFAULT_SIGN_IN.max_delay_seconds:g}\n"
+            f"session_hours = {DEFAULT_SIGN_IN.session_hours:g}\n",
             encoding="utf-8",
         )
         staged = _read_workspace(staging)
@@ -396,7 +398,7 @@ def open_demo_workspace(path: Path) -> tuple[Workspace, str]:
             except PmpathError:
                 pass
             password = password_path.read_text(encoding="ascii").strip()
-            token = login(store, username=DEMO_ADMIN, password=password, policy=workspace.policy)
+            token = login(store, username=DEMO_ADMIN, password=password, sign_in=workspace.sign_in)
             write_session_file(session_file(path), token)
             return workspace, DEMO_ADMIN
         from pmpath.adapters.store import Reader

@@ -26,6 +26,7 @@ from pmpath.domain.crypto import (
     is_encrypted_field,
 )
 from pmpath.domain.errors import InvalidInputError, PmpathError
+from pmpath.domain.security import SignInSettings
 
 
 def _quote_identifier(name: str) -> str:
@@ -66,10 +67,19 @@ class Store:
     identifiers, password hashes), so the log can be read without revealing them.
     """
 
-    def __init__(self, url: str, *, secret_key: bytes, checkpoint_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret_key: bytes,
+        checkpoint_dir: Path | None = None,
+        sign_in: SignInSettings | None = None,
+    ) -> None:
         self.url = normalise_url(url)
         self.checkpoint_dir = checkpoint_dir
         """Where signed audit checkpoints are written as files (a workspace's folder), if set."""
+        self.sign_in = sign_in
+        """The workspace's sign-in settings (lockout, delays, session length), if set."""
         try:
             parsed = make_url(self.url)
         except ArgumentError:

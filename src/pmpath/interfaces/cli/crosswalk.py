@@ -69,7 +69,7 @@ def link_command(
             patient_id=patient_id,
             site=site,
             hospital_identifier=identifier,
-            policy=opened.policy,
+            sign_in=opened.sign_in,
         )
     finally:
         store.dispose()
@@ -93,7 +93,7 @@ def show_command(
         password = read_password(password_stdin, f"password for {username}: ")
         entry = lookup_patient(
             store, username=username, password=password, patient_id=patient_id,
-            policy=opened.policy,
+            sign_in=opened.sign_in,
         )  # fmt: skip
     finally:
         store.dispose()

@@ -162,7 +162,7 @@ def init(
         typer.echo(f"workspace {path} {what} (database {store.display_url})")
         if account is not None:
             token = login(
-                store, username=account.username, password=account.password, policy=opened.policy
+                store, username=account.username, password=account.password, sign_in=opened.sign_in
             )
             write_session_file(session_file(path), token)
             typer.echo(f"admin {account.username} created and logged in")
@@ -260,7 +260,7 @@ def login_command(
     store = opened.store()
     try:
         password = read_password(password_stdin, f"password for {username}: ")
-        token = login(store, username=username, password=password, policy=opened.policy)
+        token = login(store, username=username, password=password, sign_in=opened.sign_in)
         try:  # the session this file held before ends: one session per file
             previous = read_session_file(path)
         except PmpathError:
@@ -271,7 +271,7 @@ def login_command(
         store.dispose()
     write_session_file(path, token)
     typer.echo(
-        f"logged in as {token.username} for {opened.policy.session_hours:g} h (session {path})"
+        f"logged in as {token.username} for {opened.sign_in.session_hours:g} h (session {path})"
     )
 
 
@@ -372,7 +372,7 @@ def audit_checkpoint(
             password = read_password(password_stdin, f"password for {who}: ")
             user, credential = check_password(
                 store, username=who, password=password, purpose="checkpoint",
-                policy=opened.policy,
+                sign_in=opened.sign_in,
             )  # fmt: skip
             raw, signer = private_key(user, credential, password), who
         else:
@@ -548,7 +548,7 @@ def user_passwd(
     try:
         change_password(
             store, actor=who, username=username, new_password=new, old_password=old,
-            policy=opened.policy,
+            sign_in=opened.sign_in,
         )  # fmt: skip
     finally:
         store.dispose()
@@ -636,7 +636,7 @@ def sign_command(
             record_ref=record,
             meaning=signature_meaning,
             reason=reason,
-            policy=opened.policy,
+            sign_in=opened.sign_in,
         )
     finally:
         store.dispose()
