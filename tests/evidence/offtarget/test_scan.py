@@ -388,3 +388,21 @@ def test_the_scan_pass_gives_the_digest_and_the_names_without_rereading(
         monkeypatch.setattr(genome, "_scan_headers", no_second_read)
         monkeypatch.setattr(genome, "_open_stream", no_second_read)
         assert genome.contigs == [name for name, _ in records]
+
+
+def test_region_fetch_by_random_access_equals_the_stream_and_writes_no_index_beside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PMPATH_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "g.fa"
+    rng = np.random.default_rng(9)
+    chr2 = _random(rng, 900)
+    write_fasta(path, [("chr1", _random(rng, 1200)), ("chr2", chr2[:300] + "RYK" + chr2[303:])])
+    regions = [("chr1", 0, 50), ("chr1", 1150, 1300), ("chr2", 290, 320), ("chr2", -5, 10)]
+    genome = Genome(path)
+    fetched = genome.fetch(regions)
+    assert fetched == genome.stream_fetch(regions)
+    assert fetched[("chr2", 290, 320)][10:13] == "NNN" and len(fetched[("chr1", 1150, 1300)]) == 50
+    assert sorted(p.name for p in folder.iterdir()) == ["g.fa"]  # the index went to the cache

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -321,8 +321,33 @@ class Genome:
 
     def fetch(self, regions: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], str]:
         """Return the upper-case + strand sequence of each (contig, start, end) region, clipped
-        to the contig's ends (one streaming pass over the file). NotFoundError for an unknown
-        contig."""
+        to the contig's ends (any letter other than A, C, G, T as N). NotFoundError for an
+        unknown contig.
+
+        Random access through :func:`pmpath.io.fasta.open_indexed` (pyfaidx; the ``.fai`` beside
+        the file, else one in pmpath's cache: never written next to the user's FASTA); if the
+        file cannot be indexed that way, one streaming pass (:meth:`stream_fetch`)."""
+        from pmpath.io.fasta import open_indexed
+
+        for contig, _, _ in regions:
+            if contig not in self.contigs:
+                raise NotFoundError(f"contig {contig!r} is not in genome {self.path}")
+        try:
+            fasta: Any = open_indexed(self.path)
+        except InvalidInputError:
+            return self.stream_fetch(regions)
+        try:
+            return {
+                (contig, start, end): str(fasta[contig][max(start, 0) : max(end, 0)])
+                .upper()
+                .translate(_TO_ACGTN)
+                for contig, start, end in regions
+            }
+        finally:
+            fasta.close()
+
+    def stream_fetch(self, regions: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], str]:
+        """Return :meth:`fetch`'s regions from one streaming pass over the file."""
         wanted: dict[str, list[tuple[int, int]]] = {}
         for contig, start, end in regions:
             if contig not in self.contigs:
@@ -342,6 +367,9 @@ class Genome:
                     piece = block.codes[lo - block.start_bp : hi - block.start_bp]
                     parts[(block.contig, start, end)].append(decode(piece))
         return {key: "".join(value) for key, value in parts.items()}
+
+
+_TO_ACGTN = {ord(c): "N" for c in "BDHKMNRSVWYU-*"}
 
 
 class _HashingReader:

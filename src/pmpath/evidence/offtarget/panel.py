@@ -11,8 +11,8 @@ control reads per site and flags those above background.
 Rules: an amplicon that overlaps one already in the panel, or has the same sequence, is left out
 (reads could not be told apart); so is a site whose guide match inside the amplicon needs more
 than ``MAX_UNGAPPED_MISMATCHES`` mismatches without gaps (a bulged site the quantifier cannot
-lay out); each left-out site is listed with the reason. Sequences come from one streaming pass
-over the FASTA (:meth:`pmpath.evidence.offtarget.genome.Genome.fetch`).
+lay out); each left-out site is listed with the reason. Sequences are read by random access
+(pyfaidx, :meth:`pmpath.evidence.offtarget.genome.Genome.fetch`), not a pass over the genome.
 
 Heavy lifting: none beyond the genome reader; selection is a loop over the ranked sites.
 """
