@@ -18,12 +18,10 @@ from pmpath.adapters.store import Reader, Store
 from pmpath.domain.errors import ConflictError, InvalidInputError
 from pmpath.domain.surveillance import SafetySignal, SignalStatus
 from pmpath.services.audit import verify
-from pmpath.services.surveillance import (
-    example_plan_path,
+from pmpath.services.surveillance import example_plan_path, monitor, run_surveillance
+from pmpath.services.surveillance_signals import (
     list_signals,
-    monitor,
     propose_label_change,
-    run_surveillance,
     set_signal_status,
 )
 

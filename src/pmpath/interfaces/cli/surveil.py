@@ -225,7 +225,7 @@ def signals(
     workspace: WorkspaceOption = None,
 ) -> None:
     """List stored safety signals with their status and owner."""
-    from pmpath.services.surveillance import list_signals
+    from pmpath.services.surveillance_signals import list_signals
 
     store = open_workspace(workspace).store()
     try:
@@ -269,7 +269,7 @@ def signal_status(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Change a signal's status (new -> under evaluation -> confirmed or refuted)."""
-    from pmpath.services.surveillance import set_signal_status
+    from pmpath.services.surveillance_signals import set_signal_status
 
     opened = open_workspace(workspace)
     who = actor()
@@ -295,7 +295,7 @@ def propose_label_change(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Record a proposed label change from a confirmed signal."""
-    from pmpath.services.surveillance import propose_label_change as propose
+    from pmpath.services.surveillance_signals import propose_label_change as propose
 
     opened = open_workspace(workspace)
     who = actor()
