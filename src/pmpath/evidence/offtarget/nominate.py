@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -508,17 +508,3 @@ def _site(
         on_target=on_target,
         alternative_alignments=alternatives,
     )
-
-
-def evidence_parameters(result: OfftargetNomination, guides: list[Guide]) -> dict[str, Any]:
-    """Return the parameters to record with the nomination as evidence: method, software
-    version, genome and build, guides, search settings and the candidate list's sha256."""
-    return {
-        "method": result.method,
-        "software_version": result.software_version,
-        "genome": result.genome,
-        "genome_build": result.genome_build,
-        "guides": [g.model_dump() for g in guides],
-        **result.search.model_dump(mode="json"),
-        "candidate_list_sha256": result.candidate_list_sha256,
-    }
