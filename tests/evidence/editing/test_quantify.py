@@ -558,3 +558,23 @@ def test_prime_edit_with_an_unknown_base_is_shared_not_refuted(tmp_path: Path) -
     assert tally.target_unknown_reads == 1
     # shared 2:1 like the known reads: 2.67 intended, 1.33 unmodified -> 3 and 1
     assert (tally.outcome_counts.intended_edit, tally.outcome_counts.unmodified) == (3, 1)
+
+
+def test_two_worker_processes_give_the_serial_counts(tmp_path: Path) -> None:
+    """Chunks counted by two processes and merged give the serial result (``aligned_by_wfa``
+    aside: each worker caches its own alignments)."""
+    import dataclasses
+
+    mix = base_editor_mix(scale=6)
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=71, error_start=0.004, error_end=0.01)
+    geometries, expected = layout([("amp", AMPLICON)], GUIDE, BE)
+    serial_settings = QuantifySettings(chunk_reads=700, workers=1)
+    serial = quantify_sample(r1, None, geometries, expected, serial_settings)
+    parallel = quantify_sample(
+        r1, None, geometries, expected, dataclasses.replace(serial_settings, workers=2)
+    )
+    assert parallel.model_dump(exclude={"aligned_by_wfa"}) == serial.model_dump(
+        exclude={"aligned_by_wfa"}
+    )
+    assert parallel.on_target.allele_table == serial.on_target.allele_table

@@ -127,6 +127,34 @@ class AmpliconTally:
         """When a list, :meth:`add` appends (category, window indels) of each row it tallies
         (the per-read audit of :func:`pmpath.evidence.editing.quantify.read_assignments`)."""
 
+    def merge(self, other: AmpliconTally) -> None:
+        """Add the counts of ``other`` (the same amplicon, tallied over other reads) to these:
+        sums of the counts; alleles and indels joined up to the same ``max_alleles`` bound (reads
+        of alleles beyond it go to ``untracked_allele_reads``, as in :meth:`add`)."""
+        self.base_counts += other.base_counts
+        self.insertions_after += other.insertions_after
+        self.category_counts += other.category_counts
+        self.details += other.details
+        self.clean_intended += other.clean_intended
+        self.unknown_split += other.unknown_split
+        self.known_split += other.known_split
+        self.untracked_allele_reads += other.untracked_allele_reads
+        for key, (weight, category, changes) in other.alleles.items():
+            self._count_allele_entry(key, weight, category, changes)
+        self.indel_sizes.update(other.indel_sizes)
+        for indel, weight in other.indels.items():
+            if indel in self.indels or len(self.indels) < self.max_alleles:
+                self.indels[indel] += weight
+
+    def _count_allele_entry(self, key: str, weight: int, category: int, changes: str) -> None:
+        entry = self.alleles.get(key)
+        if entry is not None:
+            entry[0] += weight
+        elif len(self.alleles) < self.max_alleles:
+            self.alleles[key] = [weight, category, changes]
+        else:
+            self.untracked_allele_reads += weight
+
     @property
     def aligned(self) -> int:
         """Return the number of reads tallied."""

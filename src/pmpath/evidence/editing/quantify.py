@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,10 @@ class QuantifySettings:
     chunk_reads: int = 50_000
     max_cached_alignments: int = 200_000
     max_alleles: int = 100_000
+    workers: int = 0
+    """Processes that count the chunks: 1, 2, or 0 for 2 when R1 is at least
+    :data:`PARALLEL_MIN_BYTES` (decided by the input alone, so a given input always gets the
+    same answer, ``aligned_by_wfa`` included)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_base_quality <= 60:
@@ -630,6 +635,96 @@ def read_assignments(
         yield (name, *outcome)
 
 
+PARALLEL_MIN_BYTES = 16 << 20
+"""R1 size from which two worker processes count the chunks (see ``QuantifySettings.workers``)."""
+
+
+def _count_worker(
+    geometries: list[AmpliconGeometry],
+    expected: ExpectedEdit | None,
+    settings: QuantifySettings,
+    inbox: Any,
+    outbox: Any,
+) -> None:
+    """A worker process: tally the chunks it is sent until None, then send back its tallies and
+    counters (or the error it met)."""
+    try:
+        engine = _Engine(geometries, expected, settings)
+        while (chunk := inbox.get()) is not None:
+            engine.add_chunk(chunk)
+        outbox.put(
+            ("done", engine.tallies, engine.not_counted, engine.unique, engine.aligned_by_wfa)
+        )
+    except BaseException as exc:  # handed to the parent
+        outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _ParallelEngine:
+    """Two worker processes (spawned) each counting every other chunk with its own
+    :class:`_Engine`; their tallies are merged in chunk order of the workers at the end
+    (:meth:`~pmpath.evidence.editing.classify.AmpliconTally.merge`: the counts are sums, so the
+    result is the serial one; only ``aligned_by_wfa`` differs, each worker caching its own)."""
+
+    def __init__(
+        self,
+        geometries: list[AmpliconGeometry],
+        expected: ExpectedEdit | None,
+        settings: QuantifySettings,
+        workers: int,
+    ) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._outbox = context.Queue()
+        self._inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
+        self._processes = [
+            context.Process(
+                target=_count_worker,
+                args=(geometries, expected, settings, inbox, self._outbox),
+                daemon=True,
+            )
+            for inbox in self._inboxes
+        ]
+        for process in self._processes:
+            process.start()
+        self._sent = 0
+        self.geometries = geometries
+
+    def add_chunk(self, chunk: ReadChunk) -> None:
+        self._inboxes[self._sent % len(self._inboxes)].put(chunk)
+        self._sent += 1
+
+    def finish(self) -> _Engine:
+        """Return an engine holding the merged counts of the workers."""
+        for inbox in self._inboxes:
+            inbox.put(None)
+        replies = [self._outbox.get() for _ in self._processes]
+        for process in self._processes:
+            process.join()
+        errors = [r[1] for r in replies if r[0] == "error"]
+        if errors:
+            raise RuntimeError(f"an editing worker failed: {errors[0]}")
+        first, *others = replies
+        merged = object.__new__(_Engine)
+        merged.tallies = first[1]
+        merged.not_counted = Counter(first[2])
+        merged.unique, merged.aligned_by_wfa = first[3], first[4]
+        for reply in others:
+            for tally, other in zip(merged.tallies, reply[1], strict=True):
+                tally.merge(other)
+            merged.not_counted.update(reply[2])
+            merged.unique += reply[3]
+            merged.aligned_by_wfa += reply[4]
+        return merged
+
+    def close(self) -> None:
+        """Stop the workers (after an error while reading)."""
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
 def quantify_sample(
     r1: Path,
     r2: Path | None,
@@ -646,20 +741,32 @@ def quantify_sample(
     InvalidInputError names the file and record of malformed input.
     """
     settings = settings or QuantifySettings()
-    engine = _Engine(geometries, expected, settings)
+    workers = settings.workers or (
+        2 if r1.is_file() and r1.stat().st_size >= PARALLEL_MIN_BYTES else 1
+    )
+    counting: _Engine | _ParallelEngine = (
+        _Engine(geometries, expected, settings)
+        if workers == 1
+        else _ParallelEngine(geometries, expected, settings, workers)
+    )
     tally = ReadTally()
-    for chunk in read_chunks(
-        r1,
-        r2,
-        tally,
-        min_base_quality=settings.min_base_quality,
-        min_mean_quality=settings.min_mean_quality,
-        max_unknown_fraction=settings.max_unknown_fraction,
-        chunk_reads=settings.chunk_reads,
-    ):
-        engine.add_chunk(chunk)
-        if progress is not None:
-            progress(tally.total)
+    try:
+        for chunk in read_chunks(
+            r1,
+            r2,
+            tally,
+            min_base_quality=settings.min_base_quality,
+            min_mean_quality=settings.min_mean_quality,
+            max_unknown_fraction=settings.max_unknown_fraction,
+            chunk_reads=settings.chunk_reads,
+        ):
+            counting.add_chunk(chunk)
+            if progress is not None:
+                progress(tally.total)
+        engine = counting.finish() if isinstance(counting, _ParallelEngine) else counting
+    finally:
+        if isinstance(counting, _ParallelEngine):
+            counting.close()
     results = [t.result() for t in engine.tallies]
     aligned = sum(r.aligned_reads for r in results)
     not_counted = {
