@@ -164,3 +164,15 @@ def test_a_tree_extended_by_appends_is_consistent_and_a_changed_prefix_is_not(
     assert not merkle.verify_consistency(
         len(prefix), len(changed), old_root, merkle.root(_hashes(changed)), changed_proof
     )
+
+
+def test_a_shared_cache_gives_the_same_roots_and_proofs() -> None:
+    hashes = _hashes([i.to_bytes(2, "big") for i in range(70)])
+    cache: merkle.Cache = {}
+    for n in range(1, 71):
+        assert merkle.root(hashes[:n]) == merkle.root(hashes[:n], cache)
+    full_cache: merkle.Cache = {}
+    for m in range(1, 71):
+        assert merkle.consistency_proof(hashes, m) == merkle.consistency_proof(
+            hashes, m, full_cache
+        )

@@ -210,6 +210,7 @@ def _check_checkpoint(
     events: Sequence[AuditEvent],
     current: Sequence[bytes],
     current_root: bytes,
+    cache: merkle.Cache,
 ) -> str | None:
     """Return why the log does not extend checkpoint ``signed``, or None if it does."""
     where = (
@@ -236,9 +237,9 @@ def _check_checkpoint(
             f"#{len(current) + 1} to #{size} were deleted (truncated or wiped, or an older copy "
             "of the database was restored)"
         )
-    if merkle.root(current[:size]).hex() != signed.root_sha256:
+    if merkle.root(current[:size], cache).hex() != signed.root_sha256:
         return f"{where}: the first {size} events no longer hash to its root: the log was rewritten"
-    proof = merkle.consistency_proof(current, size)
+    proof = merkle.consistency_proof(current, size, cache)
     if size and not merkle.verify_consistency(
         size, len(current), bytes.fromhex(signed.root_sha256), current_root, proof
     ):
@@ -320,7 +321,9 @@ def check_extends(
     """Return why the log ``events`` does not extend checkpoint ``signed`` (with the leaf hashes
     ``listed`` in its file, to name the first event that differs), or None if it does."""
     hashes = leaf_hashes(events)
-    return _check_checkpoint(signed, source, listed, events, hashes, merkle.root(hashes))
+    cache: merkle.Cache = {}
+    current_root = merkle.root(hashes, cache)
+    return _check_checkpoint(signed, source, listed, events, hashes, current_root, cache)
 
 
 def _check_all_checkpoints(
@@ -330,14 +333,15 @@ def _check_all_checkpoints(
     report: VerifyReport,
 ) -> None:
     hashes = leaf_hashes(events)
-    current_root = merkle.root(hashes)
+    cache: merkle.Cache = {}  # subtree roots shared by every checkpoint's checks
+    current_root = merkle.root(hashes, cache)
     given = [(c.checkpoint, c.source, c.leaf_hashes) for c in checkpoints]
     try:
         stored = [(c, f"{c.id} (stored)", None) for c in reader.find(Checkpoint)]
     except ValidationError:
         stored = []  # an unreadable checkpoint row is reported by the record check
     for signed, source, listed in [*given, *stored]:
-        problem = _check_checkpoint(signed, source, listed, events, hashes, current_root)
+        problem = _check_checkpoint(signed, source, listed, events, hashes, current_root, cache)
         if problem:
             report.problems.append(problem)
         else:
