@@ -76,10 +76,13 @@ class QuantifySettings:
     chunk_reads: int = 50_000
     max_cached_alignments: int = 200_000
     max_alleles: int = 100_000
-    workers: int = 0
-    """Processes that count the chunks: 1, 2, or 0 for 2 when R1 is at least
+    workers: int = 1
+    """Processes that count the chunks: 1 (default), 2, or 0 for 2 when R1 is at least
     :data:`PARALLEL_MIN_BYTES` (decided by the input alone, so a given input always gets the
-    same answer, ``aligned_by_wfa`` included)."""
+    same answer, ``aligned_by_wfa`` included). Two workers cost about 25% more CPU (chunks
+    pickled, two alignment caches) and 70 MB; on a 2-core machine shared with other jobs
+    (load average 6-8) they were no faster (1M reads: 19.4-26.4 s against 19.7-22.7 s), so
+    they are off by default until measured on free cores."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_base_quality <= 60:
