@@ -211,6 +211,15 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
         False,
         frozenset(),
     ),
+    (
+        "session",
+        "login_sessions",
+        m.LoginSession,
+        {"user_id": "user"},
+        True,
+        frozenset({"token_sha256"}),
+    ),
+    ("checkpoint", "audit_checkpoints", m.Checkpoint, {}, False, frozenset()),
 ]
 
 ENCRYPTED: dict[str, frozenset[str]] = {"crosswalk": frozenset({"hospital_identifier"})}
