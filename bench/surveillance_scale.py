@@ -12,6 +12,10 @@ on DuckDB on a 2-core machine for 10 million persons.
 
 The synthetic database is written once per size into ``--data`` (default a folder under the
 system temp directory) and reused.
+
+Measured 2026-12-01 on the shared 2-core machine: 10,000,000 persons (33.5 million rows read) on
+DuckDB in 35.9 s, 931,553 rows/s, peak RSS 2,517 MiB; 1,000,000 persons on DuckDB 18.5 s and on
+Spark local[*] 118.1 s (Python process 318 MiB, JVM not counted), numbers identical.
 """
 
 from __future__ import annotations
