@@ -22,7 +22,9 @@ What it writes (one Parquet file per table, plus ``spontaneous_reports.csv`` and
 - ``observation``: the milestone "walking alone" (local concept 2,000,300,001) per treated
   child at 11-14 months of age;
 - ``concept`` and ``concept_ancestor`` for every concept used; empty ``death`` and
-  ``visit_occurrence`` tables.
+  ``visit_occurrence`` tables;
+- ``spontaneous_reports.csv``: 120 products, each with its own event profile around a common
+  one; the demo product (60 reports) over-reports each planted outcome by its factor.
 
 Deterministic: a fixed ``seed`` gives identical files (numpy's PCG64 stream, sorted rows,
 pyarrow writes without timestamps). Heavy lifting: numpy (draws), pyarrow (Parquet).
@@ -400,13 +402,16 @@ def _vocabulary(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _spontaneous_reports(
     rng: np.random.Generator, names: list[str], plant: dict[str, float]
 ) -> pd.DataFrame:
-    products = ["demo-platform-product", *[f"other-product-{i}" for i in range(1, 30)]]
-    weights = rng.dirichlet(np.ones(len(names)) * 2)
+    """Reports of 120 products: each product's event profile varies around a common one
+    (Dirichlet, concentration 20), so reporting ratios spread as in real databases; the demo
+    product's planted terms are over-reported by their relative incidence."""
+    products = ["demo-platform-product", *[f"other-product-{i}" for i in range(1, 120)]]
+    common = rng.dirichlet(np.ones(len(names)) * 2)
     rows: list[tuple[str, str, str]] = []
     rid = 0
     for p_i, product in enumerate(products):
-        n_reports = 60 if p_i == 0 else int(rng.integers(80, 400))
-        w = weights.copy()
+        n_reports = 60 if p_i == 0 else int(rng.integers(20, 300))
+        w = rng.dirichlet(common * 20)
         if p_i == 0:
             for name, rr in plant.items():
                 w[names.index(name)] *= rr
