@@ -79,8 +79,23 @@ def all_specs() -> dict[EvidenceKind, AnalysisSpec]:
     return dict(_REGISTRY)
 
 
+_MODULE_OF_KIND: dict[str, str] = {
+    "editing_quantification": "pmpath.evidence.editing.analysis",
+    "offtarget_search": "pmpath.evidence.offtarget.analysis",
+    "offtarget_confirmation": "pmpath.evidence.offtarget.analysis",
+}
+"""Kinds whose module is known: :func:`spec_for` imports only that module (a command running
+one analysis need not import every theme's libraries); other kinds load all of :data:`_MODULES`."""
+
+
 def spec_for(kind: EvidenceKind | str) -> AnalysisSpec:
     """Return the spec of ``kind``; InvalidInputError listing the known kinds if unknown."""
+    module = _MODULE_OF_KIND.get(str(getattr(kind, "value", kind)))
+    if module is not None and not _loaded:
+        importlib.import_module(module)
+        found = _REGISTRY.get(EvidenceKind(kind))
+        if found is not None:
+            return found
     _load()
     try:
         return _REGISTRY[EvidenceKind(kind)]
