@@ -134,3 +134,35 @@ def test_index_refuses_other_guide_lengths_and_is_checked(tmp_path: Path) -> Non
     path.write_bytes(b"not an index")
     with pytest.raises(InvalidInputError, match="not a pmpath site index"):
         load_index(path)
+
+
+@pytest.mark.parametrize("n_rule", ["skip", "mismatch"])
+def test_compiled_and_numpy_index_searches_agree(tmp_path: Path, n_rule: str) -> None:
+    """More than NUMPY_MAX_GUIDES guides go through the compiled loop; the same guides one at a
+    time through numpy, and the scan, give the same sites."""
+    from pmpath.evidence.offtarget.index import NUMPY_MAX_GUIDES
+
+    rng = np.random.default_rng(11)
+    guides = [GUIDE] + ["".join(rng.choice(list("ACGT"), 20)) for _ in range(NUMPY_MAX_GUIDES + 1)]
+    chars = list("".join(rng.choice(list("ACGT"), 60_000)))
+    for i, g in enumerate(guides):
+        site = _mutate(g, list(range(i % 5))) + "TGG"
+        chars[1000 + 5000 * i : 1023 + 5000 * i] = list(site if i % 2 else revcomp(site))
+    chars[3005] = "N"
+    records = [("chr1", "".join(chars))]
+    scanned, indexed = _both(records, guides, "NGG", "3prime", 4, n_rule)
+    assert indexed == scanned
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, records)
+    build_site_index(fasta, tmp_path / "g.idx", pam="NGG")
+    loaded = load_index(tmp_path / "g.idx")
+    one_by_one = set()
+    for i, g in enumerate(guides):
+        for h in search_index(
+            loaded,
+            [Guide(name=f"g{i}", sequence=g)],
+            max_mismatches=4,
+            genome_n=n_rule,  # type: ignore[arg-type]
+        ):
+            one_by_one.add((*_key(h)[1:], i))
+    assert one_by_one == {(*k[1:], k[0]) for k in indexed}

@@ -34,12 +34,10 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.design.editors import IUPAC
 from pmpath.evidence.offtarget.genome import BASE_CODES, Genome
-from pmpath.evidence.offtarget.kernel import _popcount
 from pmpath.evidence.offtarget.scan import Guide, Hit, check_pam, windows
 
 MAGIC = b"PMPATH-SITE-INDEX 1\n"
@@ -245,50 +243,6 @@ def load_index(path: Path) -> SiteIndex:
     return SiteIndex(header=header, **arrays)
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def _search(
-    words: npt.NDArray[np.uint64],
-    lo: int,
-    hi: int,
-    n_site: npt.NDArray[np.int64],
-    n_mask: npt.NDArray[np.uint64],
-    patterns: npt.NDArray[np.uint64],
-    care: npt.NDArray[np.uint64],
-    max_mm: int,
-    n_mismatch: bool,
-    out_site: npt.NDArray[np.int64],
-    out_guide: npt.NDArray[np.int32],
-    out_mm: npt.NDArray[np.int32],
-) -> int:
-    """Write (site, guide, mismatches) of every site ``lo <= i < hi`` within ``max_mm`` of a
-    guide (``patterns[g]`` packed like the words, ``care[g]`` bit 2d for its protospacer bases)
-    to the ``out_*`` arrays; return how many (possibly more than they hold: retry larger)."""
-    count = 0
-    cap = out_site.shape[0]
-    one = np.uint64(1)
-    fold = np.uint64(FOLD)
-    pointer = np.searchsorted(n_site, lo)
-    for i in range(lo, hi):
-        nm = np.uint64(0)
-        if pointer < n_site.shape[0] and n_site[pointer] == i:
-            nm = n_mask[pointer]
-            pointer += 1
-            if not n_mismatch:
-                continue
-        w = words[i]
-        for g in range(patterns.shape[0]):
-            x = w ^ patterns[g]
-            x = (x | (x >> one)) & fold & care[g]
-            mm = int(_popcount(x | (nm & care[g])))  # type: ignore[call-arg]
-            if mm <= max_mm:
-                if count < cap:
-                    out_site[count] = i
-                    out_guide[count] = g
-                    out_mm[count] = mm
-                count += 1
-    return count
-
-
 def search_index(
     index: SiteIndex,
     guides: list[Guide],
@@ -318,6 +272,11 @@ def search_index(
             patterns[g] |= np.uint64(BASE_CODES.index(base) << (2 * d))
             care[g] |= np.uint64(1 << (2 * d))
     n = len(index.word)
+    if len(guides) <= NUMPY_MAX_GUIDES:
+        sites, which, mms = _search_numpy(index, patterns, care, max_mismatches, genome_n)
+        return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
+    from pmpath.evidence.offtarget.kernel import search_sites as _search
+
     parts = max(1, min(threads, 64)) if n > 1 << 20 else 1
     bounds = [n * i // parts for i in range(parts + 1)]
 
@@ -346,6 +305,60 @@ def search_index(
     sites = np.concatenate([r[0] for r in results])
     which = np.concatenate([r[1] for r in results])
     mms = np.concatenate([r[2] for r in results])
+    return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
+
+
+NUMPY_MAX_GUIDES = 4
+"""Up to this many guides the index is searched with numpy (one vectorised pass per guide, no
+JIT to load); more go through the compiled loop (one pass for all guides)."""
+
+
+def _search_numpy(
+    index: SiteIndex,
+    patterns: npt.NDArray[np.uint64],
+    care: npt.NDArray[np.uint64],
+    max_mm: int,
+    genome_n: str,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Return (site, guide, mismatches) of every hit, the compiled loop's rule with numpy."""
+    fold = np.uint64(FOLD)
+    words = np.asarray(index.word)
+    n_site = np.asarray(index.n_site)
+    n_mask = np.asarray(index.n_mask)
+    out: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]] = []
+    for g in range(len(patterns)):
+        x = words ^ patterns[g]
+        x = (x | (x >> np.uint64(1))) & fold & care[g]
+        mm = np.bitwise_count(x).astype(np.int32)
+        if len(n_site):
+            if genome_n == "skip":
+                mm[n_site] = max_mm + 1
+            else:
+                mm[n_site] = np.bitwise_count(x[n_site] | (n_mask & care[g])).astype(np.int32)
+        hit = np.flatnonzero(mm <= max_mm)
+        out.append((hit.astype(np.int64), np.full(len(hit), g, np.int32), mm[hit]))
+    sites = np.concatenate([o[0] for o in out])
+    order = np.argsort(sites, kind="stable")  # genome order, then guide (as the compiled loop)
+    return (
+        sites[order],
+        np.concatenate([o[1] for o in out])[order],
+        np.concatenate([o[2] for o in out])[order],
+    )
+
+
+def _hits(
+    index: SiteIndex,
+    guides: list[Guide],
+    sites: npt.NDArray[np.int64],
+    which: npt.NDArray[np.int32],
+    mms: npt.NDArray[np.int32],
+    span: int,
+    proto_at: int,
+    pam_at: int,
+    length: int,
+    pam: str,
+) -> list[Hit]:
+    """Return the hits (site numbers, guides, mismatches) as :class:`Hit` s."""
     n_of = (
         dict(zip(index.n_site.tolist(), index.n_mask.tolist(), strict=True)) if len(sites) else {}
     )

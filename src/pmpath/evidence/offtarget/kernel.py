@@ -265,3 +265,47 @@ def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
         out[m] = c
         m += 1
     return m, -1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def search_sites(
+    words: npt.NDArray[np.uint64],
+    lo: int,
+    hi: int,
+    n_site: npt.NDArray[np.int64],
+    n_mask: npt.NDArray[np.uint64],
+    patterns: npt.NDArray[np.uint64],
+    care: npt.NDArray[np.uint64],
+    max_mm: int,
+    n_mismatch: bool,
+    out_site: npt.NDArray[np.int64],
+    out_guide: npt.NDArray[np.int32],
+    out_mm: npt.NDArray[np.int32],
+) -> int:
+    """Write (site, guide, mismatches) of every site ``lo <= i < hi`` within ``max_mm`` of a
+    guide (``patterns[g]`` packed like the words, ``care[g]`` bit 2d for its protospacer bases)
+    to the ``out_*`` arrays; return how many (possibly more than they hold: retry larger)."""
+    count = 0
+    cap = out_site.shape[0]
+    one = np.uint64(1)
+    fold = np.uint64(0x5555555555555555)
+    pointer = np.searchsorted(n_site, lo)
+    for i in range(lo, hi):
+        nm = np.uint64(0)
+        if pointer < n_site.shape[0] and n_site[pointer] == i:
+            nm = n_mask[pointer]
+            pointer += 1
+            if not n_mismatch:
+                continue
+        w = words[i]
+        for g in range(patterns.shape[0]):
+            x = w ^ patterns[g]
+            x = (x | (x >> one)) & fold & care[g]
+            mm = int(_popcount(x | (nm & care[g])))  # type: ignore[call-arg]
+            if mm <= max_mm:
+                if count < cap:
+                    out_site[count] = i
+                    out_guide[count] = g
+                    out_mm[count] = mm
+                count += 1
+    return count
