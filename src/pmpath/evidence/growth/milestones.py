@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
-
+from pmpath.domain.contract import FrozenModel
 from pmpath.evidence.growth.lms import DAYS_PER_MONTH
 
 WHO_MOTOR_WINDOWS_MONTHS: dict[str, tuple[float, float]] = {
@@ -31,10 +30,8 @@ WHO_MOTOR_WINDOWS_MONTHS: dict[str, tuple[float, float]] = {
 """WHO MGRS windows of achievement (1st-99th percentile, months)."""
 
 
-class MilestoneStatus(BaseModel):
+class MilestoneStatus(FrozenModel):
     """One child's status for one milestone."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     person_id: str
     milestone: str

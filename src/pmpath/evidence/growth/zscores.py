@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from datetime import date
 from math import erf, sqrt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.growth.lms import (
     DAYS_PER_MONTH,
@@ -77,11 +78,7 @@ _IMPLAUSIBLE = {
 }
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Visit(_Frozen):
+class Visit(FrozenModel):
     """The measurements of one visit. Give ``length_cm`` (recumbent) or ``height_cm``
     (standing), not both."""
 
@@ -94,7 +91,7 @@ class Visit(_Frozen):
     visit_date: date | None = None
 
 
-class IndicatorZScore(_Frozen):
+class IndicatorZScore(FrozenModel):
     """One indicator's z-score and percentile under its reference."""
 
     indicator: Indicator
@@ -107,7 +104,7 @@ class IndicatorZScore(_Frozen):
     below_minus_2: bool
 
 
-class VisitZScores(_Frozen):
+class VisitZScores(FrozenModel):
     """Every indicator that applies to one visit."""
 
     sex: int
@@ -223,7 +220,7 @@ def visit_zscores(visit: Visit) -> VisitZScores:
     )
 
 
-class GrowthFlag(_Frozen):
+class GrowthFlag(FrozenModel):
     """One flag raised on one visit of a child's series."""
 
     indicator: Indicator

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.sequence import reverse_complement
 from pmpath.evidence.offtarget.genome import Genome
@@ -33,10 +32,8 @@ MAX_UNGAPPED_MISMATCHES = 6
 limit of ``pmpath editing quantify`` when it lays out an off-target amplicon)."""
 
 
-class Amplicon(BaseModel):
+class Amplicon(FrozenModel):
     """One amplicon of the panel (genome coordinates 0-based, half-open, + strand)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     chrom: str
@@ -47,10 +44,8 @@ class Amplicon(BaseModel):
     sequence: str
 
 
-class AmpliconPanel(BaseModel):
+class AmpliconPanel(FrozenModel):
     """The amplicons of one guide, on-target first, and the candidates left out."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     guide: str
     guide_sequence: str

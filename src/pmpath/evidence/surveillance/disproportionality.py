@@ -31,19 +31,16 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy import optimize, special, stats
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 
 Z_95 = 1.959963984540054
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TwoByTwo(_Frozen):
+class TwoByTwo(FrozenModel):
     """Report counts of one product-event pair."""
 
     a: int = Field(ge=0, description="reports with the product and the event")
@@ -62,7 +59,7 @@ class TwoByTwo(_Frozen):
         return (self.a + self.b) * (self.a + self.c) / self.n if self.n else 0.0
 
 
-class RatioWithCI(_Frozen):
+class RatioWithCI(FrozenModel):
     """A ratio with its 95% confidence (or credibility) interval."""
 
     estimate: float
@@ -131,7 +128,7 @@ def information_component_exact(table: TwoByTwo) -> RatioWithCI:
     )
 
 
-class GammaPoissonPrior(_Frozen):
+class GammaPoissonPrior(FrozenModel):
     """DuMouchel's two-component gamma mixture prior (alpha = shape, beta = rate)."""
 
     alpha1: float = Field(gt=0)
@@ -141,7 +138,7 @@ class GammaPoissonPrior(_Frozen):
     p: float = Field(gt=0, lt=1)
 
 
-class Ebgm(_Frozen):
+class Ebgm(FrozenModel):
     """The empirical-Bayes posterior of one pair's relative reporting ratio."""
 
     n: int

@@ -25,13 +25,10 @@ from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def page_cusum(residuals: Sequence[float] | np.ndarray, k: float) -> np.ndarray:
@@ -44,7 +41,7 @@ def page_cusum(residuals: Sequence[float] | np.ndarray, k: float) -> np.ndarray:
     return out
 
 
-class DurabilityAssessment(_Frozen):
+class DurabilityAssessment(FrozenModel):
     """Loss of effect in one patient: the threshold crossing and the CUSUM change point."""
 
     person_id: str

@@ -36,18 +36,15 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.optimize import brentq
 from scipy.special import lambertw
 from scipy.stats import poisson
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 
 _TAIL = 1e-15
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def poisson_llr(observed: float, expected: float) -> float:
@@ -193,7 +190,7 @@ def binomial_alpha_spent(
     return spent
 
 
-class BinomialCriticalValue(_Frozen):
+class BinomialCriticalValue(FrozenModel):
     """The binomial MaxSPRT critical value and the type I error it attains.
 
     ``critical_value`` follows R Sequential's convention: the attainable LLR just below the
@@ -248,7 +245,7 @@ def binomial_critical_value(
     )
 
 
-class SequentialLook(_Frozen):
+class SequentialLook(FrozenModel):
     """One look of a sequential test: cumulative counts, the statistic and the boundary."""
 
     look: int = Field(ge=1)

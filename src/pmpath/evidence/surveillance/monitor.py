@@ -27,9 +27,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.stats import chi2
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.evidence.surveillance.maxsprt import (
     binomial_critical_value,
     binomial_llr,
@@ -41,11 +42,7 @@ from pmpath.evidence.surveillance.plan import Method, Outcome
 from pmpath.evidence.surveillance.sccs import SccsInterval, fit_sccs
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SignalRow(_Frozen):
+class SignalRow(FrozenModel):
     """One look of one outcome (the ``signals`` list of ``pmpath surveil run --json``)."""
 
     outcome: str

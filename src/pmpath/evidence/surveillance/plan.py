@@ -20,13 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError, NotFoundError
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Method(StrEnum):
@@ -37,7 +34,7 @@ class Method(StrEnum):
     SCCS = "sccs"
 
 
-class ConceptSet(_Frozen):
+class ConceptSet(FrozenModel):
     """Concept ids, with their descendants through concept_ancestor when asked."""
 
     concept_ids: list[int] = Field(min_length=1)
@@ -73,7 +70,7 @@ class Outcome(ConceptSet):
         return self
 
 
-class Background(_Frozen):
+class Background(FrozenModel):
     """Where background incidence comes from: the unexposed persons in a calendar period."""
 
     start: date
@@ -89,7 +86,7 @@ class Background(_Frozen):
         return self
 
 
-class Surveillance(_Frozen):
+class Surveillance(FrozenModel):
     """The look schedule: monthly from ``start`` to ``end``, or explicit look dates."""
 
     start: date
@@ -124,7 +121,7 @@ class Surveillance(_Frozen):
         return out
 
 
-class DurabilityEndpoint(_Frozen):
+class DurabilityEndpoint(FrozenModel):
     """A biomarker whose loss of effect is watched per treated patient."""
 
     name: str = Field(min_length=1)
@@ -138,7 +135,7 @@ class DurabilityEndpoint(_Frozen):
     confirm: int = Field(default=2, ge=1)
 
 
-class GrowthConcepts(_Frozen):
+class GrowthConcepts(FrozenModel):
     """Measurement concepts of the growth indicators (kg and cm)."""
 
     weight_concept_id: int
@@ -147,7 +144,7 @@ class GrowthConcepts(_Frozen):
     head_circumference_concept_id: int | None = None
 
 
-class Milestone(_Frozen):
+class Milestone(FrozenModel):
     """A developmental milestone: its observation concept and the expected age window."""
 
     name: str = Field(min_length=1)
@@ -155,7 +152,7 @@ class Milestone(_Frozen):
     window_months: tuple[float, float]
 
 
-class SpontaneousReports(_Frozen):
+class SpontaneousReports(FrozenModel):
     """Spontaneous reports (CSV: report_id, product, event_term) and the product to check."""
 
     file: Path
@@ -163,7 +160,7 @@ class SpontaneousReports(_Frozen):
     min_reports: int = Field(default=3, ge=1)
 
 
-class OfftargetFollowUp(_Frozen):
+class OfftargetFollowUp(FrozenModel):
     """Follow-up sequencing of one product's candidate sites (``pmpath offtarget`` files)."""
 
     product: str
@@ -171,7 +168,7 @@ class OfftargetFollowUp(_Frozen):
     quantification: Path
 
 
-class MonitoringPlan(_Frozen):
+class MonitoringPlan(FrozenModel):
     """A post-market monitoring plan (see the module docstring)."""
 
     name: str = Field(min_length=1)
@@ -182,11 +179,11 @@ class MonitoringPlan(_Frozen):
     background: Background
     surveillance: Surveillance
     outcomes: list[Outcome] = Field(min_length=1)
-    durability: list[DurabilityEndpoint] = []
+    durability: list[DurabilityEndpoint] = Field(default_factory=list)
     growth: GrowthConcepts | None = None
-    milestones: list[Milestone] = []
+    milestones: list[Milestone] = Field(default_factory=list)
     spontaneous_reports: SpontaneousReports | None = None
-    offtarget: list[OfftargetFollowUp] = []
+    offtarget: list[OfftargetFollowUp] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> MonitoringPlan:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 from pmpath.evidence.surveillance.disproportionality import (
     TwoByTwo,
@@ -34,10 +34,8 @@ from pmpath.evidence.surveillance.disproportionality import (
 REQUIRED_COLUMNS = ("report_id", "product", "event_term")
 
 
-class DisproportionalityRow(BaseModel):
+class DisproportionalityRow(FrozenModel):
     """One measure for one event term of the monitored product."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_term: str
     measure: str

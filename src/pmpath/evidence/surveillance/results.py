@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.evidence.growth.milestones import MilestoneStatus
 from pmpath.evidence.growth.zscores import GrowthFlag, VisitZScores
 from pmpath.evidence.surveillance.durability import DurabilityAssessment
@@ -15,11 +16,7 @@ from pmpath.evidence.surveillance.monitor import SignalRow
 from pmpath.evidence.surveillance.reports_dp import DisproportionalityRow
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AttritionRow(_Frozen):
+class AttritionRow(FrozenModel):
     """Persons left after one cohort-entry step (``persons`` None when suppressed)."""
 
     step: str
@@ -27,7 +24,7 @@ class AttritionRow(_Frozen):
     suppressed: bool = False
 
 
-class BackgroundRow(_Frozen):
+class BackgroundRow(FrozenModel):
     """Background incidence of one outcome in one sex and age band of the comparator."""
 
     outcome: str
@@ -39,7 +36,7 @@ class BackgroundRow(_Frozen):
     suppressed: bool = False
 
 
-class DurabilityRow(_Frozen):
+class DurabilityRow(FrozenModel):
     """One endpoint's assessment for one patient, with the series for the figure."""
 
     endpoint: str
@@ -50,7 +47,7 @@ class DurabilityRow(_Frozen):
     expected_level: float
 
 
-class PatientGrowth(_Frozen):
+class PatientGrowth(FrozenModel):
     """A treated child's growth visits and flags."""
 
     person_id: str
@@ -58,7 +55,7 @@ class PatientGrowth(_Frozen):
     flags: list[GrowthFlag]
 
 
-class OfftargetFlag(_Frozen):
+class OfftargetFlag(FrozenModel):
     """A product's follow-up sequencing: sites edited above the untreated control."""
 
     product: str
@@ -67,7 +64,7 @@ class OfftargetFlag(_Frozen):
     flagged: bool
 
 
-class SurveillanceResult(_Frozen):
+class SurveillanceResult(FrozenModel):
     """Everything one run of a monitoring plan found."""
 
     plan_name: str

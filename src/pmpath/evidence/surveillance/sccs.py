@@ -28,9 +28,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.stats import chi2
 
+from pmpath.domain.contract import FrozenModel
 from pmpath.domain.errors import InvalidInputError
 
 Z_95 = 1.959963984540054
@@ -43,11 +44,7 @@ def _exp(x: float) -> float:
     return math.exp(min(max(x, -700.0), 700.0))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SccsInterval(_Frozen):
+class SccsInterval(FrozenModel):
     """One interval of one case: its window (0 = control time, k >= 1 = risk window k)."""
 
     case_id: str
@@ -56,7 +53,7 @@ class SccsInterval(_Frozen):
     events: int = Field(ge=0)
 
 
-class RiskWindowEstimate(_Frozen):
+class RiskWindowEstimate(FrozenModel):
     """The relative incidence of one risk window against control time."""
 
     window: int
@@ -67,7 +64,7 @@ class RiskWindowEstimate(_Frozen):
     upper_95: float
 
 
-class SccsResult(_Frozen):
+class SccsResult(FrozenModel):
     """The SCCS fit: one estimate per risk window, the likelihood-ratio test of no effect."""
 
     n_cases: int
