@@ -78,9 +78,9 @@ def amplicon_panel(
     on-target site, or ``top``/``flank_bp`` are out of range.
     """
     if not 0 <= top <= 1000:
-        raise InvalidInputError(f"--top {top} is not in 0..1000")
+        raise InvalidInputError(f"panel size (top sites) {top} is not in 0..1000")
     if not 0 <= flank_bp <= 5000:
-        raise InvalidInputError(f"--flank {flank_bp} is not in 0..5000")
+        raise InvalidInputError(f"panel flank {flank_bp} bp is not in 0..5000")
     names = [g.name for g in nomination.guides]
     chosen = guide if guide is not None else names[0]
     summary = next((g for g in nomination.guides if g.name == chosen), None)
@@ -91,7 +91,7 @@ def amplicon_panel(
     if on_target is None:
         raise InvalidInputError(
             f"guide {chosen!r} has no on-target site in the nomination (no perfect match): "
-            "pin one with --on-target CHROM:START"
+            "pin one by its position (on_target CHROM:START)"
         )
     candidates = [on_target] + [s for s in sites if not s.on_target]
     regions = [(s.chrom, max(s.start - flank_bp, 0), s.end + flank_bp) for s in candidates]
