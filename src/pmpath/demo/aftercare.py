@@ -23,7 +23,7 @@ import secrets
 from pmpath.adapters.store import Reader
 from pmpath.demo.app import DemoContext, DemoSection, context_for
 from pmpath.demo.records import PATIENTS
-from pmpath.domain.models import User
+from pmpath.domain.models import Case, User
 from pmpath.domain.surveillance import MonitoringRun
 from pmpath.services.cmc import run_manufacturing_demo
 from pmpath.services.surveillance import run_postmarket_demo
@@ -60,7 +60,7 @@ def manufacturing_step(context: DemoContext) -> DemoSection:
     cases = []
     for demo in PATIENTS:
         with Reader(context.store) as reader:
-            known = reader.get(type(context.case), demo.case_id) is not None
+            known = reader.get(Case, demo.case_id) is not None
         if known:
             other = context_for(context.store, context.actor, context.workspace, demo)
             cases.append((other.case.id, other.patient.id, other.product.id))

@@ -5,7 +5,9 @@ The evidence id is content-addressed (:meth:`pmpath.domain.models.EvidenceItem.c
 case, the kind, the input sha256s and the request's parameters), so the same request on the same
 bytes gets the same id from every entry point, wherever the files lie. The item stores the
 request as run (input paths resolved), the result with its provenance, and the versions of the
-libraries that computed it; :func:`reproduce` re-runs that request and compares.
+libraries that computed it; :func:`reproduce` re-runs that request and compares. The store
+layer is imported only when something is stored or read, so an analysis without a case starts
+without SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
 from pmpath import __version__
-from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import sha256_file, to_jsonable
 from pmpath.domain.contract import AnalysisRequest, AnalysisResult
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import Case, EvidenceItem
 from pmpath.evidence.registry import Progress, all_specs, execute, spec_for
+
+if TYPE_CHECKING:
+    from pmpath.adapters.store import Store
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def parse_request(data: dict[str, Any], *, where: str = "request") -> AnalysisRe
 
 def require_case(store: Store, case_id: str) -> Case:
     """Return case ``case_id``; NotFoundError naming it if it does not exist."""
+    from pmpath.adapters.store import Reader
+
     with Reader(store) as reader:
         return reader.require(Case, case_id)
 
@@ -116,6 +122,8 @@ def run_analysis(
 def _record(
     store: Store, request: AnalysisRequest, result: AnalysisResult, *, case_id: str, actor: str
 ) -> tuple[EvidenceItem, bool]:
+    from pmpath.adapters.store import Reader, UnitOfWork
+
     spec = spec_for(request.kind)
     parameters = request.parameters()
     evidence_id = EvidenceItem.content_id(case_id, spec.kind, result.input_sha256, parameters)
@@ -145,6 +153,8 @@ def _record(
 
 def evidence_for_case(store: Store, case_id: str) -> list[EvidenceItem]:
     """Return every evidence item on case ``case_id``, oldest first."""
+    from pmpath.adapters.store import Reader
+
     with Reader(store) as reader:
         reader.require(Case, case_id)
         items = reader.find(EvidenceItem, case_id=case_id)
@@ -153,6 +163,8 @@ def evidence_for_case(store: Store, case_id: str) -> list[EvidenceItem]:
 
 def get_evidence(store: Store, evidence_id: str) -> EvidenceItem:
     """Return evidence item ``evidence_id``; NotFoundError naming it if there is none."""
+    from pmpath.adapters.store import Reader
+
     with Reader(store) as reader:
         return reader.require(EvidenceItem, evidence_id)
 
@@ -210,6 +222,8 @@ def reproduce(store: Store, evidence_id: str) -> Reproduction:
     Each input is checked by sha256 before anything runs. Returns a :class:`Reproduction`;
     NotFoundError if there is no such item, InvalidInputError if it predates stored requests.
     """
+    from pmpath.adapters.store import Reader
+
     with Reader(store) as reader:
         item = reader.require(EvidenceItem, evidence_id)
     if not item.request:
