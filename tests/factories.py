@@ -22,6 +22,7 @@ from pmpath.domain.enums import (
     ElementStatus,
     EndpointKind,
     EvidenceKind,
+    EvidenceStatus,
     Inheritance,
     Modality,
     Route,
@@ -350,10 +351,16 @@ def all_entities() -> list[Entity]:
 
 
 def add_evidence(
-    store: object, case_id: str, kind: EvidenceKind, result: dict[str, object]
+    store: object,
+    case_id: str,
+    kind: EvidenceKind,
+    result: dict[str, object],
+    *,
+    status: EvidenceStatus = EvidenceStatus.ACCEPTED,
 ) -> EvidenceItem:
     """Store a hand-written result as evidence (for decision tests that need a result with
-    chosen field values; the policy binder checks that such fields exist in the real models)."""
+    chosen field values; the policy binder checks that such fields exist in the real models).
+    It is stored ``accepted`` (by ``qa``) unless ``status`` says otherwise."""
     from pmpath.adapters.store import Store, UnitOfWork
     from pmpath.evidence.registry import spec_for
 
@@ -371,6 +378,10 @@ def add_evidence(
         pmpath_version="test",
         created_by="analyst",
         created_at=datetime.now(UTC),
+        status=status,
+        status_by=None if status is EvidenceStatus.RECORDED else "qa",
+        status_at=None if status is EvidenceStatus.RECORDED else datetime.now(UTC),
+        status_reason="" if status is not EvidenceStatus.REJECTED else "test",
     )
     with UnitOfWork(store, actor="analyst", reason="test evidence") as uow:
         stored = uow.add(item)

@@ -53,6 +53,25 @@ def board_step(context: DemoContext) -> DemoSection:
                 f"robust MAP across {p.products} products (robust weight {p.robust_weight:g})",
             ]
         )
+    if outcome.n_auto_accepted:
+        rows.append(
+            [
+                "evidence review",
+                f"{outcome.n_auto_accepted} items auto-accepted",
+                "",
+                "demo workspace: evidence is accepted as recorded, with no reviewer's "
+                "signature; a real workspace counts it only after pmpath evidence accept",
+            ]
+        )
+    if outcome.pending:
+        rows.append(
+            [
+                "evidence review",
+                f"{len(outcome.pending)} items pending",
+                "",
+                "not counted until accepted (pmpath evidence accept ID)",
+            ]
+        )
     return DemoSection(
         title=f"Five-element board of {context.case.id} (pmpath case assess, platform assess)",
         columns=["element", DEFAULT_POLICY, "pm-2025-11", "evidence"],

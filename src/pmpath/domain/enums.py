@@ -136,6 +136,20 @@ class EvidenceKind(StrEnum):
     BIOMARKER = "biomarker"
 
 
+class EvidenceStatus(StrEnum):
+    """Review state of a stored evidence item; only ``accepted`` items count toward an element.
+
+    ``recorded`` -> ``accepted`` or ``rejected`` (a reviewer's signature, meaning ``reviewed``);
+    ``accepted`` -> ``superseded`` (a reviewer withdraws it, with a reason). Rejected and
+    superseded are final.
+    """
+
+    RECORDED = "recorded"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+
+
 class Causality(StrEnum):
     """Investigator's assessment of an adverse event's relation to the product (WHO-UMC style)."""
 

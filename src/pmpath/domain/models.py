@@ -37,6 +37,7 @@ from pmpath.domain.enums import (
     ElementStatus,
     EndpointKind,
     EvidenceKind,
+    EvidenceStatus,
     Inheritance,
     Modality,
     ReleaseVerdict,
@@ -380,6 +381,50 @@ class EvidenceItem(Entity):
     )
     created_by: Text
     created_at: AwareDatetime
+    status: EvidenceStatus = Field(
+        default=EvidenceStatus.RECORDED,
+        description="review state: only accepted items count toward an element",
+    )
+    status_reason: str = Field(default="", max_length=2000)
+    status_by: str | None = Field(default=None, description="who set the status (user id)")
+    status_at: AwareDatetime | None = None
+    review_signature_id: str | None = Field(
+        default=None, description="the reviewer's signature (meaning reviewed) behind the status"
+    )
+    superseded_by: str | None = Field(default=None, description="the evidence that replaced it")
+
+    @property
+    def counts(self) -> bool:
+        """True when the item counts toward its element (accepted)."""
+        return self.status is EvidenceStatus.ACCEPTED
+
+    def refuse_update(self, new: Entity) -> str | None:
+        """Evidence is content-addressed: only its review state may change, along
+        :data:`EVIDENCE_TRANSITIONS`; a rejection or supersession needs a reason."""
+        assert isinstance(new, EvidenceItem)
+        review = {"status", "status_reason", "status_by", "status_at"}
+        review |= {"review_signature_id", "superseded_by", "version"}
+        changed = [
+            name
+            for name in type(self).model_fields
+            if name not in review and getattr(self, name) != getattr(new, name)
+        ]
+        if changed:
+            return f"evidence {self.id} is content-addressed: {', '.join(changed)} cannot change"
+        if new.status is self.status:
+            return f"evidence {self.id} is already {self.status.value}"
+        allowed = EVIDENCE_TRANSITIONS[self.status]
+        if new.status not in allowed:
+            can = ", ".join(sorted(s.value for s in allowed)) or "nothing else (final)"
+            return f"evidence {self.id} is {self.status.value}: it can become {can}"
+        final = (EvidenceStatus.REJECTED, EvidenceStatus.SUPERSEDED)
+        if new.status in final and not new.status_reason.strip():
+            return f"{new.status.value} evidence needs a reason"
+        return None
+
+    def refuse_delete(self) -> str | None:
+        """Evidence is never deleted: reject or supersede it instead."""
+        return f"evidence {self.id} cannot be deleted; reject or supersede it instead"
 
     @staticmethod
     def content_id(
@@ -390,6 +435,15 @@ class EvidenceItem(Entity):
         return digest(
             {"case": case_id, "kind": kind, "inputs": input_digests, "parameters": parameters}
         )
+
+
+EVIDENCE_TRANSITIONS: dict[EvidenceStatus, frozenset[EvidenceStatus]] = {
+    EvidenceStatus.RECORDED: frozenset({EvidenceStatus.ACCEPTED, EvidenceStatus.REJECTED}),
+    EvidenceStatus.ACCEPTED: frozenset({EvidenceStatus.SUPERSEDED}),
+    EvidenceStatus.REJECTED: frozenset(),
+    EvidenceStatus.SUPERSEDED: frozenset(),
+}
+"""Which review state an evidence item may move to from each state."""
 
 
 class Assessment(Entity):

@@ -145,6 +145,10 @@ def _record(
         created_by=actor,
         created_at=datetime.now(UTC),
     )
+    if store.auto_accept_evidence:
+        from pmpath.services.review import auto_accepted
+
+        item = auto_accepted(item)
     with UnitOfWork(store, actor=actor, reason=f"{spec.kind} evidence for {spec.element}") as uow:
         stored = uow.add(item)
         uow.commit()

@@ -3,19 +3,25 @@
 An assessment is stored as a new :class:`~pmpath.domain.models.Assessment` each time the
 evidence or the policy differs, never overwriting an earlier one: its id is content-addressed by
 the case, the policy version (policy id plus the digest of the policy's content) and the ids (which
-are digests) of every evidence item on the case. Assessing again with nothing changed returns the
+are digests) of the evidence items that count. Assessing again with nothing changed returns the
 stored assessment.
+
+Only **accepted** evidence counts (``pmpath.services.review``): an analysis run stores its item
+as ``recorded``, and one stray run cannot overturn an element until a reviewer accepts it. The
+assessment also reports the items still pending review and the board as it would be if every one
+of them were accepted (``if_accepted``), computed, never stored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import digest
+from pmpath.domain.enums import EvidenceStatus
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import (
     AdverseEvent,
@@ -33,6 +39,7 @@ from pmpath.pathway.platform import (
     inherited_evidence,
 )
 from pmpath.pathway.policy import Policy, parse_policy
+from pmpath.services.review import AUTO_ACCEPT_ACTOR, pending_evidence
 
 DEFAULT_POLICY = "pm-2026-02-draft"
 
@@ -69,27 +76,53 @@ def policy_version(policy: Policy) -> str:
 
 @dataclass(frozen=True)
 class CaseAssessment:
-    """A decision, the stored assessment it was saved as, and whether it was new."""
+    """A decision, the stored assessment it was saved as, and whether it was new; the items
+    pending review, the decision if they were all accepted (None when nothing is pending) and
+    how many of the counted items a demo workspace accepted with no reviewer."""
 
     decision: CaseDecision
     assessment: Assessment
     created: bool
+    pending: list[EvidenceItem] = field(default_factory=list)
+    if_accepted: CaseDecision | None = None
+    n_auto_accepted: int = 0
+
+
+def counted(evidence: list[EvidenceItem]) -> list[EvidenceItem]:
+    """Return the items that count toward an element: the accepted ones."""
+    return [item for item in evidence if item.status is EvidenceStatus.ACCEPTED]
+
+
+def _what_if(
+    policy: Policy, evidence: list[EvidenceItem]
+) -> tuple[list[EvidenceItem], CaseDecision | None]:
+    pending = pending_evidence(evidence)
+    if not pending:
+        return [], None
+    return pending, assess_case(policy, counted(evidence) + pending)
 
 
 def assess(store: Store, case_id: str, policy: Policy, *, actor: str) -> CaseAssessment:
-    """Assess case ``case_id`` under ``policy`` from its stored evidence; store the result."""
+    """Assess case ``case_id`` under ``policy`` from its accepted evidence; store the result.
+
+    Returns the decision with the pending items and the decision if they were accepted."""
     with Reader(store) as reader:
         reader.require(Case, case_id)
         evidence = reader.find(EvidenceItem, case_id=case_id)
-    decision = assess_case(policy, evidence)
+    accepted = counted(evidence)
+    decision = assess_case(policy, accepted)
+    pending, if_accepted = _what_if(policy, evidence)
+    n_auto = sum(1 for item in accepted if item.status_by == AUTO_ACCEPT_ACTOR)
     version = policy_version(policy)
     assessment_id = "ASM-" + digest(
-        {"case": case_id, "policy": version, "evidence": sorted(e.id for e in evidence)}
+        {"case": case_id, "policy": version, "evidence": sorted(e.id for e in accepted)}
     )
     with UnitOfWork(store, actor=actor, reason=f"case assessed under {version}") as uow:
         existing = uow.get(Assessment, assessment_id)
         if existing is not None:
-            return CaseAssessment(decision=decision, assessment=existing, created=False)
+            return CaseAssessment(
+                decision, existing, False, pending, if_accepted, n_auto_accepted=n_auto
+            )
         stored = uow.add(
             Assessment(
                 id=assessment_id,
@@ -101,21 +134,22 @@ def assess(store: Store, case_id: str, policy: Policy, *, actor: str) -> CaseAss
             )
         )
         uow.commit()
-    return CaseAssessment(decision=decision, assessment=stored, created=True)
+    return CaseAssessment(decision, stored, True, pending, if_accepted, n_auto_accepted=n_auto)
 
 
 def preview(store: Store, case_id: str, policy: Policy) -> CaseDecision:
-    """Return the decision under ``policy`` without storing anything (for --diff)."""
+    """Return the decision under ``policy`` from the accepted evidence without storing
+    anything (for --diff)."""
     with Reader(store) as reader:
         reader.require(Case, case_id)
         evidence = reader.find(EvidenceItem, case_id=case_id)
-    return assess_case(policy, evidence)
+    return assess_case(policy, counted(evidence))
 
 
 def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformDecision:
     """Return the platform decision from every case of every product on ``platform_id``.
 
-    Reads only; each case is decided from its current evidence under ``policy``.
+    Reads only; each case is decided from its accepted evidence under ``policy``.
     """
     with Reader(store) as reader:
         reader.require(Platform, platform_id)
@@ -123,7 +157,7 @@ def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformD
         events: dict[str, list[AdverseEvent]] = {}
         for product in reader.find(Product, platform_id=platform_id):
             for case in reader.find(Case, product_id=product.id):
-                evidence = reader.find(EvidenceItem, case_id=case.id)
+                evidence = counted(reader.find(EvidenceItem, case_id=case.id))
                 series.append((case, assess_case(policy, evidence), evidence))
                 events[case.id] = reader.find(AdverseEvent, case_id=case.id)
     return decide_platform(platform_id, policy, series, events)

@@ -25,7 +25,7 @@ from pmpath.domain.canonical import digest
 from pmpath.domain.crypto import fingerprint, parse_public_key, sign_message, verify_message
 from pmpath.domain.enums import SignatureMeaning
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.models import Signature, new_id
+from pmpath.domain.models import Checkpoint, Entity, Signature, User, new_id
 from pmpath.domain.security import SignInSettings
 from pmpath.services.users import (
     check_password,
@@ -76,50 +76,102 @@ def sign(
     signer's key is stored; it is also written as a file to ``checkpoint_dir``, else to the
     store's checkpoint folder (a workspace's ``checkpoints``) if it has one.
     """
-    from pmpath.services.audit import take_checkpoint, write_checkpoint_file
+    from pmpath.services.audit import take_checkpoint
 
     type_name, record_id = parse_record_ref(record_ref)
     spec = spec_for(type_name)
     if spec.restricted or type_name in ("signature", "checkpoint"):
         raise InvalidInputError(f"{type_name} records cannot be signed")
+    user, key = authorise_signer(
+        store,
+        username=username,
+        password=password,
+        meaning=meaning,
+        sign_in=sign_in,
+        record=(spec.model, record_id),
+    )
+    with UnitOfWork(
+        store, actor=username, reason=reason or f"signed as {meaning}", privileged=True
+    ) as uow:
+        record = uow.require(spec.model, record_id)
+        signature = sign_record(uow, user, key, type_name, record, meaning, reason)
+        checkpoint, leaf_hashes = take_checkpoint(uow, signer=user.id, private_raw=key)
+        uow.commit()
+    write_checkpoint(store, checkpoint, leaf_hashes, checkpoint_dir)
+    return signature
+
+
+def authorise_signer(
+    store: Store,
+    *,
+    username: str,
+    password: str,
+    meaning: SignatureMeaning,
+    sign_in: SignInSettings | None = None,
+    record: tuple[type[Entity], str] | None = None,
+) -> tuple[User, bytes]:
+    """Check the signer's password (audited, throttled, locking) and permission
+    ``sign:<meaning>`` (and that ``record``, a model and id, exists); return the user and
+    their raw Ed25519 private key."""
     user, credential = check_password(
         store, username=username, password=password, purpose="signature", sign_in=sign_in
     )
     with Reader(store) as reader:
         require_permission(reader, user, f"sign:{meaning}")
-        reader.require(spec.model, record_id)
+        if record is not None:
+            reader.require(*record)
     key = private_key(user, credential, password)
     assert user.public_key_ed25519 is not None  # private_key checked it
-    with UnitOfWork(
-        store, actor=username, reason=reason or f"signed as {meaning}", privileged=True
-    ) as uow:
-        record = uow.require(spec.model, record_id)
-        unsigned = Signature(
-            id=new_id("SIG"),
-            user_id=user.id,
-            printed_name=user.display_name,
-            meaning=meaning,
-            signed_at=datetime.now(UTC),
-            record_type=type_name,
-            record_id=record.id,
-            record_version=record.version,
-            record_sha256=digest(uow.image(record)),
-            reason=reason,
-            public_key_ed25519=user.public_key_ed25519,
+    return user, key
+
+
+def sign_record(
+    uow: UnitOfWork,
+    user: User,
+    key: bytes,
+    type_name: str,
+    record: Entity,
+    meaning: SignatureMeaning,
+    reason: str = "",
+) -> Signature:
+    """Add, in ``uow``, ``user``'s signature of ``meaning`` over the current version of
+    ``record`` (stored as ``type_name``); return it."""
+    assert user.public_key_ed25519 is not None
+    unsigned = Signature(
+        id=new_id("SIG"),
+        user_id=user.id,
+        printed_name=user.display_name,
+        meaning=meaning,
+        signed_at=datetime.now(UTC),
+        record_type=type_name,
+        record_id=record.id,
+        record_version=record.version,
+        record_sha256=digest(uow.image(record)),
+        reason=reason,
+        public_key_ed25519=user.public_key_ed25519,
+    )
+    return uow.add(
+        unsigned.model_copy(
+            update={"signature_ed25519": sign_message(key, unsigned.manifestation())}
         )
-        signature = uow.add(
-            unsigned.model_copy(
-                update={"signature_ed25519": sign_message(key, unsigned.manifestation())}
-            )
-        )
-        checkpoint, leaf_hashes = take_checkpoint(uow, signer=user.id, private_raw=key)
-        uow.commit()
+    )
+
+
+def write_checkpoint(
+    store: Store,
+    checkpoint: Checkpoint,
+    leaf_hashes: list[bytes],
+    checkpoint_dir: Path | None = None,
+) -> None:
+    """Write a checkpoint taken at a signature to ``checkpoint_dir``, else to the store's
+    checkpoint folder (a workspace's ``checkpoints``) if it has one."""
+    from pmpath.services.audit import write_checkpoint_file
+
     folder = checkpoint_dir or store.checkpoint_dir
     if folder is not None:
         write_checkpoint_file(
             folder, checkpoint, leaf_hashes, database=store.display_url, into_folder=True
         )
-    return signature
 
 
 @dataclass(frozen=True)

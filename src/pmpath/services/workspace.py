@@ -80,6 +80,8 @@ class Workspace:
     secret_key: bytes
     created_at: str
     sign_in: SignInSettings = field(default=DEFAULT_SIGN_IN)
+    auto_accept_evidence: bool = False
+    """``[review] auto_accept``: a demo workspace stores evidence accepted (no reviewer)."""
 
     def store(self) -> Store:
         """Return a Store on this workspace's database (call ``dispose`` when done)."""
@@ -88,6 +90,7 @@ class Workspace:
             secret_key=self.secret_key,
             checkpoint_dir=self.checkpoints_dir,
             sign_in=self.sign_in,
+            auto_accept_evidence=self.auto_accept_evidence,
         )
 
     def checkpoint_key(self) -> tuple[bytes, str]:
@@ -199,7 +202,15 @@ def _read_workspace(path: Path) -> Workspace:
         secret_key=_secret_key(path),
         created_at=str(meta.get("created_at", "")),
         sign_in=_sign_in(config, config_path),
+        auto_accept_evidence=_auto_accept(config, config_path),
     )
+
+
+def _auto_accept(config: dict[str, Any], config_path: Path) -> bool:
+    value = config.get("review", {}).get("auto_accept", False)
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{config_path}: [review] auto_accept must be true or false")
+    return value
 
 
 def _toml_string(value: str) -> str:
@@ -217,6 +228,7 @@ def init_workspace(
     admin: AdminAccount | None = None,
     database_url: str | None = None,
     owner_url: str | None = None,
+    auto_accept_evidence: bool = False,
 ) -> tuple[Workspace, bool]:
     """Create the workspace at ``path``, or migrate an existing one to the newest schema.
 
@@ -226,8 +238,9 @@ def init_workspace(
     PostgreSQL database as its owner role) the migrations run as the owner and the
     application's role gets only the grants of ``Store.grants``. A new workspace is built in a
     temporary sibling folder and renamed into place only when complete, so a failure (say, an
-    unreachable database) leaves nothing behind. Refuses a path that is a file or a non-empty
-    folder that is not a workspace.
+    unreachable database) leaves nothing behind. ``auto_accept_evidence`` (demo workspaces
+    only) writes ``[review] auto_accept = true``: evidence is then stored accepted. Refuses a
+    path that is a file or a non-empty folder that is not a workspace.
     """
     if path.is_file():
         raise InvalidInputError(f"{path} is a file, not a folder")
@@ -265,7 +278,15 @@ def init_workspace(
             f"lockout_window_minutes = {DEFAULT_SIGN_IN.window_minutes:g}\n"
             f"failed_login_delay_seconds = {DEFAULT_SIGN_IN.delay_seconds:g}\n"
             f"max_failed_login_delay_seconds = {DEFAULT_SIGN_IN.max_delay_seconds:g}\n"
-            f"session_hours = {DEFAULT_SIGN_IN.session_hours:g}\n",
+            f"session_hours = {DEFAULT_SIGN_IN.session_hours:g}\n"
+            + (
+                "\n[review]\n"
+                "# A demo workspace: evidence is accepted as it is recorded, with no reviewer's\n"
+                "# signature, and boards say so. Never set this for real records.\n"
+                "auto_accept = true\n"
+                if auto_accept_evidence
+                else ""
+            ),
             encoding="utf-8",
         )
         staged = _read_workspace(staging)
@@ -383,7 +404,9 @@ def open_demo_workspace(path: Path) -> tuple[Workspace, str]:
     if not (path / CONFIG_FILE).is_file():
         password = secrets.token_urlsafe(24)
         admin = AdminAccount(DEMO_ADMIN, "Demo Admin", password)
-        workspace, _ = init_workspace(path, actor=DEMO_ADMIN, admin=admin)
+        workspace, _ = init_workspace(
+            path, actor=DEMO_ADMIN, admin=admin, auto_accept_evidence=True
+        )
         descriptor = os.open(password_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(password + "\n")

@@ -74,8 +74,11 @@ class Store:
         secret_key: bytes,
         checkpoint_dir: Path | None = None,
         sign_in: SignInSettings | None = None,
+        auto_accept_evidence: bool = False,
     ) -> None:
         self.url = normalise_url(url)
+        self.auto_accept_evidence = auto_accept_evidence
+        """A demo workspace's setting: evidence is stored accepted, by ``auto-accept``."""
         self.checkpoint_dir = checkpoint_dir
         """Where signed audit checkpoints are written as files (a workspace's folder), if set."""
         self.sign_in = sign_in

@@ -19,6 +19,7 @@ from pmpath.interfaces.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from pmpath.domain.models import EvidenceItem
     from pmpath.pathway.decision import CaseDecision
 
 app = typer.Typer(help="Assess cases against the pathway's five elements.", no_args_is_help=True)
@@ -40,6 +41,17 @@ def board_rows(decision: CaseDecision) -> list[list[str]]:
         ]
         for d in decision.elements
     ]
+
+
+def pending_row(item: EvidenceItem) -> dict[str, object]:
+    """Return a pending evidence item as JSON: id, kind, element, when and by whom recorded."""
+    return {
+        "evidence_id": item.id,
+        "kind": item.kind.value,
+        "element": item.element.value,
+        "created_at": item.created_at.isoformat(),
+        "created_by": item.created_by,
+    }
 
 
 @app.command("assess")
@@ -87,6 +99,14 @@ def assess_command(
             "eligible": decision.eligible,
             "elements": [d.model_dump(mode="json") for d in decision.elements],
             "inherited": inherited.model_dump(mode="json"),
+            "pending_evidence": [pending_row(item) for item in outcome.pending],
+            "if_accepted": None
+            if outcome.if_accepted is None
+            else {
+                "eligible": outcome.if_accepted.eligible,
+                "elements": [d.model_dump(mode="json") for d in outcome.if_accepted.elements],
+            },
+            "n_auto_accepted": outcome.n_auto_accepted,
         }
         if compared is not None:
             payload["diff"] = {"policy": compared.policy_id, "changes": changes}
@@ -104,6 +124,29 @@ def assess_command(
     )
     stored = "stored" if outcome.created else "unchanged since"
     typer.echo(f"assessment {outcome.assessment.id[:16]}… {stored}")
+    if outcome.n_auto_accepted:
+        typer.echo(
+            f"demo workspace: {outcome.n_auto_accepted} evidence item(s) counted here were "
+            "accepted automatically, with no reviewer's signature"
+        )
+    if outcome.pending and outcome.if_accepted is not None:
+        typer.echo(
+            f"{len(outcome.pending)} evidence item(s) pending review (they do not count until "
+            "accepted: pmpath evidence accept ID):"
+        )
+        for item in outcome.pending:
+            typer.echo(f"  {item.id[:16]}… {item.kind.value} (element {item.element.number})")
+        then = outcome.if_accepted
+        moved = [
+            f"element {new.element.number} {old.status.value} -> {new.status.value}"
+            for old, new in zip(decision.elements, then.elements, strict=True)
+            if old.status is not new.status
+        ]
+        typer.echo(
+            "if all were accepted: "
+            + ("; ".join(moved) if moved else "no element would change")
+            + (" (the case would be ELIGIBLE)" if then.eligible and not decision.eligible else "")
+        )
     must = ", ".join(str(e.number) for e in inherited.must_still_show) or "nothing"
     typer.echo(
         f"platform {inherited.platform_id}: {inherited.earlier_patients} earlier treated patients "
