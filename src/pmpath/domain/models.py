@@ -235,6 +235,9 @@ class Platform(Entity):
     route: Route
     fixed_components: list[Text] = Field(default_factory=list)
     description: str = ""
+    organization_id: RecordId | None = Field(
+        default=None, description="the owning organization; None: visible to every user"
+    )
 
 
 class Product(Entity):
@@ -538,6 +541,9 @@ class User(Entity):
     sponsor: str | None = None
     active: bool = True
     public_key_ed25519: Ed25519PublicHex | None = None
+    organization_id: RecordId | None = Field(
+        default=None, description="the user's organization; None: a single-team workspace"
+    )
 
 
 class Signature(Entity):

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from pmpath.adapters.store.types import JSONColumn, UTCDateTime
-from pmpath.domain import cmc
+from pmpath.domain import cmc, teams
 from pmpath.domain import models as m
 from pmpath.domain import surveillance as sv
 
@@ -128,7 +128,8 @@ def _entity_table(
 # type name -> (table name, model, references, restricted, redacted)
 _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[str]]] = [
     ("role", "roles", m.Role, {}, False, frozenset()),
-    ("user", "users", m.User, {}, False, frozenset()),
+    ("organization", "organizations", teams.Organization, {}, False, frozenset()),
+    ("user", "users", m.User, {"organization_id": "organization"}, False, frozenset()),
     (
         "credential",
         "credentials",
@@ -137,7 +138,22 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
         True,
         frozenset({"password_hash", "private_key_encrypted"}),
     ),
-    ("platform", "platforms", m.Platform, {}, False, frozenset()),
+    (
+        "platform",
+        "platforms",
+        m.Platform,
+        {"organization_id": "organization"},
+        False,
+        frozenset(),
+    ),
+    (
+        "platform_share",
+        "platform_shares",
+        teams.PlatformShare,
+        {"platform_id": "platform", "organization_id": "organization"},
+        False,
+        frozenset(),
+    ),
     ("disease", "diseases", m.Disease, {}, False, frozenset()),
     ("product", "products", m.Product, {"platform_id": "platform"}, False, frozenset()),
     ("patient", "patients", m.Patient, {"disease_id": "disease"}, False, frozenset()),
@@ -159,6 +175,7 @@ _DECLARED: list[tuple[str, str, type[m.Entity], dict[str, str], bool, frozenset[
     ),
     ("evidence", "evidence_items", m.EvidenceItem, {"case_id": "case"}, False, frozenset()),
     ("adverse_event", "adverse_events", m.AdverseEvent, {"case_id": "case"}, False, frozenset()),
+    ("job", "analysis_jobs", teams.AnalysisJob, {"case_id": "case"}, False, frozenset()),
     ("assessment", "assessments", m.Assessment, {"case_id": "case"}, False, frozenset()),
     (
         "natural_history_dataset",

@@ -65,6 +65,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("surveil", "pmpath.interfaces.cli.surveil"),
     ("growth", "pmpath.interfaces.cli.growth"),
     ("rwd", "pmpath.interfaces.cli.rwd"),
+    ("org", "pmpath.interfaces.cli.org"),
 ]
 for _name, _module in _GROUPS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
