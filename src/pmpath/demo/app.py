@@ -119,6 +119,7 @@ DEMO_STEPS: list[str] = [
     # then manufacturing for the demo's cases and the post-market monitoring run
     "pmpath.demo.aftercare:manufacturing_step",
     "pmpath.demo.aftercare:postmarket_step",
+    "pmpath.demo.accounts:accounts_step",  # the team: organizations, users, how to serve
 ]
 """Every step ``pmpath demo`` runs, in order, after the demo case's records exist."""
 

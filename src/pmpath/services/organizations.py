@@ -334,3 +334,10 @@ def visible_cases(store: Store, user_id: str) -> list[Case]:
         ids = _visible_platform_ids(reader, reader.get(User, user_id))
         products = {p.id for p in reader.find(Product) if p.platform_id in ids}
         return [c for c in reader.find(Case) if c.product_id in products]
+
+
+def visible_patients(store: Store, user_id: str) -> list[Patient]:
+    """Return the patients ``user_id`` may see (those with a case on a visible platform; for a
+    user of no organization also those with no case yet), by id."""
+    with Reader(store) as reader:
+        return [p for p in reader.find(Patient) if is_visible(reader, user_id, "patient", p.id)]

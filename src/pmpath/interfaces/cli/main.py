@@ -72,6 +72,7 @@ for _name, _module in _GROUPS:
 app.command("reproduce")(
     importlib.import_module("pmpath.interfaces.cli.evidence").reproduce_command
 )
+app.command("serve")(importlib.import_module("pmpath.interfaces.cli.serve").serve)
 
 
 def _version(value: bool) -> None:
@@ -386,6 +387,27 @@ def audit_checkpoint(
         f"checkpoint of {signed.tree_size} events written to {path}: root {signed.root_sha256}, "
         f"signed by {signed.signer} (key {fingerprint(signed.public_key_ed25519)})"
     )
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    folder: Annotated[Path, typer.Argument(help="A folder written by pmpath case export.")],
+) -> None:
+    """Verify a case export without the database: file digests, the checkpoint's signature and
+    Merkle root, every exported audit event against it, every signature from its public key.
+    Exits 1 naming each problem."""
+    from pmpath.services.export import verify_export
+
+    check = verify_export(folder)
+    if check.intact:
+        typer.echo(
+            f"export {folder} intact: {check.n_events} audit events in the checkpointed tree of "
+            f"{check.tree_size}, {check.n_signatures} signatures verify"
+        )
+        return
+    for problem in check.problems:
+        typer.echo(f"export {folder}: {problem}", err=True)
+    raise typer.Exit(1)
 
 
 @audit_app.command("log")

@@ -1,0 +1,93 @@
+"""What every route depends on: the workspace's store, the server's settings and, for the API,
+the user behind the bearer token.
+
+One :class:`~pmpath.adapters.store.Store` per application lives on ``app.state.store`` (its
+engine pools connections for every request); :func:`bearer_user` resolves an
+``Authorization: Bearer`` token (a pmpath login session, :mod:`pmpath.services.sessions`)
+against the database on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from pmpath.adapters.store import Store
+from pmpath.domain.models import User
+from pmpath.services.workspace import Workspace
+
+TOKEN_URL = "/api/v1/auth/token"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The server's configuration: its workspace, where analysis inputs may come from
+    (``data_dir``, read-only; uploads under ``uploads_dir``), the upload size limit and when
+    this server started (jobs left running by an earlier start are queued again)."""
+
+    workspace: Workspace
+    uploads_dir: Path
+    max_upload_bytes: int
+    started_at: datetime
+    data_dir: Path | None = None
+
+
+def get_store(request: Request) -> Store:
+    """Return the application's store (one per app, on ``app.state.store``)."""
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> ServerSettings:
+    """Return the application's :class:`ServerSettings`."""
+    settings: ServerSettings = request.app.state.settings
+    return settings
+
+
+_oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+UNAUTHENTICATED = f"not authenticated: get a bearer token from POST {TOKEN_URL}"
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def access_token(session_id: str, token: str) -> str:
+    """Return the bearer token the API hands out for a login session: ``SESSION_ID.TOKEN``."""
+    return f"{session_id}.{token}"
+
+
+def bearer_user(request: Request, token: Annotated[str | None, Depends(_oauth2)] = None) -> User:
+    """Return the active user whose open, unexpired session the bearer token is; 401 if none."""
+    from pmpath.services.sessions import NotLoggedInError, SessionToken, current_user
+
+    if not token:
+        raise _unauthorized(UNAUTHENTICATED)
+    session_id, _, secret = token.partition(".")
+    if not session_id or not secret:
+        raise _unauthorized("invalid bearer token: get a new one from POST " + TOKEN_URL)
+    try:
+        return current_user(
+            get_store(request), SessionToken(session_id=session_id, token=secret, username="")
+        )
+    except NotLoggedInError as exc:
+        message = str(exc).replace("run pmpath login USER", f"get a new token from {TOKEN_URL}")
+        raise _unauthorized(message) from None
+
+
+def bearer_token(token: Annotated[str | None, Depends(_oauth2)] = None) -> str:
+    """Return the raw bearer token of the request; 401 if there is none."""
+    if not token:
+        raise _unauthorized(UNAUTHENTICATED)
+    return token
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+ApiUser = Annotated[User, Depends(bearer_user)]
