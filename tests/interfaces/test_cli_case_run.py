@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interfaces.conftest import Run
+from tests.interfaces.conftest import TESTER_PASSWORD, Run
 from tests.interfaces.conftest import dump_database as _dump
 
 CASE_FILE = """
@@ -121,10 +121,26 @@ analyses:
     assert "stored on case CASE-A" in out
     assert err.startswith("error: 1 of 2 analyses failed: analysis 2 (variant_classification): ")
     assert err.count("\n") == 1
-    assert "1 molecular abnormality" in out and "│ met" in out
+    # recorded, not yet reviewed: the board does not count it, and says what it would become
+    assert "│ met" not in out
+    assert "1 evidence item(s) pending review" in out
+    assert "if all were accepted: element 1 insufficient -> met" in out
+    code, out, _ = run("case", "assess", "CASE-A", "-w", str(workspace), "--json")
+    payload = json.loads(out)
+    assert payload["elements"][0]["status"] == "insufficient"
+    (pending,) = payload["pending_evidence"]
+    assert payload["if_accepted"]["elements"][0]["status"] == "met"
+    code, out, err = run(
+        "evidence", "accept", pending["evidence_id"], "--password-stdin", "-w", str(workspace),
+        stdin=TESTER_PASSWORD + "\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"evidence {pending['evidence_id'][:16]}… (variant_classification, element 1) " in out
+    assert "accepted by tester: signed reviewed" in out
     code, out, _ = run("case", "assess", "CASE-A", "-w", str(workspace), "--json")
     elements = json.loads(out)["elements"]
     assert elements[0]["status"] == "met" and elements[1]["status"] == "insufficient"
+    assert json.loads(out)["pending_evidence"] == []
     case_file.write_text(CASE_FILE + analyses.split("  - {kind: variant_classification, codes")[0])
     code, out, err = run("case", "run", str(case_file), "-w", str(workspace))
     assert code == 0, err

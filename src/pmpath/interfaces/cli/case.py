@@ -21,6 +21,7 @@ from pmpath.interfaces.cli.common import (
 if TYPE_CHECKING:
     from pmpath.domain.models import EvidenceItem
     from pmpath.pathway.decision import CaseDecision
+    from pmpath.services.assessment import CaseAssessment
 
 app = typer.Typer(help="Assess cases against the pathway's five elements.", no_args_is_help=True)
 
@@ -52,6 +53,35 @@ def pending_row(item: EvidenceItem) -> dict[str, object]:
         "created_at": item.created_at.isoformat(),
         "created_by": item.created_by,
     }
+
+
+def print_review_state(outcome: CaseAssessment) -> None:
+    """Print what the board does not count: auto-accepted items of a demo workspace, the items
+    pending review, and which elements would change if they were all accepted."""
+    decision = outcome.decision
+    if outcome.n_auto_accepted:
+        typer.echo(
+            f"demo workspace: {outcome.n_auto_accepted} evidence item(s) counted here were "
+            "accepted automatically, with no reviewer's signature"
+        )
+    if outcome.pending and outcome.if_accepted is not None:
+        typer.echo(
+            f"{len(outcome.pending)} evidence item(s) pending review (they do not count until "
+            "accepted: pmpath evidence accept ID):"
+        )
+        for item in outcome.pending:
+            typer.echo(f"  {item.id} {item.kind.value} (element {item.element.number})")
+        then = outcome.if_accepted
+        moved = [
+            f"element {new.element.number} {old.status.value} -> {new.status.value}"
+            for old, new in zip(decision.elements, then.elements, strict=True)
+            if old.status is not new.status
+        ]
+        typer.echo(
+            "if all were accepted: "
+            + ("; ".join(moved) if moved else "no element would change")
+            + (" (the case would be ELIGIBLE)" if then.eligible and not decision.eligible else "")
+        )
 
 
 @app.command("assess")
@@ -124,29 +154,7 @@ def assess_command(
     )
     stored = "stored" if outcome.created else "unchanged since"
     typer.echo(f"assessment {outcome.assessment.id[:16]}… {stored}")
-    if outcome.n_auto_accepted:
-        typer.echo(
-            f"demo workspace: {outcome.n_auto_accepted} evidence item(s) counted here were "
-            "accepted automatically, with no reviewer's signature"
-        )
-    if outcome.pending and outcome.if_accepted is not None:
-        typer.echo(
-            f"{len(outcome.pending)} evidence item(s) pending review (they do not count until "
-            "accepted: pmpath evidence accept ID):"
-        )
-        for item in outcome.pending:
-            typer.echo(f"  {item.id[:16]}… {item.kind.value} (element {item.element.number})")
-        then = outcome.if_accepted
-        moved = [
-            f"element {new.element.number} {old.status.value} -> {new.status.value}"
-            for old, new in zip(decision.elements, then.elements, strict=True)
-            if old.status is not new.status
-        ]
-        typer.echo(
-            "if all were accepted: "
-            + ("; ".join(moved) if moved else "no element would change")
-            + (" (the case would be ELIGIBLE)" if then.eligible and not decision.eligible else "")
-        )
+    print_review_state(outcome)
     must = ", ".join(str(e.number) for e in inherited.must_still_show) or "nothing"
     typer.echo(
         f"platform {inherited.platform_id}: {inherited.earlier_patients} earlier treated patients "
@@ -223,10 +231,38 @@ def run_command(
             lines=True,
         )
     )
+    print_review_state(outcome)
     if failures:
         raise InvalidInputError(
             f"{len(failures)} of {len(parsed.analyses)} analyses failed: " + "; ".join(failures)
         )
+
+
+@app.command("export")
+def export_command(
+    case_id: Annotated[str, typer.Argument(help="The case to export.")],
+    out: Annotated[Path, typer.Option("--out", help="A new folder for the export.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Export a case with its evidence, signatures, their audit events and a signed audit
+    checkpoint, to verify without the database (pmpath audit verify-export DIR)."""
+    from pmpath.domain.crypto import fingerprint
+    from pmpath.services.export import export_case
+
+    opened = open_workspace(workspace)
+    who = actor()
+    store = opened.store()
+    try:
+        raw, _public = opened.checkpoint_key()
+        summary = export_case(store, case_id, out, signer="workspace", private_raw=raw, actor=who)
+    finally:
+        store.dispose()
+    typer.echo(
+        f"case {case_id} exported to {summary.path}: {summary.n_evidence} evidence items, "
+        f"{summary.n_signatures} signatures, {summary.n_audit_events} audit events; checkpoint "
+        f"of {summary.checkpoint_tree_size} events, root {summary.checkpoint_root_sha256[:16]}… "
+        f"(workspace key {fingerprint(_public)})"
+    )
 
 
 @app.command("add-event")
