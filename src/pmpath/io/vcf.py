@@ -19,6 +19,8 @@ POS, where pysam raises an error we can report.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +62,7 @@ class VcfCounts:
     contigs: set[str] = field(default_factory=set)
 
 
-def _frequency(record: Any, index: int, n_alts: int) -> float | None:
+def _frequency(record: Any, index: int, n_alts: int, path: Path | None = None) -> float | None:
     info = record.info
     try:
         if "AF" in info:
@@ -68,6 +70,8 @@ def _frequency(record: Any, index: int, n_alts: int) -> float | None:
             values = values if isinstance(values, tuple) else (values,)
             if len(values) == n_alts and values[index] is not None:
                 return float(values[index])
+            if len(values) == n_alts and path is not None:
+                _check_raw_frequencies(path)
         if "AC" in info and "AN" in info:
             counts = info["AC"]
             counts = counts if isinstance(counts, tuple) else (counts,)
@@ -77,6 +81,49 @@ def _frequency(record: Any, index: int, n_alts: int) -> float | None:
     except (ValueError, TypeError, KeyError):
         return None
     return None
+
+
+_CHECKED_FREQUENCIES: set[tuple[str, int, int]] = set()
+
+
+def _check_raw_frequencies(path: Path) -> None:
+    """Refuse a non-numeric INFO ``AF`` anywhere in ``path``, naming its line.
+
+    htslib reads ``AF=abc`` of a Float field as missing, like ``AF=.``; a broken file would
+    then pass as one without frequencies. The first time an allele has no AF, the raw text is
+    scanned once (per file version) for AF values that are neither numbers nor ``.``.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _CHECKED_FREQUENCIES:
+        return
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gzipped else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith("#"):
+                    continue
+                columns = line.split("\t", 8)
+                if len(columns) < 8:
+                    continue
+                for entry in columns[7].split(";"):
+                    name, _, value = entry.partition("=")
+                    if name != "AF":
+                        continue
+                    for token in value.strip().split(","):
+                        if token in ("", "."):
+                            continue
+                        try:
+                            float(token)
+                        except ValueError:
+                            raise InvalidInputError(
+                                f"VCF {path} line {number}: INFO AF={value.strip()} is not a number"
+                            ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInputError(f"VCF {path} cannot be read: {exc}") from None
+    _CHECKED_FREQUENCIES.add(key)
 
 
 def _header_lines(path: Path) -> int:
@@ -211,7 +258,7 @@ class VcfReader:
             if carried is not None and index + 1 not in carried:
                 counts.not_carried += 1
                 continue
-            frequency = _frequency(record, index, len(alts))
+            frequency = _frequency(record, index, len(alts), self.path)
             if self.min_allele_frequency > 0 and (
                 frequency is None or frequency < self.min_allele_frequency
             ):

@@ -250,6 +250,10 @@ def load_transcript(path: Path, transcript_id: str | None = None) -> TranscriptM
         raise NotFoundError(f"transcript file {path} does not exist") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read transcript file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"transcript file {path} is not UTF-8 text (byte {exc.start}): not JSON or GFF3"
+        ) from None
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
