@@ -15,6 +15,11 @@ and 392 s (base editor), 1.44 GB peak.
     .venv/bin/python bench/editing_throughput.py --reads 100000 --aligners
     .venv/bin/python bench/editing_throughput.py --reads 100000 --paired  # 2 x 150, merged
     .venv/bin/python bench/editing_throughput.py --reads 100000 --error-end 0.01  # 0.1-1% errors
+    .venv/bin/python bench/editing_throughput.py --keep DIR --previous /tmp/old/src  # side by side
+
+Peak memory: the command's own VmHWM, and the peak summed RSS and PSS of it and its worker
+processes (sampled every 50 ms; forked workers share pages with their parent, which RSS
+counts in each and PSS splits).
 """
 
 from __future__ import annotations
@@ -97,20 +102,65 @@ sys.exit(code)
 """
 
 
-def run(args: list[str]) -> tuple[float, float, dict[str, object]]:
-    """Run the CLI in a fresh Python; return wall time, its peak RSS (VmHWM of the process
-    after exec, so the parent's simulation memory is not counted) and the JSON it printed."""
+def _tree_memory_mib(root: int) -> tuple[float, float]:
+    """Return the summed RSS and PSS (MiB) of ``root`` and its descendants (worker processes
+    included; PSS shares the pages forked workers have in common with their parent)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    rss = pss = 0.0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) / 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return rss, pss
+
+
+def run(
+    args: list[str], source: Path | None = None
+) -> tuple[float, float, float, float, dict[str, object]]:
+    """Run the CLI in a fresh Python (``source``: another source tree, e.g. the previous
+    release's); return wall time, its peak RSS (VmHWM of the process after exec, so the
+    parent's simulation memory is not counted), the peak summed RSS and PSS of the process and
+    its worker processes (sampled every 50 ms), and the JSON it printed."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *args], capture_output=True, text=True, check=False
-    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WRAPPER, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    tree_rss = tree_pss = 0.0
+    while child.poll() is None:
+        rss, pss = _tree_memory_mib(child.pid)
+        tree_rss, tree_pss = max(tree_rss, rss), max(tree_pss, pss)
+        time.sleep(0.05)
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(done.stderr)
+    if child.returncode != 0:
+        sys.exit(stderr)
     peak_kb = next(
-        int(line.split("=")[1]) for line in done.stderr.splitlines() if "peak_rss_kB=" in line
+        int(line.split("=")[1]) for line in stderr.splitlines() if "peak_rss_kB=" in line
     )
-    return wall, peak_kb / 1024, json.loads(done.stdout)
+    return wall, peak_kb / 1024, tree_rss, tree_pss, json.loads(stdout)
 
 
 def aligners(a: str) -> None:
@@ -156,6 +206,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="folder to keep the reads and outputs in")
     parser.add_argument("--paired", action="store_true", help="paired-end 2 x 150 reads")
     parser.add_argument(
+        "--previous", type=Path, help="source tree of the previous release, run after each"
+    )
+    parser.add_argument(
         "--error-end", type=float, default=0.005, help="error rate at the last cycle (0.005)"
     )
     args = parser.parse_args()
@@ -187,13 +240,24 @@ def main() -> None:
         "nuclease": ["--mode", "nuclease", "--editor", "SpCas9"],
         "base-editor": ["--editor", "ABE8e", "--window", "4-8", "--target-position", "6"],
     }
+    releases: list[tuple[str, Path | None]] = [("pmpath", None)]
+    if args.previous is not None:
+        releases.append(("previous", args.previous))
     for mode, extra in modes.items():
-        out = folder / f"out-{mode}"
-        wall, rss_mb, summary = run([*pmpath, *common, *extra, "--out", str(out)])
+        for release, source in releases:
+            out = folder / f"out-{mode}-{release}"
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            wall, rss_mb, tree_rss, tree_pss, answer = run(
+                [*pmpath, *common, *extra, "--out", str(out)], source
+            )
+            if source is None:
+                summary = answer
+            print(f"\n{mode} ({kind}, {release}): {n:,} reads in {wall:.1f} s = "
+                  f"{n / wall:,.0f} reads/s; peak RSS {rss_mb:,.0f} MiB (main process), "
+                  f"process tree peak RSS {tree_rss:,.0f} MiB / PSS {tree_pss:,.0f} MiB "
+                  f"(workers included); load average before {load}")  # fmt: skip
         outcomes = summary["outcomes"]
         assert isinstance(outcomes, dict)
-        print(f"\n{mode} ({kind}): {n:,} reads in {wall:.1f} s = {n / wall:,.0f} reads/s, "
-              f"peak RSS {rss_mb:,.0f} MB (CLI subprocess, figures and HTML included)")  # fmt: skip
         print(f"  reads: {summary['reads']}")
         print(f"  {'category':<16}{'truth':>10}{'pmpath':>10}{'diff (pp)':>11}")
         for category, value in truth(alleles, mode).items():

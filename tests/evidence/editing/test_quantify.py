@@ -578,3 +578,86 @@ def test_two_worker_processes_give_the_serial_counts(tmp_path: Path) -> None:
         exclude={"aligned_by_wfa"}
     )
     assert parallel.on_target.allele_table == serial.on_target.allele_table
+
+
+def test_base_counts_equal_a_count_of_the_projections() -> None:
+    """Per-position base counts (reference bases plus the cells that differ) against a plain
+    count over every read's projection, weights included, across several row blocks."""
+    import numpy as np
+
+    from pmpath.evidence.editing.align import Indel
+    from pmpath.evidence.editing.classify import AmpliconTally
+
+    rng = np.random.default_rng(3)
+    geometries, _ = layout([("amp", AMPLICON)], GUIDE, EditSpec(mode="nuclease"))
+    tally = AmpliconTally(geometries[0], on_target=True)
+    projections: list[str] = []
+    weights: list[int] = []
+    indels: list[tuple[Indel, ...]] = []
+    for _ in range(9000):  # more rows than one block of the tally
+        bases = list(AMPLICON)
+        for index in rng.choice(len(bases), size=int(rng.integers(0, 6)), replace=False):
+            bases[int(index)] = str(rng.choice(list("ACGTN")))
+        found: tuple[Indel, ...] = ()
+        if rng.random() < 0.2:
+            start, size = int(rng.integers(90, 140)), int(rng.integers(1, 30))
+            bases[start : start + size] = "-" * size
+            found = (Indel("deletion", start, size),)
+        projections.append("".join(bases))
+        weights.append(int(rng.integers(1, 50)))
+        indels.append(found)
+    tally.add(projections, weights, indels)
+    expected = np.zeros_like(tally.base_counts)
+    for projection, weight in zip(projections, weights, strict=True):
+        for position, base in enumerate(projection):
+            expected["ACGTN-".index(base), position] += weight
+    assert np.array_equal(tally.base_counts, expected)
+
+
+def test_reads_with_too_many_unknown_bases_and_empty_reads_are_counted_out(tmp_path: Path) -> None:
+    """Unknown bases (N as read, or quality below the threshold) per read against the rule
+    ``N > max_unknown_fraction * length``, with empty reads at the end of the chunk."""
+    from pmpath.evidence.editing.reads import ReadTally, read_chunks
+
+    a = AMPLICON
+    high = "I" * len(a)
+    limit = int(0.15 * len(a))  # 37 of 250: allowed; 38: too many
+    records = [
+        ("ok", a, high),
+        ("at_limit", "N" * limit + a[limit:], high),
+        ("over_by_quality", a, "#" * (limit + 1) + high[limit + 1 :]),
+        ("over_mixed", "N" * 20 + a[20:], high[:20] + "#" * (limit - 19) + high[limit + 1 :]),
+        ("empty1", "", ""),
+        ("empty2", "", ""),
+    ]
+    tally = ReadTally()
+    chunks = list(
+        read_chunks(_fastq(tmp_path / "n.fq", records), None, tally, max_unknown_fraction=0.15)
+    )
+    kept = [m for chunk in chunks for m in chunk.masked]
+    assert kept == [a, "N" * limit + a[limit:]]
+    assert (tally.total, tally.too_many_unknown_bases, tally.passed_filter) == (6, 2, 2)
+
+
+def test_two_workers_report_bad_input_as_the_serial_run_does(tmp_path: Path) -> None:
+    """Single-end reads go to the workers as FASTQ text; a truncated gzip or a malformed
+    record is then named with its file and record exactly as by the serial run."""
+    import dataclasses
+
+    a = AMPLICON
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+    text = "".join(f"@r{i}\n{a}\n+\n{'I' * len(a)}\n" for i in range(3000))
+    data = gzip.compress(text.encode())
+    truncated = tmp_path / "cut.fq.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    bad = tmp_path / "bad.fq"
+    bad.write_text(text + f"@r3000\n{a}\n+\n{'I' * (len(a) - 1)}\n" + text)
+    serial = QuantifySettings(chunk_reads=500, workers=1)
+    for path in (truncated, bad):
+        messages = []
+        for settings in (serial, dataclasses.replace(serial, workers=2)):
+            with pytest.raises(InvalidInputError) as info:
+                quantify_sample(path, None, geometries, None, settings)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+    assert "record 3001" in messages[1]

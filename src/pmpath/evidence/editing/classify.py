@@ -58,6 +58,9 @@ from pmpath.evidence.editing.results import (
 
 _CODES = b"ACGTN-"
 _BLOCK_ROWS = 4096
+_CODE_ROW = np.full(256, len(_CODES), dtype=np.intp)
+_CODE_ROW[np.frombuffer(_CODES, dtype=np.uint8)] = np.arange(len(_CODES))
+"""Row of ``base_counts`` of each byte (``len(_CODES)`` for a byte that is no code)."""
 INDEL, INTENDED, BYSTANDER, PARTIAL, UNMODIFIED, UNKNOWN_TARGET = range(6)
 _ALLELE_CATEGORIES = (*CATEGORIES, "target_unknown")
 
@@ -286,37 +289,66 @@ class AmpliconTally:
             self.known_split[with_bystander, 0] += int(w[rows & intended].sum())
             self.known_split[with_bystander, 1] += int(w[rows & ~intended].sum())
         self.clean_intended += int(w[intended & ~bystander & counted].sum())
-        weights_float = w.astype(np.float32)  # exact: a chunk holds < 2**24 reads
-        for first in range(0, len(projections), _BLOCK_ROWS):
-            block = matrix[first : first + _BLOCK_ROWS]
-            block_weights = weights_float[first : first + _BLOCK_ROWS]
-            for k, code in enumerate(_CODES):
-                self.base_counts[k] += np.rint(block_weights @ (block == code)).astype(np.int64)
+        self._add_base_counts(matrix, w)
         if self.record is not None:
             for row, found in enumerate(window_indels):
                 label = ",".join(i.label() for i in found) if category[row] == INDEL else ""
                 self.record.append((_ALLELE_CATEGORIES[int(category[row])], label))
         plain = np.fromiter((not i for i in indels), dtype=bool, count=len(indels))
         self._add_plain_alleles(matrix, w, category, np.flatnonzero(plain))
+        # Reads of the same indels differ only in substitutions (mostly sequencing errors):
+        # the indel counts are summed per distinct (indels, indel category) first.
+        by_indels: dict[tuple[tuple[Indel, ...], bool], int] = {}
+        labels: dict[tuple[Indel, ...], str] = {}
+        is_indel = (category == INDEL).tolist()
         for row in np.flatnonzero(~plain).tolist():
             projection, weight = projections[row], weights[row]
             found, all_indels = window_indels[row], indels[row]
+            group = (all_indels, bool(found) and is_indel[row])
+            by_indels[group] = by_indels.get(group, 0) + weight
+            if found not in labels:
+                labels[found] = ",".join(indel.label() for indel in found)
+            label = labels[found]
+            # An allele is its window sequence plus the full extent of its window indels (two
+            # deletions that both remove the whole window are different alleles).
+            key = self._allele(projection, all_indels) + "|" + label
+            self._count_allele(key, weight, int(category[row]), projection, found)
+        for (all_indels, counted_indel), weight in by_indels.items():
             for indel in all_indels:
                 if indel.kind == "insertion":
                     self.insertions_after[indel.start] += weight
-            if found and category[row] == INDEL:
+            if counted_indel:
+                found = self._window_indels(all_indels)
                 self.indel_sizes[sum(i.net_size for i in found)] += weight
                 for indel in found:
                     if indel in self.indels or len(self.indels) < self.max_alleles:
                         self.indels[indel] += weight
-            # An allele is its window sequence plus the full extent of its window indels (two
-            # deletions that both remove the whole window are different alleles).
-            key = (
-                self._allele(projection, all_indels)
-                + "|"
-                + ",".join(indel.label() for indel in found)
-            )
-            self._count_allele(key, weight, int(category[row]), projection, found)
+
+    def _add_base_counts(
+        self, matrix: npt.NDArray[np.uint8], weights: npt.NDArray[np.int64]
+    ) -> None:
+        """Add the reads' bases per position to ``base_counts``: every read counted at the
+        reference base, then each cell that differs from the reference (few: errors, edits,
+        deletions) moved to its own base by one weighted bincount (exact integers in float64)."""
+        length = self.geometry.length
+        reference_rows = _CODE_ROW[self.reference]
+        positions = np.arange(length, dtype=np.intp)
+        codes = len(_CODES)
+        for first in range(0, len(matrix), _BLOCK_ROWS):
+            block = matrix[first : first + _BLOCK_ROWS]
+            block_weights = weights[first : first + _BLOCK_ROWS]
+            rows, columns = np.nonzero(block != self.reference)
+            moved = block_weights[rows].astype(np.float64)
+            into = np.bincount(
+                _CODE_ROW[block[rows, columns]] * length + columns,
+                weights=moved,
+                minlength=(codes + 1) * length,
+            )[: codes * length]
+            out_of = np.bincount(columns, weights=moved, minlength=length)
+            self.base_counts += np.rint(into).astype(np.int64).reshape(codes, length)
+            self.base_counts[reference_rows, positions] += int(block_weights.sum()) - np.rint(
+                out_of
+            ).astype(np.int64)
 
     def _scaffold_rows(
         self, projections: list[str], indels: list[tuple[Indel, ...]]

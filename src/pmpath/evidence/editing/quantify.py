@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dnaio
 import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
@@ -56,7 +57,14 @@ from pmpath.evidence.editing.geometry import (
     clean_dna,
     layout_amplicon,
 )
-from pmpath.evidence.editing.reads import ReadChunk, ReadTally, named_reads, read_chunks
+from pmpath.evidence.editing.reads import (
+    ReadChunk,
+    ReadTally,
+    block_chunk,
+    fastq_blocks,
+    named_reads,
+    read_chunks,
+)
 from pmpath.evidence.editing.results import EditingQuantification, ReadCounts, SampleQuantification
 from pmpath.io.fasta import looks_like_fasta_path, read_records
 
@@ -78,11 +86,12 @@ class QuantifySettings:
     max_alleles: int = 100_000
     workers: int = 1
     """Processes that count the chunks: 1 (default), 2, or 0 for 2 when R1 is at least
-    :data:`PARALLEL_MIN_BYTES` (decided by the input alone, so a given input always gets the
-    same answer, ``aligned_by_wfa`` included). Two workers cost about 25% more CPU (chunks
-    pickled, two alignment caches) and 70 MB; on a 2-core machine shared with other jobs
-    (load average 6-8) they were no faster (1M reads: 19.4-26.4 s against 19.7-22.7 s), so
-    they are off by default until measured on free cores."""
+    :data:`PARALLEL_MIN_BYTES` and this process may run on 2 cores or more (decided by the
+    input and the machine alone, so a given input always gets the same counts). Single-end
+    reads then reach the workers as FASTQ text (:func:`~.reads.fastq_blocks`): this process
+    only decompresses, the workers parse, mask and count. Off by default: with 2 forked
+    workers 1M reads took 54 s against 75 s for the previous serial release at load average
+    4-6 on 2 cores, but the processes' summed PSS peaked at 573 MiB (serial: about 230)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_base_quality <= 60:
@@ -649,24 +658,56 @@ def _count_worker(
     inbox: Any,
     outbox: Any,
 ) -> None:
-    """A worker process: tally the chunks it is sent until None, then send back its tallies and
-    counters (or the error it met)."""
+    """A worker process: tally the chunks it is sent until None (a :class:`ReadChunk`, or the
+    FASTQ text of single-end reads from :func:`~.reads.fastq_blocks`, parsed and masked here),
+    then send back its tallies and counters (or the error it met)."""
     try:
         engine = _Engine(geometries, expected, settings)
+        reads = ReadTally()
         while (chunk := inbox.get()) is not None:
+            if isinstance(chunk, bytes):
+                chunk = block_chunk(
+                    chunk,
+                    reads,
+                    min_base_quality=settings.min_base_quality,
+                    min_mean_quality=settings.min_mean_quality,
+                    max_unknown_fraction=settings.max_unknown_fraction,
+                )
             engine.add_chunk(chunk)
         outbox.put(
-            ("done", engine.tallies, engine.not_counted, engine.unique, engine.aligned_by_wfa)
+            (
+                "done",
+                engine.tallies,
+                engine.not_counted,
+                engine.unique,
+                engine.aligned_by_wfa,
+                reads,
+            )
         )
+    except (InvalidInputError, dnaio.exceptions.FileFormatError, EOFError) as exc:
+        outbox.put(("invalid", f"{type(exc).__name__}: {exc}"))  # the parent names it
+        _drain(inbox)
     except BaseException as exc:  # handed to the parent
         outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+        _drain(inbox)
+
+
+def _drain(inbox: Any) -> None:
+    """Take (and drop) what the parent still sends, until None, so that it never waits on a
+    worker that has stopped."""
+    while inbox.get() is not None:
+        pass
 
 
 class _ParallelEngine:
-    """Two worker processes (spawned) each counting every other chunk with its own
-    :class:`_Engine`; their tallies are merged in chunk order of the workers at the end
+    """Two worker processes each counting every other chunk with its own :class:`_Engine`;
+    their tallies are merged in chunk order of the workers at the end
     (:meth:`~pmpath.evidence.editing.classify.AmpliconTally.merge`: the counts are sums, so the
-    result is the serial one; only ``aligned_by_wfa`` differs, each worker caching its own)."""
+    result is the serial one; only ``aligned_by_wfa`` differs, each worker caching its own).
+
+    Workers are forked where the platform can (Linux: no second start-up of Python and the
+    libraries, about 1 s of CPU each), else spawned; they are started before any file is
+    opened, so no reader thread of this process is copied into them."""
 
     def __init__(
         self,
@@ -677,9 +718,10 @@ class _ParallelEngine:
     ) -> None:
         import multiprocessing
 
-        context = multiprocessing.get_context("spawn")
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context: Any = multiprocessing.get_context(method)
         self._outbox = context.Queue()
-        self._inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
+        self._inboxes = [context.Queue(maxsize=1) for _ in range(workers)]
         self._processes = [
             context.Process(
                 target=_count_worker,
@@ -693,7 +735,12 @@ class _ParallelEngine:
         self._sent = 0
         self.geometries = geometries
 
-    def add_chunk(self, chunk: ReadChunk) -> None:
+        self.reads = ReadTally()
+        """Read counts of the blocks the workers parsed (:func:`~.reads.block_chunk`)."""
+
+    def add_chunk(self, chunk: ReadChunk | bytes) -> None:
+        """Send a chunk, or the FASTQ text of one (:func:`~.reads.fastq_blocks`), to the next
+        worker in turn."""
         self._inboxes[self._sent % len(self._inboxes)].put(chunk)
         self._sent += 1
 
@@ -704,6 +751,8 @@ class _ParallelEngine:
         replies = [self._outbox.get() for _ in self._processes]
         for process in self._processes:
             process.join()
+        if any(r[0] == "invalid" for r in replies):
+            raise _BadInput(next(r[1] for r in replies if r[0] == "invalid"))
         errors = [r[1] for r in replies if r[0] == "error"]
         if errors:
             raise RuntimeError(f"an editing worker failed: {errors[0]}")
@@ -718,6 +767,9 @@ class _ParallelEngine:
             merged.not_counted.update(reply[2])
             merged.unique += reply[3]
             merged.aligned_by_wfa += reply[4]
+        for reply in replies:
+            for name in ("total", "passed_filter", "low_mean_quality", "too_many_unknown_bases"):
+                setattr(self.reads, name, getattr(self.reads, name) + getattr(reply[5], name))
         return merged
 
     def close(self) -> None:
@@ -728,25 +780,28 @@ class _ParallelEngine:
             process.join()
 
 
-def quantify_sample(
+def _cores() -> int:
+    """Return the number of cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _BadInput(Exception):
+    """Malformed or unreadable single-end input met by the block reader or a worker."""
+
+
+def _count_serially(
     r1: Path,
     r2: Path | None,
     geometries: list[AmpliconGeometry],
-    expected: ExpectedEdit | None = None,
-    settings: QuantifySettings | None = None,
-    progress: ProgressCallback | None = None,
-) -> SampleQuantification:
-    """Return the quantification of one sample's reads against the laid-out amplicons.
-
-    Streams the FASTQ file(s) chunk by chunk (module docstring: method and memory bound).
-    Every read is either aligned to one amplicon or counted in ``reads.not_counted`` with its
-    reason, so ``reads.total == reads.aligned + sum(reads.not_counted.values())``.
-    InvalidInputError names the file and record of malformed input.
-    """
-    settings = settings or QuantifySettings()
-    workers = settings.workers or (
-        2 if r1.is_file() and r1.stat().st_size >= PARALLEL_MIN_BYTES else 1
-    )
+    expected: ExpectedEdit | None,
+    settings: QuantifySettings,
+    progress: ProgressCallback | None,
+    workers: int = 1,
+) -> tuple[_Engine, ReadTally]:
+    """Count the chunks of :func:`~.reads.read_chunks` (read, merged and masked here) in this
+    process or, with ``workers`` > 1, in worker processes."""
     counting: _Engine | _ParallelEngine = (
         _Engine(geometries, expected, settings)
         if workers == 1
@@ -770,6 +825,70 @@ def quantify_sample(
     finally:
         if isinstance(counting, _ParallelEngine):
             counting.close()
+    return engine, tally
+
+
+def _count_blocks(
+    r1: Path,
+    geometries: list[AmpliconGeometry],
+    expected: ExpectedEdit | None,
+    settings: QuantifySettings,
+    workers: int,
+    progress: ProgressCallback | None,
+) -> tuple[_Engine, ReadTally]:
+    """Count single-end reads with this process only decompressing and the workers parsing,
+    masking and counting (:func:`~.reads.fastq_blocks`: the chunks of the serial pass, so the
+    same counts); :class:`_BadInput` on malformed or unreadable input."""
+    if not r1.is_file() or r1.name.lower().removesuffix(".gz").endswith((".fa", ".fasta", ".fna")):
+        raise _BadInput(str(r1))
+    counting = _ParallelEngine(geometries, expected, settings, workers)
+    done = 0
+    try:
+        try:
+            for block, records in fastq_blocks(r1, settings.chunk_reads):
+                counting.add_chunk(block)
+                done += records
+                if progress is not None:
+                    progress(done)
+        except (EOFError, OSError, ValueError) as exc:
+            raise _BadInput(str(exc)) from None
+        engine = counting.finish()
+    finally:
+        counting.close()
+    tally = counting.reads
+    if tally.total == 0:
+        raise _BadInput("no reads")
+    return engine, tally
+
+
+def quantify_sample(
+    r1: Path,
+    r2: Path | None,
+    geometries: list[AmpliconGeometry],
+    expected: ExpectedEdit | None = None,
+    settings: QuantifySettings | None = None,
+    progress: ProgressCallback | None = None,
+) -> SampleQuantification:
+    """Return the quantification of one sample's reads against the laid-out amplicons.
+
+    Streams the FASTQ file(s) chunk by chunk (module docstring: method and memory bound).
+    Every read is either aligned to one amplicon or counted in ``reads.not_counted`` with its
+    reason, so ``reads.total == reads.aligned + sum(reads.not_counted.values())``.
+    InvalidInputError names the file and record of malformed input.
+    """
+    settings = settings or QuantifySettings()
+    workers = settings.workers or (
+        2 if r1.is_file() and r1.stat().st_size >= PARALLEL_MIN_BYTES and _cores() >= 2 else 1
+    )
+    if workers == 1:
+        engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress)
+    elif r2 is None:
+        try:
+            engine, tally = _count_blocks(r1, geometries, expected, settings, workers, progress)
+        except _BadInput:  # the serial pass names the file, record and line
+            engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress)
+    else:
+        engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress, workers)
     results = [t.result() for t in engine.tallies]
     aligned = sum(r.aligned_reads for r in results)
     not_counted = {

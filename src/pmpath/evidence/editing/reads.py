@@ -30,13 +30,16 @@ Memory: one chunk (``chunk_reads`` reads) at a time; nothing grows with the file
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import ne
 from pathlib import Path
 
 import dnaio
 import numpy as np
+import numpy.typing as npt
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.sequence import reverse_complement
@@ -375,6 +378,67 @@ def _single_chunks(
         yield sequences, qualities
 
 
+BLOCK_BYTES = 4 << 20
+"""Bytes read at a time by :func:`fastq_blocks`."""
+
+
+def fastq_blocks(r1: Path, chunk_reads: int) -> Iterator[tuple[bytes, int]]:
+    """Yield the uncompressed FASTQ text of single-end reads, ``chunk_reads`` records at a
+    time (the chunks :func:`read_chunks` yields), with its number of records, unparsed: for
+    worker processes to parse (:func:`block_chunk`) while this one only reads and decompresses
+    (ISA-L in a thread through xopen). Records are 4 lines (dnaio's FASTQ), so a chunk ends
+    after its ``4 * chunk_reads``-th newline. Format errors surface where the text is parsed;
+    an unreadable file raises here (dnaio or OSError, unnamed: the caller names it)."""
+    from xopen import xopen
+
+    lines = 4 * chunk_reads
+    pending = bytearray()
+    counted = 0  # newlines in ``pending``
+    with xopen(r1, "rb", threads=1) as handle:
+        while view := handle.read(BLOCK_BYTES):
+            before = len(pending)
+            pending += view
+            counted += pending.count(b"\n", before)
+            if counted < lines:
+                continue
+            ends = (np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == 10) + 1).tolist()
+            cuts = [0, *ends[lines - 1 :: lines]]
+            with memoryview(pending) as text:
+                blocks = [bytes(text[a:b]) for a, b in pairwise(cuts)]
+            del pending[: cuts[-1]]
+            for block in blocks:
+                yield block, chunk_reads
+            counted -= lines * (len(cuts) - 1)
+    if pending:
+        records = (counted + (0 if pending.endswith(b"\n") else 1)) // 4
+        yield bytes(pending), records
+
+
+def block_chunk(
+    block: bytes,
+    tally: ReadTally,
+    *,
+    min_base_quality: int,
+    min_mean_quality: float,
+    max_unknown_fraction: float,
+) -> ReadChunk:
+    """Return the chunk of reads in one block of :func:`fastq_blocks`, parsed by dnaio and
+    masked as :func:`read_chunks` does, updating ``tally``; dnaio's FileFormatError (its line
+    numbers are the block's) on malformed text."""
+    sequences: list[str] = []
+    qualities: list[str] = []
+    add_sequence, add_quality = sequences.append, qualities.append
+    for record in dnaio.FastqReader(io.BytesIO(block)):
+        add_sequence(record.sequence)
+        add_quality(record.qualities)  # type: ignore[arg-type]  # FASTQ: never None
+    tally.total += len(sequences)
+    kept = _mask(
+        sequences, qualities, min_base_quality, min_mean_quality, max_unknown_fraction, tally
+    )
+    tally.passed_filter += len(kept)
+    return kept
+
+
 PAIR_BATCH = 10_000
 """Pairs merged at a time (bounds the memory of the raw pairs and of the merge arrays)."""
 
@@ -401,6 +465,17 @@ def _paired_chunks(
         yield sequences, qualities
 
 
+def _per_read_sums(
+    values: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], nonempty: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Return the sum of each read's ``values`` (the chunk's bytes, reads back to back from
+    ``starts``); 0 for an empty read."""
+    sums = np.zeros(len(starts), dtype=np.int64)
+    if nonempty.any():  # reduceat over the nonempty reads' starts: each segment is one read
+        sums[nonempty] = np.add.reduceat(values, starts[nonempty], dtype=np.int64)
+    return sums
+
+
 def _mask(
     sequences: list[str],
     qualities: list[str],
@@ -422,20 +497,22 @@ def _mask(
     ends = np.cumsum(lengths)
     starts = ends - lengths
     text = bases.tobytes().decode("ascii")
-    del bases, joined
+    nonempty = lengths > 0
+    at = np.flatnonzero(bases == ord("N"))  # unknown bases per read from their positions
+    unknown = np.searchsorted(at, ends) - np.searchsorted(at, starts)
+    del bases, joined, at
     begin, finish = starts.tolist(), ends.tolist()
     masked = [text[s:e] for s, e in zip(begin, finish, strict=True)]
-    keep = [bool(m) for m in masked]
+    keep = nonempty.tolist()
     if min_mean_quality > 0 and len(quals):
-        nonempty = np.minimum(starts, len(quals) - 1)
-        sums = np.add.reduceat(quals, nonempty, dtype=np.int64)
+        sums = _per_read_sums(quals, starts, nonempty)
         means = np.where(lengths > 0, sums / np.maximum(lengths, 1) - PHRED_OFFSET, 0.0)
         for row in np.flatnonzero(means < min_mean_quality).tolist():
             if keep[row]:
                 keep[row] = False
                 tally.low_mean_quality += 1
-    for row, read in enumerate(masked):  # str.count: no per-base temporary arrays
-        if keep[row] and read.count("N") > max_unknown_fraction * len(read):
+    for row in np.flatnonzero(unknown > max_unknown_fraction * lengths).tolist():
+        if keep[row]:
             keep[row] = False
             tally.too_many_unknown_bases += 1
     if not all(keep):
