@@ -457,3 +457,40 @@ def test_a_revoked_share_hides_the_platform_again(
         assert client.get(f"{API}/cases/{OTHER_CASE_ID}", headers=headers).status_code == 404
     finally:
         store.dispose()
+
+
+def test_the_other_sponsor_sees_nothing_of_the_demo_sponsor(
+    client: TestClient, login: Login, server_workspace: ServerWorkspace
+) -> None:
+    own = login(client, "sponsor-author")
+    case = client.get(f"{API}/cases/{CASE_ID}", headers=own).json()
+    evidence = client.get(f"{API}/cases/{CASE_ID}/evidence", headers=own).json()
+    demo_ids = {PLATFORM_ID, CASE_ID, case["patient_id"], case["product_id"]}
+    demo_ids |= {e["id"] for e in evidence}
+    headers = login(client, "other-author")
+    for url in (
+        f"{API}/platforms/{PLATFORM_ID}",
+        f"{API}/platforms/{PLATFORM_ID}/assessment",
+        f"{API}/products/{case['product_id']}",
+        f"{API}/patients/{case['patient_id']}",
+        f"{API}/cases/{CASE_ID}",
+        f"{API}/cases/{CASE_ID}/assessment",
+        f"{API}/evidence/{evidence[0]['id']}",
+        f"{API}/audit/case/{CASE_ID}",
+        f"{API}/signatures/case/{CASE_ID}",
+    ):
+        assert client.get(url, headers=headers).status_code == 404, url
+    for url in (f"{API}/platforms", f"{API}/cases", f"{API}/patients", f"{API}/auth/me"):
+        text = client.get(url, headers=headers).text
+        assert not any(found in text for found in demo_ids), url
+    review = client.post(
+        f"{API}/evidence/{server_workspace.pending_evidence_id}/review",
+        json={"status": "accepted", "password": server_workspace.passwords["other-author"]},
+        headers=headers,
+    )
+    assert review.status_code == 404
+
+
+def test_roles_without_write_cannot_upload(client: TestClient, login: Login) -> None:
+    refused = client.post(f"{API}/uploads", content=b"ACGT", headers=login(client, "reviewer"))
+    assert refused.status_code == 403 and "lacks permission 'write'" in refused.json()["detail"]
