@@ -18,19 +18,46 @@ The method follows the published CRISPResso2 pipeline (Clement et al., Nat Biote
 from first principles; no CRISPResso2 code is used.
 """
 
-from pmpath.evidence.editing.geometry import EditSpec
-from pmpath.evidence.editing.quantify import (
-    QuantifySettings,
-    layout,
-    quantify_editing,
-    quantify_sample,
-    read_amplicons,
-)
-from pmpath.evidence.editing.results import (
-    CATEGORIES,
-    EditingQuantification,
-    SampleQuantification,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pmpath.evidence.editing.geometry import EditSpec
+    from pmpath.evidence.editing.quantify import (
+        QuantifySettings,
+        layout,
+        quantify_editing,
+        quantify_sample,
+        read_amplicons,
+    )
+    from pmpath.evidence.editing.results import (
+        CATEGORIES,
+        EditingQuantification,
+        SampleQuantification,
+    )
+
+_HOME = {
+    "CATEGORIES": "results",
+    "EditSpec": "geometry",
+    "EditingQuantification": "results",
+    "QuantifySettings": "quantify",
+    "SampleQuantification": "results",
+    "layout": "quantify",
+    "quantify_editing": "quantify",
+    "quantify_sample": "quantify",
+    "read_amplicons": "quantify",
+}
+"""Module of each public name, imported on first use (PEP 562): a reader of the results alone
+(the off-target confirmation, the report) does not load the aligner and FASTQ reader."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = [
     "CATEGORIES",
