@@ -175,3 +175,22 @@ def test_require_visible_resolves_every_type_and_never_tells_apart(teams: Store)
         orgs.require_visible(teams, "alice", "case", "CASE-0")
     with pytest.raises(InvalidInputError, match="not defined"):
         orgs.require_visible(teams, "alice", "user", "alice")
+
+
+def test_reading_through_visibility(teams: Store) -> None:
+    from pmpath.domain.models import Disease
+
+    assert orgs.get_visible(teams, "alice", Case, "CASE-A").id == "CASE-A"
+    with pytest.raises(NotFoundError, match=r"^no case CASE-A$"):
+        orgs.get_visible(teams, "bob", Case, "CASE-A")
+    assert orgs.get_visible(teams, "bob", Disease, "DIS-1").id == "DIS-1"  # reference data
+    assert [
+        p.id for p in orgs.records_of(teams, "alice", "platform", "PLAT-A", Product, "platform_id")
+    ] == ["PROD-A"]
+    with pytest.raises(NotFoundError, match=r"^no platform PLAT-A$"):
+        orgs.records_of(teams, "bob", "platform", "PLAT-A", Product, "platform_id")
+    assert [d.id for d in orgs.list_records(teams, Disease)] == ["DIS-1"]
+    with pytest.raises(InvalidInputError, match="not public"):
+        orgs.list_records(teams, Case)
+    assert [c.id for c in orgs.visible_cases(teams, "alice", platform_id="PLAT-B")] == []
+    assert [p.id for p in orgs.visible_patients(teams, "nora")] == ["PT-0000000003"]

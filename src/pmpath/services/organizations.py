@@ -20,10 +20,12 @@ grants ``write``. Every change goes through the unit of work and is audited.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
+from pmpath.adapters.store.tables import SPEC_BY_MODEL
 from pmpath.domain.errors import (
     ConflictError,
     InvalidInputError,
@@ -46,6 +48,8 @@ from pmpath.domain.models import (
 )
 from pmpath.domain.teams import AnalysisJob, Organization, OrganizationKind, PlatformShare
 from pmpath.services.users import permissions_of, require_admin, require_permission
+
+E = TypeVar("E", bound=Entity)
 
 VISIBLE_TYPES = frozenset(
     {
@@ -328,12 +332,52 @@ def visible_platforms(store: Store, user_id: str) -> list[Platform]:
         return [p for p in reader.find(Platform) if p.id in ids]
 
 
-def visible_cases(store: Store, user_id: str) -> list[Case]:
-    """Return the cases on the platforms ``user_id`` may see, by id."""
+def visible_cases(store: Store, user_id: str, *, platform_id: str | None = None) -> list[Case]:
+    """Return the cases on the platforms ``user_id`` may see (of ``platform_id`` only, if
+    given), by id."""
     with Reader(store) as reader:
         ids = _visible_platform_ids(reader, reader.get(User, user_id))
+        if platform_id is not None:
+            ids &= {platform_id}
         products = {p.id for p in reader.find(Product) if p.platform_id in ids}
         return [c for c in reader.find(Case) if c.product_id in products]
+
+
+PUBLIC_TYPES = frozenset({"disease"})
+"""Reference data every user sees."""
+
+
+def get_visible(store: Store, user_id: str, model: type[E], record_id: str) -> E:
+    """Return record ``record_id`` of type ``model`` if ``user_id`` may see it; otherwise
+    ``NotFoundError("no TYPE ID")``, the same whether it is missing or another's."""
+    type_name = SPEC_BY_MODEL[model].type_name
+    with Reader(store) as reader:
+        found = reader.get(model, record_id)
+        if found is None or (
+            type_name not in PUBLIC_TYPES and not is_visible(reader, user_id, type_name, record_id)
+        ):
+            raise NotFoundError(f"no {type_name} {record_id}")
+        return found
+
+
+def records_of(
+    store: Store, user_id: str, type_name: str, record_id: str, model: type[E], field: str
+) -> list[E]:
+    """Return the records of type ``model`` whose ``field`` is ``record_id`` (the products of a
+    platform, the adverse events of a case), by id, if ``user_id`` may see that record;
+    otherwise ``NotFoundError("no TYPE ID")``."""
+    with Reader(store) as reader:
+        if not is_visible(reader, user_id, type_name, record_id):
+            raise NotFoundError(f"no {type_name} {record_id}")
+        return reader.find(model, **{field: record_id})
+
+
+def list_records(store: Store, model: type[E]) -> list[E]:
+    """Return every record of a public type (``PUBLIC_TYPES``: diseases), by id."""
+    if SPEC_BY_MODEL[model].type_name not in PUBLIC_TYPES:
+        raise InvalidInputError(f"{SPEC_BY_MODEL[model].type_name} records are not public")
+    with Reader(store) as reader:
+        return reader.find(model)
 
 
 def visible_patients(store: Store, user_id: str) -> list[Patient]:

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 
-from pmpath.adapters.store import Reader
-from pmpath.domain.models import AdverseEvent, Case, EvidenceItem, Product, new_id
+from pmpath.domain.models import AdverseEvent, Case, EvidenceItem, new_id
 from pmpath.interfaces.server.api.common import permitted, visible
 from pmpath.interfaces.server.api.policies import PolicyQuery, shipped_policy
 from pmpath.interfaces.server.api.schemas import (
@@ -36,11 +35,7 @@ def list_cases(
     status: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[Any]:
     """The cases you may see, optionally of one platform or in one status."""
-    found = organizations.visible_cases(store, user.id)
-    if platform_id is not None:
-        with Reader(store) as reader:
-            products = {p.id for p in reader.find(Product, platform_id=platform_id)}
-        found = [c for c in found if c.product_id in products]
+    found = organizations.visible_cases(store, user.id, platform_id=platform_id)
     if status is not None:
         found = [c for c in found if c.status.value == status]
     return records_out(CaseOut, found)
@@ -49,9 +44,7 @@ def list_cases(
 @router.get("/{case_id}", response_model=CaseOut)
 def get_case(case_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One case."""
-    visible(store, user, "case", case_id)
-    with Reader(store) as reader:
-        return CaseOut.from_record(reader.require(Case, case_id))
+    return CaseOut.from_record(organizations.get_visible(store, user.id, Case, case_id))
 
 
 def _pending(item: EvidenceItem) -> PendingEvidence:
@@ -105,9 +98,7 @@ def case_evidence(case_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
 @router.get("/{case_id}/adverse-events", response_model=list[AdverseEventOut])
 def list_adverse_events(case_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
     """The case's adverse events, by onset."""
-    visible(store, user, "case", case_id)
-    with Reader(store) as reader:
-        events = reader.find(AdverseEvent, case_id=case_id)
+    events = organizations.records_of(store, user.id, "case", case_id, AdverseEvent, "case_id")
     events.sort(key=lambda e: e.onset_date_shifted)
     return records_out(AdverseEventOut, events)
 

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from pmpath.adapters.store import Reader
-from pmpath.domain.models import Case, Disease, Patient, Platform, Product
+from pmpath.domain.models import Disease, Patient, Platform, Product
 from pmpath.interfaces.server.api.common import visible
 from pmpath.interfaces.server.api.policies import PolicyQuery, shipped_policy
 from pmpath.interfaces.server.api.schemas import (
@@ -26,6 +25,7 @@ from pmpath.interfaces.server.api.schemas import (
 from pmpath.interfaces.server.deps import ApiUser, StoreDep
 from pmpath.services import organizations
 from pmpath.services.assessment import assess_platform
+from pmpath.services.organizations import get_visible, records_of
 
 router = APIRouter(tags=["records"])
 
@@ -39,26 +39,21 @@ def list_platforms(store: StoreDep, user: ApiUser) -> list[Any]:
 @router.get("/platforms/{platform_id}", response_model=PlatformOut)
 def get_platform(platform_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One platform."""
-    visible(store, user, "platform", platform_id)
-    with Reader(store) as reader:
-        return PlatformOut.from_record(reader.require(Platform, platform_id))
+    return PlatformOut.from_record(get_visible(store, user.id, Platform, platform_id))
 
 
 @router.get("/platforms/{platform_id}/products", response_model=list[ProductOut])
 def platform_products(platform_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
     """The bespoke products made on a platform."""
-    visible(store, user, "platform", platform_id)
-    with Reader(store) as reader:
-        return records_out(ProductOut, reader.find(Product, platform_id=platform_id))
+    found = records_of(store, user.id, "platform", platform_id, Product, "platform_id")
+    return records_out(ProductOut, found)
 
 
 @router.get("/platforms/{platform_id}/cases", response_model=list[CaseOut])
 def platform_cases(platform_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
     """The cases of every product on a platform."""
     visible(store, user, "platform", platform_id)
-    with Reader(store) as reader:
-        products = {p.id for p in reader.find(Product, platform_id=platform_id)}
-        cases = [c for c in reader.find(Case) if c.product_id in products]
+    cases = organizations.visible_cases(store, user.id, platform_id=platform_id)
     return records_out(CaseOut, cases)
 
 
@@ -77,30 +72,20 @@ def platform_assessment(
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(product_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One product."""
-    visible(store, user, "product", product_id)
-    with Reader(store) as reader:
-        return ProductOut.from_record(reader.require(Product, product_id))
+    return ProductOut.from_record(get_visible(store, user.id, Product, product_id))
 
 
 @router.get("/diseases", response_model=list[DiseaseOut])
 def list_diseases(store: StoreDep, user: ApiUser) -> list[Any]:
     """Every disease (reference data: MONDO/OMIM ids, gene, endpoints)."""
     del user
-    with Reader(store) as reader:
-        return records_out(DiseaseOut, reader.find(Disease))
+    return records_out(DiseaseOut, organizations.list_records(store, Disease))
 
 
 @router.get("/diseases/{disease_id}", response_model=DiseaseOut)
 def get_disease(disease_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One disease."""
-    del user
-    from pmpath.domain.errors import NotFoundError
-
-    with Reader(store) as reader:
-        found = reader.get(Disease, disease_id)
-    if found is None:
-        raise NotFoundError(f"no disease {disease_id}")
-    return DiseaseOut.from_record(found)
+    return DiseaseOut.from_record(get_visible(store, user.id, Disease, disease_id))
 
 
 @router.get("/patients", response_model=list[PatientOut])
@@ -119,6 +104,4 @@ def list_patients(
 @router.get("/patients/{patient_id}", response_model=PatientOut)
 def get_patient(patient_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One patient, by pseudonym."""
-    visible(store, user, "patient", patient_id)
-    with Reader(store) as reader:
-        return PatientOut.from_record(reader.require(Patient, patient_id))
+    return PatientOut.from_record(get_visible(store, user.id, Patient, patient_id))
