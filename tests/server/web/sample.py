@@ -36,6 +36,7 @@ class Sample:
     author: str = "sponsor-author"
     reviewer: str = "reviewer"
     other_sponsor: str = "other-author"
+    extra_pending: tuple[str, ...] = ()
 
 
 def run_demo_case(path: Path) -> None:
@@ -58,39 +59,53 @@ def read_passwords(path: Path) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in lines if line.strip())
 
 
-def add_pending(store: Store, case_id: str, note: str = "re-run for review") -> str:
-    """Store another variant classification on the case, ``recorded`` (pending review), as
-    the sponsor's author; return its id."""
+def add_pending(
+    store: Store, case_id: str, *, onto: str | None = None, notes: list[str] | None = None
+) -> list[str]:
+    """Store copies of the case's variant classification, ``recorded`` (pending review), as
+    the sponsor's author, on ``onto`` (default the case itself), one per note, in one
+    transaction; return their ids."""
+    target = onto or case_id
     with Reader(store) as reader:
         source = next(
             item
             for item in reader.find(EvidenceItem, case_id=case_id)
             if item.kind is EvidenceKind.VARIANT_CLASSIFICATION
         )
-    parameters = {**source.parameters, "note": note}
-    item = source.model_copy(
-        update={
-            "id": EvidenceItem.content_id(case_id, source.kind, source.input_digests, parameters),
-            "parameters": parameters,
-            "created_by": "sponsor-author",
-            "created_at": datetime.now(UTC),
-            "status": EvidenceStatus.RECORDED,
-            "status_by": None,
-            "status_at": None,
-            "status_reason": "",
-            "review_signature_id": None,
-            "superseded_by": None,
-            "version": 1,
-        }
-    )
-    with UnitOfWork(store, actor="sponsor-author", reason="variant re-run for review") as uow:
-        uow.add(item)
+    now = datetime.now(UTC)
+    items = []
+    for note in notes or ["re-run for review"]:
+        parameters = {**source.parameters, "note": note}
+        items.append(
+            source.model_copy(
+                update={
+                    "id": EvidenceItem.content_id(
+                        target, source.kind, source.input_digests, parameters
+                    ),
+                    "case_id": target,
+                    "parameters": parameters,
+                    "created_by": "sponsor-author",
+                    "created_at": now,
+                    "status": EvidenceStatus.RECORDED,
+                    "status_by": None,
+                    "status_at": None,
+                    "status_reason": "",
+                    "review_signature_id": None,
+                    "superseded_by": None,
+                    "version": 1,
+                }
+            )
+        )
+    reason = f"{len(items)} variant re-run(s) for review"
+    with UnitOfWork(store, actor="sponsor-author", reason=reason) as uow:
+        for item in items:
+            uow.add(item)
         uow.commit()
-    return item.id
+    return [item.id for item in items]
 
 
 def build(path: Path, store: Store) -> Sample:
     """Leave one item pending on the demo case of the workspace at ``path`` (made by
     :func:`run_demo_case`); return the sample."""
-    pending = add_pending(store, DEMO_CASE)
+    (pending,) = add_pending(store, DEMO_CASE)
     return Sample(path=path, passwords=read_passwords(path), pending_evidence_id=pending)

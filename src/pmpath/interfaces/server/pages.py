@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,7 @@ from pmpath.interfaces.server.pages_session import (
     viewer,
     with_security_headers,
 )
+from pmpath.interfaces.server.pages_views import ViewCache, case_view
 from pmpath.pathway.policy import Policy
 from pmpath.services import analyses, assessment, organizations, sessions
 from pmpath.services.audit import audit_log
@@ -150,11 +152,20 @@ def html_page(handler: Callable[..., Response]) -> Callable[..., Response]:
 
 def _policy(name: str) -> Policy:
     """Return a shipped policy by name (never a file path from a page); default without one."""
-    if not name:
-        return assessment.load_policy()
-    shipped = assessment.shipped_policies()
-    if name not in shipped:
-        raise InvalidInputError(f"no policy {name!r}: choose one of {', '.join(shipped)}")
+    if name and name not in _shipped():
+        raise InvalidInputError(f"no policy {name!r}: choose one of {', '.join(_shipped())}")
+    return _shipped_policy(name or None)
+
+
+@functools.cache
+def _shipped() -> tuple[str, ...]:
+    return tuple(assessment.shipped_policies())
+
+
+@functools.cache
+def _shipped_policy(name: str | None) -> Policy:
+    """A shipped policy, parsed and bound once per process (the files ship with pmpath and do
+    not change while it runs; parsing one costs about 0.1 s)."""
     return assessment.load_policy(name)
 
 
@@ -270,7 +281,7 @@ def platform_page(request: Request, platform_id: str, policy: str = "") -> Respo
         "platform": record,
         "decision": decision,
         "timeline": _timeline(decision.patients),
-        "policies": assessment.shipped_policies(),
+        "policies": _shipped(),
         "policy": chosen.policy_id,
     }
     return _render(request, "platform.html", context, who=who)
@@ -311,29 +322,42 @@ def case_page(
     who = viewer(request)
     organizations.require_visible(who.store, who.user.id, "case", case_id)
     chosen = _policy(policy)
-    board = assessment.assess(who.store, case_id, chosen, actor=who.user.id)
-    evidence = analyses.evidence_for_case(who.store, case_id)
+    view = case_view(_views(request), who.store, case_id, chosen, actor=who.user.id)
+    board = view.board
     differences: list[dict[str, Any]] = []
     other = None
     if diff:
         other = _policy(diff)
         compared = assessment.preview(who.store, case_id, other)
         differences = _differences(board.decision.elements, compared.elements)
-    ref = f"assessment:{board.assessment.id}"
     context = {
-        "case": analyses.require_case(who.store, case_id),
+        "case": view.case,
         "board": board,
-        "evidence": evidence,
-        "policies": assessment.shipped_policies(),
+        "evidence": view.evidence,
+        "policies": _shipped(),
         "policy": chosen.policy_id,
         "policy_version": board.assessment.policy_version,
         "diff": other.policy_id if other is not None else "",
         "differences": differences,
-        "signatures": verify_signatures(who.store, ref),
+        "signatures": view.signatures,
         "meanings": [m.value for m in SignatureMeaning if m is not SignatureMeaning.RELEASED],
         "message": DONE_MESSAGES.get(done, ""),
     }
     return _render(request, "case.html", context, who=who)
+
+
+_views_lock = threading.Lock()
+
+
+def _views(request: Request) -> ViewCache:
+    """The application's cache of case views (made on first use)."""
+    state = request.app.state
+    with _views_lock:
+        cache = getattr(state, "pmpath_page_views", None)
+        if not isinstance(cache, ViewCache):
+            cache = ViewCache()
+            state.pmpath_page_views = cache
+        return cache
 
 
 def _differences(ours: list[Any], theirs: list[Any]) -> list[dict[str, Any]]:
