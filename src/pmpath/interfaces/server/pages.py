@@ -36,7 +36,7 @@ from pmpath.domain.errors import (
     PermissionDeniedError,
     PmpathError,
 )
-from pmpath.domain.models import EvidenceItem
+from pmpath.domain.models import EvidenceItem, Platform
 from pmpath.domain.teams import FINISHED_STATES
 from pmpath.interfaces.server import pages_figures
 from pmpath.interfaces.server.deps import get_store
@@ -173,10 +173,10 @@ def _shipped_policy(name: str | None) -> Policy:
 
 
 @router.get("/static/{name}")
-def static_file(name: str) -> Response:
+def static_file(request: Request, name: str) -> Response:
     """Serve the pages' stylesheet (only the files listed in STATIC_FILES)."""
     if name not in STATIC_FILES:
-        return with_security_headers(Response("not found", status_code=404))
+        return _error_page(request, 404, "Not found", "There is no such file.")
     response = Response((STATIC / name).read_bytes(), media_type=STATIC_FILES[name])
     with_security_headers(response)
     response.headers["Cache-Control"] = "max-age=3600"
@@ -269,12 +269,7 @@ def platform_list(request: Request) -> Response:
 def platform_page(request: Request, platform_id: str, policy: str = "") -> Response:
     """A platform: its consecutive treated patients on a timeline and the recommendation."""
     who = viewer(request)
-    record = next(
-        (p for p in organizations.visible_platforms(who.store, who.user.id) if p.id == platform_id),
-        None,
-    )
-    if record is None:
-        raise NotFoundError(f"no platform {platform_id}")
+    record = organizations.get_visible(who.store, who.user.id, Platform, platform_id)
     chosen = _policy(policy)
     decision = assessment.assess_platform(who.store, platform_id, chosen)
     context = {
