@@ -102,7 +102,7 @@ def _open(path: Path) -> dnaio.SingleEndReader:
     if path.stat().st_size == 0:
         raise InvalidInputError(f"{path}: the file is empty (no reads)")
     try:
-        return dnaio.open(path, mode="r")
+        return dnaio.open(path, mode="r", open_threads=1)  # gzip inflated in a thread
     except dnaio.exceptions.UnknownFileFormat as exc:
         raise InvalidInputError(f"{path}: not a FASTQ file: {exc}".replace("\n", " ")) from None
     except (dnaio.exceptions.FileFormatError, EOFError, OSError, ValueError) as exc:
