@@ -100,7 +100,18 @@ def test_review_sign_and_audit_in_a_browser(live_server: LiveServer, browser: Br
         width = figures.nth(index).evaluate("img => img.complete ? img.naturalWidth : 0")
         assert width > 0, f"figure {index} did not load"
     _shot(page, "06-evidence-editing")
-    page.go_back()
+
+    # Off-target sites with their follow-up, and a treated patient against natural history.
+    for kind, heading, shot in (
+        ("offtarget search", "Off-target sites", "06b-evidence-offtarget"),
+        ("offtarget confirmation", "Off-target follow-up", "06c-evidence-followup"),
+        ("clinical response", "Treated patient against the natural history", "06d-evidence-nh"),
+    ):
+        page.goto(f"{base}/cases/{DEMO_CASE}")
+        page.locator("tr", has_text=kind).first.get_by_role("link").first.click()
+        expect(page.get_by_role("heading", name=re.compile(heading))).to_be_visible()
+        _shot(page, shot)
+    expect(page.locator("figure img").first).to_be_visible()
 
     # Sign the assessment: meaning chosen, password again.
     page.goto(f"{base}/cases/{DEMO_CASE}")

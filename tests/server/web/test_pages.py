@@ -313,3 +313,25 @@ def test_the_platform_page_shows_the_recommendation(app_client: TestClient) -> N
     response = client.get(f"/platforms/{PLATFORM}")
     assert response.status_code == 200
     assert "Recommendation:" in response.text and "What is missing" in response.text
+
+
+def test_a_job_page_refreshes_until_the_job_ends(app_client: TestClient, world: World) -> None:
+    from pmpath.services.jobs import submit_job, work_once
+
+    job = submit_job(
+        world.store,
+        actor="author-a",
+        case_id=CASE,
+        request={"kind": "variant_classification", "codes": ["PVS1", "PP3"]},
+        uploads_dir=world.path / "uploads",
+        data_dir=None,
+    )
+    client = _log_in(app_client, "qa-a")
+    queued = client.get(f"/jobs/{job.id}")
+    assert queued.status_code == 200
+    assert 'http-equiv="refresh"' in queued.text and "queued" in queued.text
+    assert work_once(world.store) is not None
+    done = client.get(f"/jobs/{job.id}")
+    assert "succeeded" in done.text and 'http-equiv="refresh"' not in done.text
+    assert "Stored as evidence" in done.text
+    assert _log_in(app_client, "qa-b").get(f"/jobs/{job.id}").status_code == 404
