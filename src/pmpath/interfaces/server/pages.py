@@ -43,6 +43,7 @@ from pmpath.interfaces.server.deps import get_store
 from pmpath.interfaces.server.pages_session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
     LoginRequired,
     Viewer,
     check_csrf,
@@ -247,7 +248,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
     """The platform list when logged in, else the login form."""
-    if token_from_cookie(request.cookies.get("pmpath_session")) is None:
+    if token_from_cookie(request.cookies.get(SESSION_COOKIE)) is None:
         return _redirect("/login")
     return _redirect("/platforms")
 
