@@ -146,6 +146,18 @@ def test_the_cookie_is_secure_over_https(world: World) -> None:
         assert "Secure" in response.headers["set-cookie"]
 
 
+def test_the_cookie_is_secure_behind_a_tls_proxy(app_client: TestClient) -> None:
+    app_client.cookies.clear()
+    form = app_client.get("/login")
+    response = app_client.post(
+        "/login",
+        data={"username": "qa-a", "password": PASSWORD, "csrf_token": _csrf(form.text)},
+        headers={"X-Forwarded-Proto": "https"},
+        follow_redirects=False,
+    )
+    assert "Secure" in response.headers["set-cookie"]
+
+
 def test_a_wrong_password_or_a_missing_login_token_is_refused(app_client: TestClient) -> None:
     app_client.cookies.clear()
     form = app_client.get("/login")

@@ -3,8 +3,9 @@
 The cookie holds the pmpath login session (``pmpath.services.sessions``: a 256-bit token stored
 only as its sha256) as ``SESSION_ID.TOKEN``; it is ``HttpOnly`` (no script reads it),
 ``SameSite=Strict`` (no other site's page sends it) and ``Secure`` when the page was served over
-https. Every request resolves the user from it against the database (``current_user``), so a
-logout, an expiry, a password change or a disabled account ends the page session at once.
+https (or a TLS proxy says so in ``X-Forwarded-Proto``). Every request resolves the user from
+it against the database (``current_user``), so a logout, an expiry, a password change or a
+disabled account ends the page session at once.
 
 CSRF (OWASP ASVS 4.0 V4.2.2): every form that changes something carries a token equal to
 HMAC-SHA256 keyed by the session token over the session id. It is bound to the login session,
@@ -116,7 +117,10 @@ def check_login_csrf(request: Request, posted: str) -> None:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """True when the page reached the browser over https: directly, or through a TLS proxy
+    that says so (``X-Forwarded-Proto: https``; trusting it can only make a cookie stricter)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def set_login_csrf_cookie(response: Response, request: Request, value: str) -> None:
