@@ -59,6 +59,13 @@ from pmpath.domain.models import (
     User,
     Variant,
 )
+from pmpath.domain.teams import (
+    AnalysisJob,
+    JobState,
+    Organization,
+    OrganizationKind,
+    PlatformShare,
+)
 
 AT = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 
@@ -129,6 +136,7 @@ def all_entities() -> list[Entity]:
     evidence_params = {"window": [4, 8], "min_quality": 30.5}
     return [
         Role(id="custom_role", description="a custom role", permissions=["write"]),
+        Organization(id="ORG-1", name="Sponsor A", kind=OrganizationKind.SPONSOR),
         User(
             id="alice",
             display_name="Alice Example",
@@ -136,6 +144,7 @@ def all_entities() -> list[Entity]:
             sponsor="Sponsor A",
             active=True,
             public_key_ed25519="a" * 64,
+            organization_id="ORG-1",
         ),
         Credential(
             id="alice",
@@ -144,7 +153,18 @@ def all_entities() -> list[Entity]:
             failed_logins_at=[AT],
             locked_at=AT,
         ),
-        platform(),
+        platform(id="PLAT-ORG", organization_id="ORG-1"),
+        PlatformShare(
+            id="SHR-1",
+            platform_id="PLAT-ORG",
+            organization_id="ORG-1",
+            granted_by="alice",
+            granted_at=AT,
+            revoked_at=AT,
+            revoked_by="alice",
+            reason="review closed",
+        ),
+        platform(),  # after PLAT-ORG: a lookup by type name finds PLAT-1
         disease(),
         Product(
             id="PROD-1",
@@ -175,6 +195,19 @@ def all_entities() -> list[Entity]:
             pmpath_version="0.1.0",
             created_by="alice",
             created_at=AT,
+        ),
+        AnalysisJob(
+            id="JOB-1",
+            case_id="CASE-1",
+            request={"kind": "variant_classification", "codes": ["PVS1"]},
+            submitted_by="alice",
+            submitted_at=AT,
+            state=JobState.SUCCEEDED,
+            progress=10,
+            started_at=AT,
+            finished_at=AT,
+            evidence_id="EV-1",
+            error="",
         ),
         AdverseEvent(
             id="AE-1",

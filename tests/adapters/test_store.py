@@ -10,7 +10,7 @@ from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.adapters.store.tables import ENTITIES, SPEC_BY_MODEL, metadata
 from pmpath.domain.enums import AuditAction, CaseStatus
 from pmpath.domain.errors import ConflictError, InvalidInputError, NotFoundError, PmpathError
-from pmpath.domain.models import Case, CrosswalkEntry, Platform
+from pmpath.domain.models import Case, CrosswalkEntry, Disease, Platform
 from tests import factories
 
 
@@ -41,15 +41,16 @@ def test_upgrading_an_older_database_keeps_its_records(empty_store: Store) -> No
         command.upgrade(empty_store._alembic_config(connection), "0001")
         connection.commit()
     assert empty_store.revision() == "0001"
+    # a disease: its table is unchanged since 0001, so today's model still writes it there
     with UnitOfWork(empty_store, actor="alice", reason="before the upgrade") as uow:
-        uow.add(factories.platform())
+        uow.add(factories.disease())
         uow.commit()
     with pytest.raises(PmpathError, match="run `pmpath init` to migrate it"):
         empty_store.require_current_schema()
     empty_store.upgrade()
     assert empty_store.revision() == empty_store.head_revision()
     with Reader(empty_store) as reader:
-        assert reader.require(Platform, "PLAT-1") == factories.platform()
+        assert reader.require(Disease, factories.disease().id) == factories.disease()
 
 
 def test_migrated_schema_matches_the_declared_tables(empty_store: Store) -> None:
@@ -178,7 +179,14 @@ def test_audit_table_refuses_update_and_delete(store: Store) -> None:
 def test_a_treated_case_stays_in_the_series(store: Store) -> None:
     with UnitOfWork(store, actor="alice", reason="setup", privileged=True) as uow:
         for record in factories.all_entities():
-            if type(record).__name__ in {"Platform", "Disease", "Product", "Patient", "Case"}:
+            if type(record).__name__ in {
+                "Organization",
+                "Platform",
+                "Disease",
+                "Product",
+                "Patient",
+                "Case",
+            }:
                 uow.add(record)
         planned = uow.add(factories.case(id="CASE-2", status=CaseStatus.PLANNED))
         uow.commit()

@@ -14,6 +14,7 @@ import pytest
 from pmpath.adapters.store import Reader, UnitOfWork
 from pmpath.domain.enums import EvidenceKind
 from pmpath.domain.models import Case, Disease, EvidenceItem, Patient, Platform, Product
+from pmpath.domain.teams import Organization
 from pmpath.evidence.offtarget.genome import write_fasta
 from pmpath.services.workspace import open_workspace
 from tests.factories import all_entities
@@ -55,7 +56,7 @@ def test_search_json_and_evidence_on_a_case(run: Run, genome: Path, tmp_path: Pa
     workspace = tmp_path / "ws"
     assert run("init", "--workspace", str(workspace))[0] == 0
     store = open_workspace(workspace).store()
-    keep = (Platform, Disease, Product, Patient, Case)
+    keep = (Organization, Platform, Disease, Product, Patient, Case)
     with UnitOfWork(store, actor="tester", reason="test records") as uow:
         for entity in all_entities():
             if isinstance(entity, keep):

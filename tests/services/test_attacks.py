@@ -66,7 +66,7 @@ def world(store: Store, tmp_path: Path) -> tuple[Store, CheckpointFile]:
         created_at=factories.AT,
     )
     with UnitOfWork(store, actor="admin", reason="records") as uow:
-        for name in ("Platform", "Disease", "Patient", "Product"):
+        for name in ("Organization", "Platform", "Disease", "Patient", "Product"):
             uow.add(by_type[name])
         uow.add(factories.case())
         uow.add(evidence)

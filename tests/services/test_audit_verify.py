@@ -81,19 +81,27 @@ def test_intact_store_verifies(populated: Store) -> None:
     assert report.notes == []
 
 
+def _platform_seq(store: Store) -> int:
+    with Reader(store) as reader:
+        (event,) = reader.audit_events("platform", "PLAT-1")[:1]
+    return event.seq
+
+
 def test_edited_audit_event_is_named(populated: Store, dba: Store) -> None:
-    _tamper(dba, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 10")
+    seq = _platform_seq(populated)
+    _tamper(dba, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :seq", seq=seq)
     report = verify(populated)
     assert not report.intact
-    assert report.problems[0].startswith("hash mismatch at event #10 (create platform:PLAT-1")
+    assert report.problems[0].startswith(f"hash mismatch at event #{seq} (create platform:PLAT-1")
     assert "edited" in report.problems[0]
 
 
 def test_edited_audit_image_is_named(populated: Store, dba: Store) -> None:
     after = json.dumps({"id": "PLAT-1", "version": 1, "name": "forged"})
-    _tamper(dba, "UPDATE audit_events SET after = :after WHERE seq = 10", after=after)
+    seq = _platform_seq(populated)
+    _tamper(dba, "UPDATE audit_events SET after = :after WHERE seq = :seq", after=after, seq=seq)
     problems = verify(populated).problems
-    assert problems[0].startswith("hash mismatch at event #10")
+    assert problems[0].startswith(f"hash mismatch at event #{seq}")
 
 
 def test_events_removed_from_the_end_are_found(populated: Store, dba: Store) -> None:
@@ -165,3 +173,20 @@ def test_audit_log_filters_by_entity(populated: Store) -> None:
     events = audit_log(populated, "case:CASE-1")
     assert [e.action.value for e in events] == ["create"]
     assert len(audit_log(populated)) == _n_events(populated)
+
+
+def test_fields_added_by_a_later_migration_are_not_reported_as_changed() -> None:
+    """An evidence item audited before migration 0007 has no ``status`` in its image; the row
+    now holds the column's default (recorded), which is no change. Any other value is."""
+    from pmpath.domain.models import EvidenceItem
+    from pmpath.services.audit import changed_fields
+
+    image = {"id": "E1", "status": "recorded", "status_reason": "", "status_by": None}
+    before_0007 = {"id": "E1"}
+    assert changed_fields(EvidenceItem, image, before_0007) == []
+    assert changed_fields(EvidenceItem, {**image, "status": "accepted"}, before_0007) == ["status"]
+    assert changed_fields(EvidenceItem, image, {**before_0007, "status": "rejected"}) == ["status"]
+    # a required field missing from the audited image is a change, whatever its value
+    assert changed_fields(EvidenceItem, {**image, "case_id": "C"}, before_0007) == ["case_id"]
+    # a key the model does not know is a change
+    assert changed_fields(EvidenceItem, {**image, "injected": 1}, before_0007) == ["injected"]

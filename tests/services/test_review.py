@@ -52,7 +52,7 @@ def world(store: Store) -> Store:
         )
     by_type = {type(r).__name__: r for r in factories.all_entities()}
     with UnitOfWork(store, actor="admin", reason="records") as uow:
-        for name in ("Platform", "Disease", "Patient", "Product"):
+        for name in ("Organization", "Platform", "Disease", "Patient", "Product"):
             uow.add(by_type[name])
         uow.add(factories.case())
         uow.commit()

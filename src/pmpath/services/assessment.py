@@ -117,6 +117,12 @@ def assess(store: Store, case_id: str, policy: Policy, *, actor: str) -> CaseAss
     assessment_id = "ASM-" + digest(
         {"case": case_id, "policy": version, "evidence": sorted(e.id for e in accepted)}
     )
+    with Reader(store) as reader:  # most assessments are repeats: no write lock for those
+        existing = reader.get(Assessment, assessment_id)
+    if existing is not None:
+        return CaseAssessment(
+            decision, existing, False, pending, if_accepted, n_auto_accepted=n_auto
+        )
     with UnitOfWork(store, actor=actor, reason=f"case assessed under {version}") as uow:
         existing = uow.get(Assessment, assessment_id)
         if existing is not None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
@@ -358,6 +359,29 @@ def _latest_images(
     return latest
 
 
+def changed_fields(
+    model: type[Entity], image: dict[str, Any], audited: dict[str, Any]
+) -> list[str]:
+    """Return the fields in which a stored record's ``image`` differs from its last audited
+    image, sorted. A field that the audited image lacks because a later migration added it
+    (evidence ``status``, a user's ``organization_id``) is unchanged when the record still holds
+    the field's default."""
+    changed = []
+    for key in sorted(set(image) | set(audited)):
+        if key in audited:
+            if image.get(key) != audited[key]:
+                changed.append(key)
+            continue
+        declared = model.model_fields.get(key)
+        if declared is None or declared.is_required():
+            changed.append(key)
+            continue
+        default = to_jsonable_python(declared.get_default(call_default_factory=True))
+        if image.get(key) != default:
+            changed.append(key)
+    return changed
+
+
 def _check_records(
     reader: Reader, latest: dict[tuple[str, str], tuple[AuditEvent, dict[str, Any] | None]]
 ) -> tuple[list[str], dict[tuple[str, str], dict[str, Any]]]:
@@ -391,10 +415,8 @@ def _check_records(
                 continue
             image = reader.image(record)
             current[(spec.type_name, record_id)] = image
-            if image != audited[1]:
-                changed = sorted(
-                    k for k in set(image) | set(audited[1]) if image.get(k) != audited[1].get(k)
-                )
+            changed = changed_fields(spec.model, image, audited[1])
+            if changed:
                 problems.append(
                     f"{where} differs from its last audited state (event #{audited[0].seq}) "
                     f"in {', '.join(changed)}: it was changed outside pmpath"
