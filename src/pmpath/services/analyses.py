@@ -79,7 +79,9 @@ def parse_request(data: dict[str, Any], *, where: str = "request") -> AnalysisRe
             raise InvalidInputError(
                 f"{where}.{loc}: not a field of {kind}; fields: {known}"
             ) from None
-        raise InvalidInputError(f"{where}.{loc}: {first['msg']}") from None
+        at = f"{where}.{loc}" if loc else where
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInputError(f"{at}: {message}") from None
 
 
 def require_case(store: Store, case_id: str) -> Case:
