@@ -178,8 +178,8 @@ async def run_load(
     think: float = 0.0,
 ) -> tuple[Tally, float]:
     """Run ``clients`` clients for ``seconds`` (starting at random within the first ``ramp``
-    seconds, pausing a random exponential time of mean ``think`` seconds between requests);
-    return the tally and the elapsed time."""
+    seconds, or ``think`` if longer; pausing a random exponential time of mean ``think``
+    seconds between requests); return the tally and the elapsed time."""
     tally = Tally()
     queue = list(built.extra_pending)
     async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
@@ -209,14 +209,19 @@ async def run_load(
         rng = random.Random(seed + number)
         names = list(MIX)
         weights = [MIX[n] for n in names]
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        # uvicorn closes an idle connection after 5 s: a client that paused longer must not
+        # reuse it (a request sent as the server closes it would fail or hang)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=4)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
             http.cookies.set("pmpath_session", cookie)
             sent = 0
-            await asyncio.sleep(rng.uniform(0, ramp))  # users arrive over the first seconds
+            # users arrive over the first seconds (over one pause, when they pause)
+            await asyncio.sleep(rng.uniform(0, max(ramp, think)))
             while time.monotonic() < end:
                 if think and sent:
                     await asyncio.sleep(rng.expovariate(1 / think))
+                    if time.monotonic() >= end:
+                        break
                 name = rng.choices(names, weights)[0]
                 sent += 1
                 ref = ""
