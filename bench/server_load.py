@@ -219,7 +219,8 @@ async def run_load(
             await asyncio.sleep(rng.uniform(0, max(ramp, think)))
             while time.monotonic() < end:
                 if think and sent:
-                    await asyncio.sleep(rng.expovariate(1 / think))
+                    pause = rng.expovariate(1 / think)
+                    await asyncio.sleep(max(0.0, min(pause, end - time.monotonic())))
                     if time.monotonic() >= end:
                         break
                 name = rng.choices(names, weights)[0]
