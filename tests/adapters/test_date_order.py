@@ -21,7 +21,14 @@ TOMORROW = date.today() + timedelta(days=1)
 def with_case(store: Store) -> Store:
     with UnitOfWork(store, actor="setup", reason="setup", privileged=True) as uow:
         for record in factories.all_entities():
-            if type(record).__name__ in {"Platform", "Disease", "Product", "Patient", "Case"}:
+            if type(record).__name__ in {
+                "Organization",
+                "Platform",
+                "Disease",
+                "Product",
+                "Patient",
+                "Case",
+            }:
                 uow.add(record)
         uow.commit()
     return store

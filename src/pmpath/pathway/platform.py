@@ -27,6 +27,7 @@ earlier products' outcomes (Neuenschwander 2010; Schmidli 2014), reported with i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Literal
@@ -332,7 +333,10 @@ def _next_product_prior(patients: Sequence[PatientOutcome]) -> NextProductPrior 
     return None if found is None else _prior_summary(*found)
 
 
+@functools.lru_cache(maxsize=64)
 def _prior_summary(prior: BetaMixture, products: int) -> NextProductPrior:
+    """Summarise the prior (the ELIR ESS integrates numerically: kept per process, as the fit
+    is; the server assesses the same platform on every request)."""
     ess_method: Literal["elir", "moment"] = "elir"
     try:
         ess = prior.ess_elir()

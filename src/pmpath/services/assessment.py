@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -52,12 +53,20 @@ def shipped_policies() -> list[str]:
     )
 
 
+@cache
+def _shipped_policy(name: str) -> Policy:
+    """Parse and bind a shipped policy once per process (it cannot change while pmpath runs;
+    the server assesses under the same policies on every request)."""
+    text = (resources.files("pmpath.data") / "policies" / f"{name}.yaml").read_text("utf-8")
+    return parse_policy(text, f"policy {name}")
+
+
 def load_policy(name_or_path: str | None = None) -> Policy:
-    """Return a shipped policy by name (default pm-2026-02-draft) or a policy file by path."""
+    """Return a shipped policy by name (default pm-2026-02-draft) or a policy file by path
+    (read and checked at every call, since the file may change)."""
     name = name_or_path or DEFAULT_POLICY
     if name in shipped_policies():
-        text = (resources.files("pmpath.data") / "policies" / f"{name}.yaml").read_text("utf-8")
-        return parse_policy(text, f"policy {name}")
+        return _shipped_policy(name)
     path = Path(name)
     if not path.is_file():
         known = ", ".join(shipped_policies())
@@ -69,9 +78,19 @@ def load_policy(name_or_path: str | None = None) -> Policy:
     return parse_policy(text, str(path))
 
 
+_VERSIONS: dict[int, tuple[Policy, str]] = {}
+
+
 def policy_version(policy: Policy) -> str:
-    """Return ``<policy_id>@<first 16 hex of the digest of its content>``."""
-    return f"{policy.policy_id}@{digest(policy.model_dump(mode='json', by_alias=True))[:16]}"
+    """Return ``<policy_id>@<first 16 hex of the digest of its content>`` (remembered for the
+    policy objects of this process: a policy is frozen)."""
+    known = _VERSIONS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    version = f"{policy.policy_id}@{digest(policy.model_dump(mode='json', by_alias=True))[:16]}"
+    if len(_VERSIONS) < 64:
+        _VERSIONS[id(policy)] = (policy, version)
+    return version
 
 
 @dataclass(frozen=True)
@@ -152,13 +171,25 @@ def preview(store: Store, case_id: str, policy: Policy) -> CaseDecision:
     return assess_case(policy, counted(evidence))
 
 
+_PLATFORM_DECISIONS: dict[tuple[str, str, str, int, str], PlatformDecision] = {}
+"""Platform decisions by (database, platform, policy version, audit head): every write moves
+the head, so a kept decision is exactly what reading everything again would give."""
+
+
 def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformDecision:
     """Return the platform decision from every case of every product on ``platform_id``.
 
-    Reads only; each case is decided from its accepted evidence under ``policy``.
+    Reads only; each case is decided from its accepted evidence under ``policy``. The decision
+    is kept per process until the audit log's head moves (any write), so the server does not
+    re-read every case's evidence on each request.
     """
     with Reader(store) as reader:
         reader.require(Platform, platform_id)
+        head = reader.audit_head() or (0, "")
+        key = (store.url, platform_id, policy_version(policy), head[0], head[1])
+        kept = _PLATFORM_DECISIONS.get(key)
+        if kept is not None:
+            return kept
         series = []
         events: dict[str, list[AdverseEvent]] = {}
         for product in reader.find(Product, platform_id=platform_id):
@@ -166,7 +197,11 @@ def assess_platform(store: Store, platform_id: str, policy: Policy) -> PlatformD
                 evidence = counted(reader.find(EvidenceItem, case_id=case.id))
                 series.append((case, assess_case(policy, evidence), evidence))
                 events[case.id] = reader.find(AdverseEvent, case_id=case.id)
-    return decide_platform(platform_id, policy, series, events)
+    decision = decide_platform(platform_id, policy, series, events)
+    if len(_PLATFORM_DECISIONS) >= 256:
+        _PLATFORM_DECISIONS.clear()
+    _PLATFORM_DECISIONS[key] = decision
+    return decision
 
 
 def case_inheritance(
