@@ -29,10 +29,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from queue import Queue
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -62,6 +64,18 @@ def _lookup_table() -> CodeArray:
 
 
 _LUT = _lookup_table()
+
+
+def _stream_table() -> CodeArray:
+    """:data:`_LUT` for FASTA sequence lines: line breaks, spaces and tabs are dropped (code 8,
+    the kernel's ``SKIP_CODE``); any other byte that is not a letter stops the encoding."""
+    table = _LUT.copy()
+    for byte in b"\n\r \t":
+        table[byte] = 8
+    return table
+
+
+_STREAM_LUT = _stream_table()
 
 
 def encode(sequence: bytes | str, *, where: str = "sequence") -> CodeArray:
@@ -244,73 +258,90 @@ class Genome:
         """Yield the genome as encoded blocks of about ``block_bp`` bases, contig by contig.
 
         Returns blocks in file order; each contig's blocks are contiguous and start at 0.
-        InvalidInputError for a file that is not FASTA or holds a character that is not a
-        nucleotide letter (naming the contig and the character).
+        InvalidInputError for a file that is not FASTA, holds a character that is not a
+        nucleotide letter (naming the contig and the character), or holds no base at all.
+
+        The file is read in pieces of ``block_bp`` bytes (at most 8 MiB); each piece is encoded
+        by one compiled pass (:func:`.kernel.strip_encode`), which stops only at a header's
+        '>' or a bad byte, so a long line or an unwrapped contig costs nothing extra. The bytes
+        are hashed by another thread (:class:`_HashingReader`) while they are encoded.
         """
         from pmpath.evidence.offtarget.kernel import strip_encode
 
         size = max(self.path.stat().st_size, 1)
+        read_bp = min(max(block_bp, 1 << 10), 8 << 20)
         stream, raw = self._open_stream()
         seen: list[str] = []
         contig: str | None = None
+        header: bytearray | None = None  # the header being read, after its '>'
         position = 0
+        total_bp = 0
         pending: list[CodeArray] = []
         pending_bp = 0
-        carry = b""
+        line_start = True  # the last byte read ended a line (or nothing is read yet)
         with raw, stream:
             while True:
-                chunk = stream.read(4 << 20)
-                at_end = not chunk
-                text = carry + chunk
-                if not at_end:
-                    cut = text.rfind(b"\n")
-                    if cut < 0:
-                        carry = text
-                        continue
-                    carry, text = text[cut + 1 :], text[: cut + 1]
-                if contig is None and text and not text.startswith(b">"):
+                chunk = stream.read(read_bp)
+                if not chunk:
+                    break
+                if contig is None and header is None and chunk[:1] != b">":
                     raise InvalidInputError(
                         f"genome {self.path} is not FASTA: it must start with '>'"
                     )
-                array = np.frombuffer(text, dtype=np.uint8)
+                array = np.frombuffer(chunk, dtype=np.uint8)
+                out = np.empty(len(chunk), dtype=np.uint8)
+                used = 0
                 pos = 0
-                while pos < len(text):
-                    if array[pos] == 62:  # '>' at a line start: a new record
-                        if pending and contig is not None:
-                            yield self._block(contig, position, pending, raw.tell() / size)
-                            position, pending, pending_bp = 0, [], 0
-                        eol = text.find(b"\n", pos)
-                        eol = len(text) if eol < 0 else eol
-                        contig = _contig_name(text[pos + 1 : eol], self.path)
+                while pos < len(chunk):
+                    if header is not None:
+                        eol = chunk.find(b"\n", pos)
+                        header += chunk[pos : len(chunk) if eol < 0 else eol]
+                        if eol < 0:
+                            break
+                        contig = _contig_name(bytes(header), self.path)
                         seen.append(contig)
-                        position = 0
-                        pos = eol + 1
+                        header, position, pos = None, 0, eol + 1
                         continue
-                    out = np.empty(len(text) - pos, dtype=np.uint8)
-                    written, bad = strip_encode(array[pos:], _LUT, out)
-                    pending.append(out[:written])
-                    pending_bp += written
+                    written, bad = strip_encode(array[pos:], _STREAM_LUT, out[used:])
+                    if written:
+                        pending.append(out[used : used + written])
+                        pending_bp += written
+                        used += written
                     if bad < 0:
-                        pos = len(text)
+                        pos = len(chunk)
                     else:
                         pos += bad
-                        if array[pos] != 62 or text[pos - 1 : pos] != b"\n":
+                        after_break = array[pos - 1] == 10 if pos > 0 else line_start
+                        if array[pos] != 62 or not after_break:
                             byte = int(array[pos])
                             char = chr(byte) if byte < 128 else f"\\x{byte:02x}"
                             raise InvalidInputError(
                                 f"genome {self.path} contig {contig}: character {char!r} is "
                                 "not a nucleotide letter"
                             )
+                        if pending and contig is not None:
+                            yield self._block(contig, position, pending, raw.tell() / size)
+                        total_bp += pending_bp
+                        pending, pending_bp = [], 0
+                        header, pos = bytearray(), pos + 1
+                        continue
                     if pending_bp >= block_bp and contig is not None:
                         block = self._block(contig, position, pending, raw.tell() / size)
                         yield block
                         position += len(block.codes)
+                        total_bp += pending_bp
                         pending, pending_bp = [], 0
-                if at_end:
-                    break
+                line_start = chunk[-1:] == b"\n"
+            if header is not None:  # a last header without a line break
+                contig = _contig_name(bytes(header), self.path)
+                seen.append(contig)
             raw.drain()
             self.sha256 = raw.hexdigest()
             self._seen = seen
+            if total_bp + pending_bp == 0:
+                if not seen:
+                    raise InvalidInputError(f"genome {self.path} holds no FASTA record")
+                raise InvalidInputError(f"genome {self.path} has no sequence")
             if pending and contig is not None:
                 yield self._block(contig, position, pending, 1.0)
 
@@ -374,21 +405,40 @@ _TO_ACGTN = {ord(c): "N" for c in "BDHKMNRSVWYU-*"}
 
 class _HashingReader:
     """A binary file that updates a sha256 with every byte read through it (so the scan's one
-    pass over the FASTA also gives its digest: no second pass to hash it)."""
+    pass over the FASTA also gives its digest: no second pass to hash it).
+
+    The hashing runs in a thread of its own, fed in file order through a short queue (sha256
+    releases the GIL), so it overlaps the encoding and the scan instead of adding to them."""
 
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
         self._hash = hashlib.sha256()
+        self._queue: Queue[bytes | None] = Queue(maxsize=8)
+        self._thread: threading.Thread | None = None
+        self._digest: str | None = None
+
+    def _update(self, data: bytes) -> None:
+        if len(data) < 1 << 16 and self._thread is None:
+            self._hash.update(data)
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._consume, name="sha256", daemon=True)
+            self._thread.start()
+        self._queue.put(data)
+
+    def _consume(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._hash.update(data)
 
     def read(self, size: int = -1) -> bytes:
         data = self._handle.read(size)
-        self._hash.update(data)
+        self._update(data)
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        count = self._handle.readinto(buffer)  # type: ignore[attr-defined]
-        self._hash.update(memoryview(buffer)[:count])
-        return int(count)
+        count = int(self._handle.readinto(buffer))  # type: ignore[attr-defined]
+        self._update(bytes(memoryview(buffer)[:count]))
+        return count
 
     def drain(self) -> None:
         """Read (and hash) whatever is left of the file."""
@@ -396,7 +446,17 @@ class _HashingReader:
             pass
 
     def hexdigest(self) -> str:
-        return self._hash.hexdigest()
+        """The digest of every byte read so far (waits for the hashing thread)."""
+        if self._digest is None:
+            self._finish()
+            self._digest = self._hash.hexdigest()
+        return self._digest
+
+    def _finish(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def tell(self) -> int:
         return self._handle.tell()
@@ -411,6 +471,7 @@ class _HashingReader:
         return True
 
     def close(self) -> None:
+        self._finish()
         self._handle.close()
 
     @property

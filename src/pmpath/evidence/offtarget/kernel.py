@@ -250,20 +250,201 @@ def scan_anchors(
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
-    """Encode FASTA sequence bytes ``raw`` into ``out`` through ``table`` (byte -> code),
-    skipping line breaks, spaces and tabs. Returns (codes written, index in ``raw`` of the first
-    byte whose code is 255, or -1)."""
-    m = 0
-    for i in range(raw.shape[0]):
-        b = raw[i]
-        if b == 10 or b == 13 or b == 32 or b == 9:
+def _recount(
+    seq: U8,
+    p: int,
+    span: int,
+    pam_off: I32,
+    pam_allow: U8,
+    g_code: U8,
+    g_off: I32,
+    k: int,
+    out_start: I32,
+    out_guide: I32,
+    out_strand: I32,
+    out_mm: I32,
+    count: int,
+    n_mismatch: bool = True,
+) -> int:
+    """:func:`scan_words` base by base at the site starting at ``p`` (a site holding an N, or
+    the odd one out): append its hits, return the new hit count. Without ``n_mismatch`` a site
+    holding an N has none."""
+    cap = out_start.shape[0]
+    if not n_mismatch:
+        for q in range(p, p + span):
+            if seq[q] > 3:
+                return count
+    for s in range(2):
+        fits = True
+        for r in range(pam_off.shape[1]):
+            b = seq[p + pam_off[s, r]]
+            if b > 3 or (pam_allow[s, r] >> b) & 1 == 0:
+                fits = False
+                break
+        if not fits:
             continue
-        c = table[b]
-        if c == 255:
-            return m, i
-        out[m] = c
-        m += 1
+        for g in range(g_code.shape[1]):
+            mm = 0
+            for j in range(g_off.shape[1]):
+                if seq[p + g_off[s, j]] != g_code[s, g, j]:
+                    mm += 1
+            if mm <= k:
+                if count < cap:
+                    out_start[count] = p
+                    out_guide[count] = g
+                    out_strand[count] = s
+                    out_mm[count] = mm
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def scan_words(
+    seq: U8,
+    lo: int,
+    hi: int,
+    span: int,
+    pam_tab: U8,
+    pam_shift: I32,
+    pam_mask: U64,
+    pam_off: I32,
+    pam_allow: U8,
+    pat: U64,
+    care: U64,
+    g_off: I32,
+    g_code: U8,
+    k: int,
+    n_mismatch: bool,
+    out_start: I32,
+    out_guide: I32,
+    out_strand: I32,
+    out_mm: I32,
+    found: npt.NDArray[np.int64],
+) -> int:
+    """Unbulged sites of ``span`` <= 32 bases starting at ``lo <= p < hi``
+    (``p + span <= len(seq)``), for guides of one length, both strands; hits go to the
+    ``out_*`` arrays and the return value is their number (possibly more than the arrays hold:
+    the caller retries with larger ones), or -1 if ``found`` (scratch for candidate sites) is
+    full: retry with ``hi - lo`` of it.
+
+    Pass 1 keeps a rolling 64-bit word W of the 2-bit codes of the site's bases,
+    ``seq[p + span - 1]`` in bits 0-1 (N read as A). The PAM of strand s (0: +, 1: -) is one
+    load, ``pam_tab[s, (W >> pam_shift[s]) & pam_mask[s]]``; the mismatches of guide g are
+    popcount(fold(W ^ pat[s, g]) & care[s, g]) (bit-parallel Hamming distance). A site is a
+    candidate if some guide is within ``k`` on a strand whose PAM fits or, with
+    ``n_mismatch``, if it holds an N and a PAM fits (with N read as A, which can only let more
+    through); a site holding an N is otherwise dropped. Pass 2 checks each candidate base by
+    base (:func:`_recount`): PAM positions ``pam_off[s, i]`` must hold a base allowed by the
+    4-bit mask ``pam_allow[s, i]`` (N fails), and guide base j, at ``g_off[s, j]``, is a
+    mismatch unless the genome there holds ``g_code[s, g, j]``.
+
+    Branches cost more than arithmetic here (a mispredicted branch is ~20 cycles, a guide's
+    comparison ~6 instructions): with one guide, pass 1 has no data-dependent branch at all
+    (a candidate is stored always and counted only if kept); with more, the PAM test is a
+    branch and the guides' comparisons after it are vectorised by LLVM. The scratch array is
+    never reallocated inside the loop (a reassigned array costs reference counting per base).
+    """
+    count = 0
+    n_guides = pat.shape[1]
+    one = np.uint64(1)
+    two = np.uint64(2)
+    three = np.uint64(3)
+    sh0 = np.uint64(pam_shift[0])
+    sh1 = np.uint64(pam_shift[1])
+    m0 = pam_mask[0]
+    m1 = pam_mask[1]
+    tab0 = pam_tab[0]
+    tab1 = pam_tab[1]
+    pat0 = pat[0]
+    pat1 = pat[1]
+    care0 = care[0]
+    care1 = care[1]
+    pat00 = pat0[0]
+    pat10 = pat1[0]
+    care00 = care0[0]
+    care10 = care1[0]
+    single = n_guides == 1
+    w = np.uint64(0)
+    last_n = -span - 1  # the last N, relative to the first site
+    for q in range(span - 1):
+        c = seq[lo + q]
+        last_n = q if c > 3 else last_n
+        w = (w << two) | (np.uint64(c) & three)
+    # pass 1: the start of every site that may be a hit (a guide within k on a strand whose
+    # PAM fits, N read as A) or holds an N where that matters
+    ends = seq[lo + span - 1 : hi + span - 1]  # each site's last base: no index arithmetic
+    found_cap = found.shape[0]
+    n_found = 0
+    for i in range(ends.shape[0]):
+        c = ends[i]
+        w = (w << two) | (np.uint64(c) & three)
+        last_n = i + span - 1 if c > 3 else last_n
+        t0 = np.int64(tab0[(w >> sh0) & m0])
+        t1 = np.int64(tab1[(w >> sh1) & m1])
+        if single:
+            x0 = w ^ pat00
+            x1 = w ^ pat10
+            mm0 = np.int64(_popcount((x0 | (x0 >> one)) & care00))  # type: ignore[call-arg]
+            mm1 = np.int64(_popcount((x1 | (x1 >> one)) & care10))
+            hit = (t0 * (mm0 <= k)) | (t1 * (mm1 <= k))
+        else:
+            if (t0 | t1) == 0:
+                continue
+            hit = 0
+            for g in range(n_guides):  # vectorised by LLVM for many guides
+                x0 = w ^ pat0[g]
+                x1 = w ^ pat1[g]
+                mm0 = np.int64(_popcount((x0 | (x0 >> one)) & care0[g]))  # type: ignore[call-arg]
+                mm1 = np.int64(_popcount((x1 | (x1 >> one)) & care1[g]))
+                hit |= (t0 * (mm0 <= k)) | (t1 * (mm1 <= k))
+        keep = ((t0 | t1) * n_mismatch) if last_n >= i else hit
+        found[n_found] = i  # stored always, kept (counted) only if wanted: no branch
+        n_found += keep != 0
+        if n_found == found_cap:
+            return -1
+    # pass 2: each such site checked base by base
+    for j in range(n_found):
+        count = _recount(seq, lo + found[j], span, pam_off, pam_allow, g_code, g_off, k,
+                         out_start, out_guide, out_strand, out_mm, count, n_mismatch)  # fmt: skip
+    return count
+
+
+SKIP_CODE = 8
+"""Code of a byte that :func:`strip_encode` drops (line breaks, spaces, tabs)."""
+STOP_CODE = 255
+"""Code of a byte that ends :func:`strip_encode` (a header's '>', or not a nucleotide)."""
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
+    """Encode FASTA sequence bytes ``raw`` into ``out`` (at least as long) through ``table``
+    (byte -> code; ``SKIP_CODE`` for bytes to drop, ``STOP_CODE`` for bytes that stop).
+    Returns (codes written, index in ``raw`` of the first stopping byte, or -1).
+
+    Branch-free over runs of 64 KiB (every code is stored, and the output index advances
+    unless the code is ``SKIP_CODE``); a run holding a stopping byte is redone byte by byte.
+    """
+    n = raw.shape[0]
+    m = 0
+    i = 0
+    while i < n:
+        end = min(i + 65536, n)
+        first = m
+        seen = 0
+        for j in range(i, end):
+            c = table[raw[j]]
+            out[m] = c
+            m += c < 8
+            seen |= c
+        if seen & 128:
+            m = first
+            for j in range(i, end):
+                c = table[raw[j]]
+                if c == 255:
+                    return m, j
+                out[m] = c
+                m += c < 8
+        i = end
     return m, -1
 
 

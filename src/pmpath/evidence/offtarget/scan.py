@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from queue import Empty, Full, Queue
 from typing import Any, Literal, TypeVar
 
@@ -159,6 +160,25 @@ class Hit:
     aligned: str
 
 
+@dataclass(frozen=True)
+class _WordGroup:
+    """The arrays :func:`.kernel.scan_words` reads for the guides of one length (strand s in
+    row s; ``variant[s, g]`` is the unbulged layout of member g on strand s)."""
+
+    span: int
+    members: np.ndarray
+    pam_tab: np.ndarray
+    pam_shift: np.ndarray
+    pam_mask: np.ndarray
+    pam_off: np.ndarray
+    pam_allow: np.ndarray
+    pat: np.ndarray
+    care: np.ndarray
+    g_off: np.ndarray
+    g_code: np.ndarray
+    variant: np.ndarray
+
+
 def _proto_columns(
     length: int, settings: ScanSettings
 ) -> list[tuple[BulgeType, int, int, list[tuple[str, int]]]]:
@@ -209,6 +229,7 @@ class SiteFinder:
                     cols = proto + pam_cols if settings.pam_side == "3prime" else pam_cols + proto
                     self.layouts.append(Layout(gi, strand, btype, size, after, tuple(cols)))
         self._compile_arrays(masks)
+        self._fast = self._word_groups(masks)
 
     def _compile_arrays(self, masks: list[int]) -> None:
         n_var = len(self.layouts)
@@ -406,6 +427,114 @@ class SiteFinder:
             table |= ok.astype(np.uint8) << s
         self.pam_tab = table
 
+    def _word_groups(self, masks: list[int]) -> list[_WordGroup] | None:
+        """The arrays of :func:`.kernel.scan_words`, one set per guide length, when every site
+        fits one 64-bit word (guide + PAM <= 32 nt), there is no bulge and the PAM's definite
+        bases lie within 8 bases; else None (the general kernel then runs)."""
+        settings = self.settings
+        if settings.dna_bulge or settings.rna_bulge:
+            return None
+        pam_len = len(settings.pam)
+        definite = [i for i, mask in enumerate(masks) if mask != 15]
+        if definite and definite[-1] - definite[0] >= 8:
+            return None
+        if max(len(g.sequence) for g in self.guides) + pam_len > 32:
+            return None
+        layout_of = {
+            (lay.guide_index, lay.strand): v
+            for v, lay in enumerate(self.layouts)
+            if lay.bulge_type == "none"
+        }
+        groups: list[_WordGroup] = []
+        for length in sorted({len(g.sequence) for g in self.guides}):
+            members = [i for i, g in enumerate(self.guides) if len(g.sequence) == length]
+            span = length + pam_len
+            cols = [("G", j) for j in range(length)]
+            pam_cols = [("P", i) for i in range(pam_len)]
+            cols = cols + pam_cols if settings.pam_side == "3prime" else pam_cols + cols
+            width = (definite[-1] - definite[0] + 1) if definite else 0
+            tab = np.zeros((2, 4**width), np.uint8)
+            shift = np.zeros(2, np.int32)
+            mask = np.full(2, 4**width - 1, np.uint64)
+            pam_off = np.zeros((2, len(definite)), np.int32)
+            pam_allow = np.zeros((2, len(definite)), np.uint8)
+            pat = np.zeros((2, len(members)), np.uint64)
+            care = np.zeros((2, len(members)), np.uint64)
+            g_off = np.zeros((2, length), np.int32)
+            g_code = np.zeros((2, len(members), length), np.uint8)
+            variant = np.zeros((2, len(members)), np.int32)
+            for s in (0, 1):
+                # column c (5'->3' on strand s) lies at + strand offset o of the site
+                offsets = [c if s == 0 else span - 1 - c for c in range(span)]
+                checks = [
+                    (o, masks[i] if s == 0 else _complement_mask(masks[i]))
+                    for o, (kind, i) in zip(offsets, cols, strict=True)
+                    if kind == "P" and masks[i] != 15
+                ]
+                checks.sort()
+                for i, (o, allowed) in enumerate(checks):
+                    pam_off[s, i] = o
+                    pam_allow[s, i] = allowed
+                if checks:
+                    first, last = checks[0][0], checks[-1][0]
+                    shift[s] = 2 * (span - 1 - last)
+                    index = np.arange(4**width, dtype=np.int64)
+                    ok = np.ones(4**width, bool)
+                    for o, allowed in checks:
+                        base = (index >> (2 * (last - o))) & 3
+                        ok &= ((allowed >> base) & 1).astype(bool)
+                    assert last - first + 1 == width
+                    tab[s] = ok
+                else:
+                    tab[s, 0] = 1
+                for g, gi in enumerate(members):
+                    guide = self.guides[gi].sequence
+                    pattern = bits = 0
+                    for o, (kind, j) in zip(offsets, cols, strict=True):
+                        if kind != "G":
+                            continue
+                        code = BASE_CODES.index(guide[j])
+                        code = code if s == 0 else 3 - code
+                        pattern |= code << (2 * (span - 1 - o))
+                        bits |= 1 << (2 * (span - 1 - o))
+                        g_off[s, j] = o
+                        g_code[s, g, j] = code
+                    pat[s, g] = pattern
+                    care[s, g] = bits
+                    variant[s, g] = layout_of[(gi, "+" if s == 0 else "-")]
+            groups.append(
+                _WordGroup(
+                    span, np.asarray(members, np.int32), tab, shift, mask, pam_off, pam_allow,
+                    pat, care, g_off, g_code, variant,
+                )
+            )  # fmt: skip
+        return groups
+
+    def _word_kernel(
+        self, group: _WordGroup, codes: CodeArray, lo: int, hi: int, cap: int
+    ) -> tuple[np.ndarray, ...]:
+        from pmpath.evidence.offtarget.kernel import scan_words
+
+        found = np.empty(max(1024, (hi - lo) >> 6), np.int64)
+        while True:
+            starts = np.empty(cap, np.int32)
+            guides = np.empty(cap, np.int32)
+            strands = np.empty(cap, np.int32)
+            mms = np.empty(cap, np.int32)
+            count = scan_words(
+                codes, lo, hi, group.span, group.pam_tab, group.pam_shift, group.pam_mask,
+                group.pam_off, group.pam_allow, group.pat, group.care, group.g_off,
+                group.g_code, self.settings.max_mismatches, self.settings.genome_n == "mismatch",
+                starts, guides, strands, mms, found,
+            )  # fmt: skip
+            if count < 0:
+                found = np.empty(max(hi - lo, 1), np.int64)
+                continue
+            if count <= cap:
+                variants = group.variant[strands[:count], guides[:count]]
+                return starts[:count] - self.v_start[variants], variants, mms[:count]
+            cap = count
+
     @property
     def overlap_bp(self) -> int:
         """Bases consecutive buffers must share so that no site is missed at their junction."""
@@ -441,17 +570,25 @@ class SiteFinder:
         if n_anchor == 0:
             return []
         parts = threads if threads > 1 and n_anchor > 1 << 20 else 1
-        bounds = [n_anchor * i // parts for i in range(parts + 1)]
         cap = max(1024, n_anchor >> 12)
+        jobs: list[Callable[[], tuple[np.ndarray, ...]]] = []
+        if self._fast is None:
+            bounds = [n_anchor * i // parts for i in range(parts + 1)]
+            for i in range(parts):
+                jobs.append(partial(self._kernel, codes, bounds[i], bounds[i + 1], cap))
+        else:
+            for group in self._fast:
+                n_start = max(len(codes) - group.span + 1, 0)
+                bounds = [n_start * i // parts for i in range(parts + 1)]
+                for i in range(parts):
+                    jobs.append(
+                        partial(self._word_kernel, group, codes, bounds[i], bounds[i + 1], cap)
+                    )
         if parts == 1:
-            results = [self._kernel(codes, 0, n_anchor, cap)]
+            results = [job() for job in jobs]
         else:
             with ThreadPoolExecutor(max_workers=parts) as pool:
-                results = list(
-                    pool.map(
-                        lambda i: self._kernel(codes, bounds[i], bounds[i + 1], cap), range(parts)
-                    )
-                )
+                results = list(pool.map(lambda job: job(), jobs))
         anchors = np.concatenate([r[0] for r in results])
         variants = np.concatenate([r[1] for r in results])
         mms = np.concatenate([r[2] for r in results])
