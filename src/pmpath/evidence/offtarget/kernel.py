@@ -1,6 +1,14 @@
 """The compiled inner loop of the off-target scan (numba; see :mod:`.scan` for the method).
 
-How it is fast (all hand-written, since no library provides this loop):
+Two loops (both hand-written, since no library provides them):
+
+- :func:`scan_words`, for the common case (no bulge, guide + PAM <= 32 nt, the PAM's definite
+  bases within 8): one rolling 64-bit word per site, both strands and every guide tested on it
+  with no data-dependent branch for one guide, candidates rechecked base by base (see its
+  docstring; about 2-3x faster per base than the general loop on this 2-core machine);
+- :func:`scan_anchors`, the general loop (bulges, long guides), below.
+
+How the general loop is fast:
 
 - the PAM is tested once per position for both strands through a lookup table indexed by the
   2-bit codes of the PAM's definite positions, kept as a rolling word (one shift, one OR, one
@@ -266,9 +274,9 @@ def _recount(
     count: int,
     n_mismatch: bool = True,
 ) -> int:
-    """:func:`scan_words` base by base at the site starting at ``p`` (a site holding an N, or
-    the odd one out): append its hits, return the new hit count. Without ``n_mismatch`` a site
-    holding an N has none."""
+    """:func:`scan_words`'s exact test of the candidate site starting at ``p``, base by base:
+    append its hits, return the new hit count. Without ``n_mismatch`` a site holding an N has
+    none."""
     cap = out_start.shape[0]
     if not n_mismatch:
         for q in range(p, p + span):
@@ -331,12 +339,13 @@ def scan_words(
     ``seq[p + span - 1]`` in bits 0-1 (N read as A). The PAM of strand s (0: +, 1: -) is one
     load, ``pam_tab[s, (W >> pam_shift[s]) & pam_mask[s]]``; the mismatches of guide g are
     popcount(fold(W ^ pat[s, g]) & care[s, g]) (bit-parallel Hamming distance). A site is a
-    candidate if some guide is within ``k`` on a strand whose PAM fits or, with
-    ``n_mismatch``, if it holds an N and a PAM fits (with N read as A, which can only let more
-    through); a site holding an N is otherwise dropped. Pass 2 checks each candidate base by
-    base (:func:`_recount`): PAM positions ``pam_off[s, i]`` must hold a base allowed by the
-    4-bit mask ``pam_allow[s, i]`` (N fails), and guide base j, at ``g_off[s, j]``, is a
-    mismatch unless the genome there holds ``g_code[s, g, j]``.
+    candidate if some guide is within ``k`` on a strand whose PAM fits. N is read as A there,
+    which can only make a PAM fit or a base match that does not, so no site is lost, and pass 1
+    need not track N at all. Pass 2 checks each candidate base by base (:func:`_recount`):
+    without ``n_mismatch`` a site holding an N is dropped; PAM positions ``pam_off[s, i]`` must
+    hold a base allowed by the 4-bit mask ``pam_allow[s, i]`` (N fails), and guide base j, at
+    ``g_off[s, j]``, is a mismatch unless the genome there holds ``g_code[s, g, j]`` (so N
+    is one).
 
     Branches cost more than arithmetic here (a mispredicted branch is ~20 cycles, a guide's
     comparison ~6 instructions): with one guide, pass 1 has no data-dependent branch at all
@@ -365,20 +374,16 @@ def scan_words(
     care10 = care1[0]
     single = n_guides == 1
     w = np.uint64(0)
-    last_n = -span - 1  # the last N, relative to the first site
     for q in range(span - 1):
-        c = seq[lo + q]
-        last_n = q if c > 3 else last_n
-        w = (w << two) | (np.uint64(c) & three)
-    # pass 1: the start of every site that may be a hit (a guide within k on a strand whose
-    # PAM fits, N read as A) or holds an N where that matters
+        w = (w << two) | (np.uint64(seq[lo + q]) & three)
+    # pass 1: the start of every site that may be a hit: a guide within k on a strand whose
+    # PAM fits, N read as A (which can only let more sites through, never fewer)
     ends = seq[lo + span - 1 : hi + span - 1]  # each site's last base: no index arithmetic
     found_cap = found.shape[0]
     n_found = 0
     for i in range(ends.shape[0]):
         c = ends[i]
         w = (w << two) | (np.uint64(c) & three)
-        last_n = i + span - 1 if c > 3 else last_n
         t0 = np.int64(tab0[(w >> sh0) & m0])
         t1 = np.int64(tab1[(w >> sh1) & m1])
         if single:
@@ -397,9 +402,8 @@ def scan_words(
                 mm0 = np.int64(_popcount((x0 | (x0 >> one)) & care0[g]))  # type: ignore[call-arg]
                 mm1 = np.int64(_popcount((x1 | (x1 >> one)) & care1[g]))
                 hit |= (t0 * (mm0 <= k)) | (t1 * (mm1 <= k))
-        keep = ((t0 | t1) * n_mismatch) if last_n >= i else hit
-        found[n_found] = i  # stored always, kept (counted) only if wanted: no branch
-        n_found += keep != 0
+        found[n_found] = i  # stored always, kept (counted) only if a hit: no branch
+        n_found += hit != 0
         if n_found == found_cap:
             return -1
     # pass 2: each such site checked base by base
