@@ -302,3 +302,24 @@ def test_the_application_role_cannot_rewrite_or_unprotect_the_log(
         # Whoever can write the SQLite file can drop the triggers: then the change is detected.
         _sql(owner_store, "UPDATE audit_events SET reason = 'x' WHERE seq = 1")
         assert "hash mismatch at event #1" in _problems(verify(store, checkpoints=[qa_file]))
+
+
+def test_kept_leaf_hashes_follow_the_log_through_a_rewrite(
+    world: tuple[Store, CheckpointFile], owner_store: Store
+) -> None:
+    """Checkpoints hash only the events appended since the last one (the chain hash of the last
+    kept event vouches for the rest); after a rewrite that re-chains the log, every leaf is
+    hashed again, so a checkpoint never signs a log other than the one in the database."""
+    from pmpath.services.audit import leaf_hashes, log_leaf_hashes
+
+    store, _ = world
+    with Reader(store) as reader:
+        assert log_leaf_hashes(reader) == leaf_hashes(reader.audit_events())
+    sign(store, username="rev1", password=PASSWORD, record_ref="case:CASE-1",
+         meaning=SignatureMeaning.REVIEWED)  # fmt: skip
+    with Reader(store) as reader:
+        assert log_leaf_hashes(reader) == leaf_hashes(reader.audit_events())
+    rewrite_log(owner_store, lambda rows: [{**rows[0], "actor": "mallory"}, *rows[1:]])
+    with Reader(store) as reader:
+        fresh = leaf_hashes(reader.audit_events())
+        assert log_leaf_hashes(reader) == fresh

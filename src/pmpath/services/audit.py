@@ -102,12 +102,42 @@ def leaf_hashes(events: Iterable[AuditEvent]) -> list[bytes]:
     return [merkle.leaf_hash(event_leaf(event)) for event in events]
 
 
+_LEAVES: dict[str, tuple[int, str, list[bytes]]] = {}
+"""Per database: the seq and chain hash of the last event whose leaf hash is kept, and the leaf
+hashes of events 1..seq. A checkpoint at every signature would otherwise re-hash the whole log
+inside the writers' lock."""
+
+
+def log_leaf_hashes(reader: Reader) -> list[bytes]:
+    """Return the RFC 9162 leaf hash of every event of the log as ``reader`` sees it.
+
+    Leaves are kept per process up to an event whose chain hash is re-read each time: the chain
+    hash of event k commits to events 1..k, so if it is unchanged so are they, and only later
+    events are read and hashed. Any rewrite (or a rolled-back transaction that had appended)
+    changes that hash, and the whole log is hashed again."""
+    kept = _LEAVES.get(reader.store.url)
+    if kept is not None:
+        seq, chain, hashes = kept
+        events = reader.audit_events(from_seq=seq)
+        if events and events[0].seq == seq and events[0].hash == chain:
+            hashes = hashes + leaf_hashes(events[1:])
+        else:
+            events = reader.audit_events()
+            hashes = leaf_hashes(events)
+    else:
+        events = reader.audit_events()
+        hashes = leaf_hashes(events)
+    if events:
+        _LEAVES[reader.store.url] = (events[-1].seq, events[-1].hash, hashes)
+    return hashes
+
+
 def take_checkpoint(
     uow: UnitOfWork, *, signer: str, private_raw: bytes
 ) -> tuple[Checkpoint, list[bytes]]:
     """Sign the tree head of the log as it stands inside ``uow`` and store it; return the
     checkpoint and the leaf hashes it covers. The stored checkpoint is itself the next event."""
-    hashes = leaf_hashes(uow.audit_events())
+    hashes = log_leaf_hashes(uow)
     root_hex = merkle.root(hashes).hex()
     signed_at = datetime.now(UTC)
     message = checkpoint_message(len(hashes), root_hex, signed_at, signer)

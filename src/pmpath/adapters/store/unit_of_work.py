@@ -120,10 +120,17 @@ class Reader:
         return [self._to_model(spec, row) for row in rows]
 
     def audit_events(
-        self, entity_type: str | None = None, entity_id: str | None = None
+        self,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        *,
+        from_seq: int | None = None,
     ) -> list[AuditEvent]:
-        """Return the audit events, oldest first, optionally for one entity type and id."""
+        """Return the audit events, oldest first, optionally for one entity type and id, and
+        from event ``from_seq`` on."""
         query = select(audit_events)
+        if from_seq is not None:
+            query = query.where(audit_events.c.seq >= from_seq)
         if entity_type is not None:
             query = query.where(audit_events.c.entity_type == entity_type)
         if entity_id is not None:
