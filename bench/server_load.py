@@ -267,6 +267,8 @@ async def run_load(
                 tally.latencies[name].append(time.perf_counter() - started)
                 tally.statuses[name][response.status_code] += 1
                 ok = response.status_code < 300
+                if response.status_code >= 400:
+                    tally.errors[f"{name} {response.status_code}: {response.text[:160]}"] += 1
                 if name == "review":
                     (tally.reviews_acknowledged if ok else tally.reviews_unacknowledged).append(ref)
                 elif name == "adverse event":
@@ -307,7 +309,7 @@ def report(tally: Tally, elapsed: float) -> bool:
         )
     print(f"{'all':<15}{total:>10}{total / elapsed:>9.1f}   over {elapsed:.1f} s")
     if tally.errors:
-        print("transport errors:", dict(tally.errors))
+        print("errors:", dict(tally.errors))
     return fast
 
 

@@ -96,7 +96,13 @@ class Store:
         self.username = parsed.username or ""
         self._secret_key = secret_key
         self._data_key = derive_key(secret_key, "pmpath field encryption aes-256-gcm v1")
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=self.dialect != "sqlite")
+        if self.dialect == "sqlite":
+            self.engine: Engine = create_engine(self.url)
+        else:  # a server's threads each hold a connection while a writer waits for the log's
+            # lock: a pool as large as the thread pool keeps readers from queueing behind them
+            self.engine = create_engine(
+                self.url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=60
+            )
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _on_sqlite_connect)
             event.listen(self.engine, "begin", _on_sqlite_begin)
