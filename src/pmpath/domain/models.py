@@ -506,9 +506,10 @@ class Role(Entity):
     permissions: list[Text] = Field(default_factory=list)
 
 
-def _refuse_control_characters(value: str) -> str:
-    """Refuse control and format characters (newlines, ANSI escapes, bidi overrides): a printed
-    name is shown on signatures and must not be able to fake a second line or recolour text."""
+def refuse_control_characters(value: str) -> str:
+    """Return ``value``; ValueError if it has control or format characters (newlines, ANSI
+    escapes, bidi overrides): text shown beside a signature (a printed name, a review reason)
+    must not be able to fake a second line or recolour text."""
     for position, char in enumerate(value, start=1):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             raise ValueError(
@@ -521,7 +522,7 @@ def _refuse_control_characters(value: str) -> str:
 PrintedName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_refuse_control_characters),
+    AfterValidator(refuse_control_characters),
 ]
 """A person's printed name: 1-200 printable characters on one line (21 CFR 11.50)."""
 

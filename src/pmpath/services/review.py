@@ -22,7 +22,7 @@ from pathlib import Path
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.enums import EvidenceStatus, SignatureMeaning
 from pmpath.domain.errors import InvalidInputError
-from pmpath.domain.models import EvidenceItem
+from pmpath.domain.models import EvidenceItem, refuse_control_characters
 from pmpath.domain.security import SignInSettings
 from pmpath.services.signatures import authorise_signer, sign_record, write_checkpoint
 
@@ -62,8 +62,10 @@ def review_evidence(
     reason = reason.strip()
     if status in (EvidenceStatus.REJECTED, EvidenceStatus.SUPERSEDED) and not reason:
         raise InvalidInputError(f"a reason is required to mark evidence {status.value}")
-    if any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in reason):
-        raise InvalidInputError("the reason has control characters")
+    try:
+        refuse_control_characters(reason)
+    except ValueError as exc:
+        raise InvalidInputError(f"the reason has control characters: it {exc}") from None
     with Reader(store) as reader:
         item = reader.require(EvidenceItem, evidence_id)
         if superseded_by is not None:
