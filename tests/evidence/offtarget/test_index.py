@@ -1,5 +1,6 @@
 """The site index gives exactly the scan's sites (issue 14): random genomes with planted sites
-on both strands, 0-4 mismatches, N letters under both rules, 3' and 5' PAMs (hypothesis)."""
+on both strands, 0-6 mismatches (seeds with mismatches and N too), N letters under both rules,
+3' and 5' PAMs (hypothesis)."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def _genomes(draw: st.DrawFn) -> tuple[list[tuple[str, str]], list[str], str, st
         guides,
         pam,
         side,
-        draw(st.integers(0, 4)),
+        draw(st.integers(0, 6)),
         draw(st.sampled_from(["skip", "mismatch"])),
     )
 
@@ -134,6 +135,32 @@ def test_index_refuses_other_guide_lengths_and_is_checked(tmp_path: Path) -> Non
     path.write_bytes(b"not an index")
     with pytest.raises(InvalidInputError, match="not a pmpath site index"):
         load_index(path)
+    path.write_bytes(b"PMPATH-SITE-INDEX 1\n" + bytes(100))
+    with pytest.raises(InvalidInputError, match="another format .* rebuild it"):
+        load_index(path)
+
+
+def test_search_reads_only_the_near_seeds_buckets(tmp_path: Path) -> None:
+    """Sites sit in the bucket of their seed (the 10 bases next to the PAM): a site whose seed
+    differs from the guide's in 5 bases is not found at <= 4 mismatches even though the index
+    holds it, and every bucket holds sites of its seed only."""
+    from pmpath.evidence.offtarget.index import SEED_BASES
+
+    far = _mutate(GUIDE, [10, 12, 14, 16, 18]) + "TGG"  # 5 mismatches, all in the seed
+    near = _mutate(GUIDE, [0, 1, 2, 19]) + "CGG"  # 4 mismatches, one in the seed
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, [("chr1", "A" * 30 + far + "A" * 30 + near + "A" * 30)])
+    build_site_index(fasta, tmp_path / "g.idx", pam="NGG")
+    index = load_index(tmp_path / "g.idx")
+    bucket = np.asarray(index.bucket)
+    assert len(bucket) == 4**SEED_BASES + 1 and bucket[-1] == len(index.word)
+    for seed in np.flatnonzero(np.diff(bucket)).tolist():
+        words = np.asarray(index.word[bucket[seed] : bucket[seed + 1]])
+        assert set(((words >> np.uint64(20)) & np.uint64(4**SEED_BASES - 1)).tolist()) == {seed}
+    hits = search_index(index, [Guide(name="g", sequence=GUIDE)], max_mismatches=4)
+    assert [(h.start_bp, h.mismatches) for h in hits] == [(30 + 23 + 30, 4)]
+    hits = search_index(index, [Guide(name="g", sequence=GUIDE)], max_mismatches=5)
+    assert [(h.start_bp, h.mismatches) for h in hits] == [(30, 5), (30 + 23 + 30, 4)]
 
 
 @pytest.mark.parametrize("n_rule", ["skip", "mismatch"])

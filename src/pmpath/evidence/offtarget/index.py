@@ -2,30 +2,42 @@
 
 What it is: every position of the genome, on both strands, where the PAM fits, with the bases of
 the whole site (protospacer and PAM, 5'->3' on the site's strand) packed two bits per base in a
-64-bit word, and where the site holds an N (or another IUPAC letter). Searching a guide is then
-one pass over the words: mismatches are popcount(fold(word XOR guide) & protospacer positions),
-the bit-parallel Hamming distance of :mod:`.kernel`, so a guide costs a few instructions per PAM
-site instead of a scan of the genome. The idea is that of indexed off-target search (CRISPRitz,
-Cancellieri et al., Bioinformatics 2020; FlashFry, McKenna & Shendure, BMC Biol 2018): the
-genome is read once per PAM, and every later guide is answered from the index.
+64-bit word, and where the site holds an N (or another IUPAC letter). The sites are sorted by
+their *seed*, the 10 protospacer bases next to the PAM, and a table gives where each of the
+4^10 seeds' sites begin. The idea is that of indexed off-target search (CRISPRitz, Cancellieri
+et al., Bioinformatics 2020; FlashFry, McKenna & Shendure, BMC Biol 2018): the genome is read
+once per PAM, and every later guide is answered from the index.
+
+Search: a site within k mismatches of a guide has a seed within k mismatches of the guide's
+seed, so only the buckets of those seeds are read (for k = 4, 20,686 of the 1,048,576 seeds, about
+2% of the index); each site there is tested with the bit-parallel Hamming distance of
+:mod:`.kernel`, popcount(fold(word XOR guide) & protospacer positions), over all its bases. For
+k >= 6 about a fifth of the buckets qualify; the answer is the same, only slower.
 
 Contract: for a guide of the index's length, mismatches only (no bulges), the sites an index
 search returns are exactly those of the scan (:mod:`.scan`) with the same PAM, PAM side, mismatch
 limit and ``genome_n`` rule: a PAM fits on the same definite bases, an N among them fails it,
-and an N elsewhere in the site skips it or counts as a mismatch facing a guide base. The tests
-check this against the scan on random genomes with planted sites.
+and an N elsewhere in the site skips it or counts as a mismatch facing a guide base (an N is
+packed as A, and a seed with an N read as A is never further from the guide's seed than the
+site's own mismatch count, so no site is lost). The tests check this against the scan on random
+genomes with planted sites.
 
-File layout (written by :func:`index_parts`' caller, read by :func:`load_index`): a magic line,
-the arrays (64-byte aligned), then a JSON header and its length and the magic again; the header
-names each array's dtype, offset and length, the PAM, the guide length, the contigs, the
-genome's name, size and sha256 (computed while building, in the same pass), and the sha256 of the
-array bytes. Arrays are memory-mapped read-only when searched (numpy), so a search touches only
-the index, never the FASTA. numba compiles the search loop (like :mod:`.kernel`).
+File layout (format 2; written by :func:`build_index`'s caller, read by :func:`load_index`): a
+magic line, the arrays (64-byte aligned), then a JSON header and its length and the magic again;
+the header names each array's dtype, offset and length, the PAM, the guide length, the seed, the
+contigs, the genome's name, size and sha256 (computed while building, in the same pass), and the
+sha256 of the array bytes. Arrays are memory-mapped read-only when searched (numpy), so a search
+reads the seed table and the buckets it needs, never the FASTA nor the whole index. Building is
+one pass over the FASTA that spools the sites into 64 files by the seed's first 3 bases, then
+sorts each file by seed (numpy's stable sort keeps genome order within a seed). numba compiles
+the search loop of many guides (like :mod:`.kernel`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,12 +52,21 @@ from pmpath.evidence.design.editors import IUPAC
 from pmpath.evidence.offtarget.genome import BASE_CODES, Genome
 from pmpath.evidence.offtarget.scan import Guide, Hit, check_pam, windows
 
-MAGIC = b"PMPATH-SITE-INDEX 1\n"
+MAGIC = b"PMPATH-SITE-INDEX 2\n"
+_MAGIC_PREFIX = b"PMPATH-SITE-INDEX "
 ALIGN = 64
 FOLD = 0x5555555555555555
-ARRAYS = ("word", "contig", "start", "strand", "n_site", "n_mask")
-"""Per site: packed bases, contig number, 0-based + strand start, strand (0 +, 1 -); and, for
-the sites holding an N, the site number and its N positions (bit 2d for site base d)."""
+ARRAYS = ("word", "contig", "start", "strand", "n_site", "n_mask", "bucket")
+"""Per site, in seed order: packed bases, contig number, 0-based + strand start, strand (0 +,
+1 -); for the sites holding an N, the site number and its N positions (bit 2d for site base d);
+and per seed s, ``bucket[s]``, the first site of seed s (``bucket[4**SEED_BASES]`` = all)."""
+SEED_BASES = 10
+"""Protospacer bases next to the PAM that sort the index (4^10 buckets)."""
+PARTITIONS = 64
+"""Spool files of a build (by the seed's first 3 bases)."""
+_RECORD = np.dtype(
+    [("word", "<u8"), ("contig", "<u2"), ("start", "<u4"), ("strand", "u1"), ("n_mask", "<u8")]
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,7 @@ class SiteIndex:
     strand: npt.NDArray[np.uint8]
     n_site: npt.NDArray[np.int64]
     n_mask: npt.NDArray[np.uint64]
+    bucket: npt.NDArray[np.int64]
 
     @property
     def contigs(self) -> list[str]:
@@ -75,6 +97,14 @@ def _site_layout(pam: str, pam_side: str, guide_length: int) -> tuple[int, int, 
             "at most 32"
         )
     return (span, 0, guide_length) if pam_side == "3prime" else (span, len(pam), 0)
+
+
+def _seed_shift(pam: str, pam_side: str, guide_length: int) -> int:
+    """Return the bit of the packed word where the seed (the :data:`SEED_BASES` protospacer
+    bases next to the PAM) begins."""
+    _, proto_at, _ = _site_layout(pam, pam_side, guide_length)
+    first = proto_at + guide_length - SEED_BASES if pam_side == "3prime" else proto_at
+    return 2 * first
 
 
 def _sites_of(
@@ -109,19 +139,27 @@ def build_index(
     pam_side: Literal["3prime", "5prime"] = "3prime",
     guide_length: int = 20,
     progress: Callable[[float], None] | None = None,
+    spool_dir: Path | None = None,
 ) -> Iterator[dict[str, npt.NDArray[Any]]]:
-    """Yield the index's arrays block by block (see :data:`ARRAYS`; ``n_site`` numbers sites
-    from 0 over the whole genome), from one streaming pass over ``genome``; afterwards
-    ``genome.sha256`` and ``genome.contigs`` hold the file's digest and names.
+    """Yield the index's arrays in pieces, in file order (see :data:`ARRAYS`: each array is
+    the concatenation of its pieces; ``n_site`` numbers sites from 0 in that order), from one
+    streaming pass over ``genome``; afterwards ``genome.sha256`` and ``genome.contigs`` hold
+    the file's digest and names.
 
-    Sites follow the scan's definitions (module docstring). InvalidInputError for a bad PAM or
-    a site longer than 32 bases.
+    The pass spools the sites to :data:`PARTITIONS` files in a temporary folder in
+    ``spool_dir`` (default: the system's), about 23 bytes per site, removed as they are read
+    back. Sites follow the scan's definitions (module docstring). InvalidInputError for a bad
+    PAM, a site longer than 32 bases or a guide shorter than the seed.
     """
     pam = check_pam(pam)
     span, _, pam_at = _site_layout(pam, pam_side, guide_length)
+    if guide_length < SEED_BASES:
+        raise InvalidInputError(f"guide length {guide_length}: an index needs {SEED_BASES} or more")
+    shift = np.uint64(_seed_shift(pam, pam_side, guide_length))
+    seed_mask = np.uint64(4**SEED_BASES - 1)
+    part_shift = np.uint64(2 * SEED_BASES - 6)  # PARTITIONS = 4**3: the seed's first 3 bases
     masks = [sum(1 << BASE_CODES.index(b) for b in IUPAC[ch]) for ch in pam]
     contig_numbers: dict[str, int] = {}
-    numbered = 0
     fractions: dict[int, float] = {}
 
     def blocks() -> Iterator[tuple[str, int, npt.NDArray[np.uint8]]]:
@@ -130,38 +168,78 @@ def build_index(
             yield block.contig, block.start_bp, block.codes
 
     complement = np.array([3, 2, 1, 0, 4], np.uint8)
-    for contig, buffer_start, codes, first_new in windows(blocks(), span - 1):
-        number = contig_numbers.setdefault(contig, len(contig_numbers))
-        if number > np.iinfo(np.uint16).max:
-            raise InvalidInputError(f"genome {genome.path}: more than 65,535 contigs")
-        min_end = first_new - buffer_start
-        parts: list[
-            tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int]
-        ] = []
-        forward = _sites_of(codes, masks, span, pam_at)
-        parts.append((*forward, 0))
-        reverse = _sites_of(complement[codes[::-1]], masks, span, pam_at)
-        parts.append((len(codes) - span - reverse[0], reverse[1], reverse[2], 1))
-        starts = np.concatenate([p[0] for p in parts])
-        keep = starts + span > min_end
-        word = np.concatenate([p[1] for p in parts])[keep]
-        nmask = np.concatenate([p[2] for p in parts])[keep]
-        strand = np.concatenate([np.full(len(p[0]), p[3], np.uint8) for p in parts])[keep]
-        starts = starts[keep]
-        order = np.lexsort((strand, starts))
-        starts, word, nmask, strand = starts[order], word[order], nmask[order], strand[order]
-        with_n = np.flatnonzero(nmask)
-        yield {
-            "word": word,
-            "contig": np.full(len(word), number, np.uint16),
-            "start": (buffer_start + starts).astype(np.uint32),
-            "strand": strand,
-            "n_site": (numbered + with_n).astype(np.int64),
-            "n_mask": nmask[with_n],
-        }
-        numbered += len(word)
-        if progress is not None:
-            progress(fractions.pop(first_new, 0.0))
+    spool = Path(tempfile.mkdtemp(prefix="pmpath-index-", dir=spool_dir))
+    try:
+        handles = [(spool / f"{p:02d}").open("wb") for p in range(PARTITIONS)]
+        try:
+            for contig, buffer_start, codes, first_new in windows(blocks(), span - 1):
+                number = contig_numbers.setdefault(contig, len(contig_numbers))
+                if number > np.iinfo(np.uint16).max:
+                    raise InvalidInputError(f"genome {genome.path}: more than 65,535 contigs")
+                records = _block_sites(codes, masks, span, pam_at, complement)
+                records = records[records["start"] + span > first_new - buffer_start]
+                records["start"] += buffer_start
+                records["contig"] = number
+                part = ((records["word"] >> shift) & seed_mask) >> part_shift
+                order = np.argsort(part, kind="stable")
+                records, part = records[order], part[order]
+                bounds = np.searchsorted(part, np.arange(PARTITIONS + 1, dtype=np.uint64))
+                for p in np.flatnonzero(np.diff(bounds)).tolist():
+                    handles[p].write(records[bounds[p] : bounds[p + 1]].tobytes())
+                if progress is not None:
+                    progress(fractions.pop(first_new, 0.0))
+        finally:
+            for handle in handles:
+                handle.close()
+        numbered = 0
+        per = 4**SEED_BASES // PARTITIONS
+        for p in range(PARTITIONS):
+            records = np.fromfile(spool / f"{p:02d}", dtype=_RECORD)
+            (spool / f"{p:02d}").unlink()
+            seeds = ((records["word"] >> shift) & seed_mask).astype(np.int64)
+            order = np.argsort(seeds, kind="stable")  # genome order kept within a seed
+            records, seeds = records[order], seeds[order]
+            firsts = np.searchsorted(seeds, np.arange(p * per, (p + 1) * per, dtype=np.int64))
+            bucket = numbered + firsts.astype(np.int64)
+            if p == PARTITIONS - 1:
+                bucket = np.append(bucket, numbered + len(records))
+            with_n = np.flatnonzero(records["n_mask"])
+            yield {
+                "word": np.ascontiguousarray(records["word"]),
+                "contig": np.ascontiguousarray(records["contig"]),
+                "start": np.ascontiguousarray(records["start"]),
+                "strand": np.ascontiguousarray(records["strand"]),
+                "n_site": (numbered + with_n).astype(np.int64),
+                "n_mask": np.ascontiguousarray(records["n_mask"][with_n]),
+                "bucket": bucket,
+            }
+            numbered += len(records)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+def _block_sites(
+    codes: npt.NDArray[np.uint8],
+    masks: list[int],
+    span: int,
+    pam_at: int,
+    complement: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.void]:
+    """Return the sites of a buffer on both strands as :data:`_RECORD` s (start in the buffer,
+    contig 0), in + strand order (start, then strand)."""
+    forward = _sites_of(codes, masks, span, pam_at)
+    reverse = _sites_of(complement[codes[::-1]], masks, span, pam_at)
+    starts = np.concatenate([forward[0], len(codes) - span - reverse[0]])
+    strand = np.concatenate(
+        [np.zeros(len(forward[0]), np.uint8), np.ones(len(reverse[0]), np.uint8)]
+    )
+    order = np.lexsort((strand, starts))
+    records = np.zeros(len(starts), _RECORD)
+    records["word"] = np.concatenate([forward[1], reverse[1]])[order]
+    records["n_mask"] = np.concatenate([forward[2], reverse[2]])[order]
+    records["start"] = starts[order]
+    records["strand"] = strand[order]
+    return records
 
 
 def index_header(
@@ -183,6 +261,8 @@ def index_header(
         "pam": check_pam(pam),
         "pam_side": pam_side,
         "guide_length": guide_length,
+        "seed_bases": SEED_BASES,
+        "seed_shift": _seed_shift(pam, pam_side, guide_length),
         "genome": genome.path.name,
         "genome_size_bytes": genome.path.stat().st_size,
         "genome_sha256": genome.sha256,
@@ -198,7 +278,7 @@ def index_header(
 
 _DTYPES = {
     "word": "<u8", "contig": "<u2", "start": "<u4", "strand": "u1", "n_site": "<i8",
-    "n_mask": "<u8",
+    "n_mask": "<u8", "bucket": "<i8",
 }  # fmt: skip
 
 
@@ -221,7 +301,14 @@ def load_index(path: Path) -> SiteIndex:
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            if handle.read(len(MAGIC)) != MAGIC:
+            magic = handle.read(len(MAGIC))
+            if magic != MAGIC:
+                if magic.startswith(_MAGIC_PREFIX):
+                    raise InvalidInputError(
+                        f"{path}: a site index of another format ({magic.decode().strip()}; "
+                        f"this pmpath reads {MAGIC.decode().strip()}): rebuild it with "
+                        "`pmpath offtarget index`"
+                    )
                 raise InvalidInputError(f"{path}: not a pmpath site index (offtarget index)")
             handle.seek(-(8 + len(MAGIC)), 2)
             size = int.from_bytes(handle.read(8), "little")
@@ -252,8 +339,8 @@ def search_index(
     threads: int = 1,
 ) -> list[Hit]:
     """Return every site of ``guides`` in ``index`` within ``max_mismatches`` (the scan's site
-    set, module docstring), in genome order then by guide. InvalidInputError for a guide whose
-    length is not the index's."""
+    set, module docstring), in genome order (contig, start, strand) then by guide.
+    InvalidInputError for a guide whose length is not the index's."""
     header = index.header
     length = int(header["guide_length"])
     pam = str(header["pam"])
@@ -271,30 +358,101 @@ def search_index(
             d = proto_at + j
             patterns[g] |= np.uint64(BASE_CODES.index(base) << (2 * d))
             care[g] |= np.uint64(1 << (2 * d))
-    n = len(index.word)
+    shift = np.uint64(int(header["seed_shift"]))
+    seeds = (patterns >> shift) & np.uint64(4 ** int(header["seed_bases"]) - 1)
     if len(guides) <= NUMPY_MAX_GUIDES:
-        sites, which, mms = _search_numpy(index, patterns, care, max_mismatches, genome_n)
-        return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
-    from pmpath.evidence.offtarget.kernel import search_sites as _search
+        sites, which, mms = _search_numpy(index, patterns, care, seeds, max_mismatches, genome_n)
+    else:
+        sites, which, mms = _search_compiled(
+            index, patterns, care, seeds, max_mismatches, genome_n, threads
+        )
+    return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
 
-    parts = max(1, min(threads, 64)) if n > 1 << 20 else 1
-    bounds = [n * i // parts for i in range(parts + 1)]
 
-    def run(
-        part: int,
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+NUMPY_MAX_GUIDES = 4
+"""Up to this many guides the index is searched with numpy (vectorised per guide, no JIT to
+load); more go through the compiled loop (guides shared among threads)."""
+
+_Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]
+
+
+def _near_seeds(seed: np.uint64, n_seeds: int, max_mm: int) -> npt.NDArray[np.int64]:
+    """Return the seeds within ``max_mm`` mismatches of ``seed`` (bases 2 bits each)."""
+    x = np.arange(n_seeds, dtype=np.uint64) ^ seed
+    distance = np.bitwise_count((x | (x >> np.uint64(1))) & np.uint64(FOLD))
+    return np.flatnonzero(distance <= max_mm)
+
+
+def _search_numpy(
+    index: SiteIndex,
+    patterns: npt.NDArray[np.uint64],
+    care: npt.NDArray[np.uint64],
+    seeds: npt.NDArray[np.uint64],
+    max_mm: int,
+    genome_n: str,
+) -> _Found:
+    """Return (site, guide, mismatches) of every hit, the compiled loop's rule with numpy: the
+    sites of each guide's near seeds gathered, then tested."""
+    fold = np.uint64(FOLD)
+    bucket = np.asarray(index.bucket)
+    n_site = np.asarray(index.n_site)
+    out: list[_Found] = []
+    for g in range(len(patterns)):
+        near = _near_seeds(seeds[g], len(bucket) - 1, max_mm)
+        lo, hi = bucket[near], bucket[near + 1]
+        size = hi - lo
+        total = int(size.sum())
+        site = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(size) - size), size)
+        x = np.asarray(index.word[site]) ^ patterns[g]
+        x = (x | (x >> np.uint64(1))) & fold & care[g]
+        mm = np.bitwise_count(x).astype(np.int32)
+        if len(n_site):
+            at = np.minimum(np.searchsorted(n_site, site), len(n_site) - 1)
+            with_n = np.flatnonzero(n_site[at] == site)
+            if genome_n == "skip":
+                mm[with_n] = max_mm + 1
+            else:
+                n_bits = np.asarray(index.n_mask[at[with_n]]) & care[g]
+                mm[with_n] = np.bitwise_count(x[with_n] | n_bits).astype(np.int32)
+        hit = np.flatnonzero(mm <= max_mm)
+        out.append((site[hit], np.full(len(hit), g, np.int32), mm[hit]))
+    return (
+        np.concatenate([o[0] for o in out]),
+        np.concatenate([o[1] for o in out]),
+        np.concatenate([o[2] for o in out]),
+    )
+
+
+def _search_compiled(
+    index: SiteIndex,
+    patterns: npt.NDArray[np.uint64],
+    care: npt.NDArray[np.uint64],
+    seeds: npt.NDArray[np.uint64],
+    max_mm: int,
+    genome_n: str,
+    threads: int,
+) -> _Found:
+    """Return (site, guide, mismatches) of every hit from :func:`.kernel.search_buckets`, the
+    guides split among ``threads`` threads."""
+    from pmpath.evidence.offtarget.kernel import search_buckets
+
+    n_guides = len(patterns)
+    parts = max(1, min(threads, n_guides, 64))
+    bounds = [n_guides * i // parts for i in range(parts + 1)]
+
+    def run(part: int) -> _Found:
         lo, hi = bounds[part], bounds[part + 1]
-        cap = max(1024, (hi - lo) >> 10)
+        cap = 1024 * (hi - lo)
         while True:
             site = np.empty(cap, np.int64)
             guide = np.empty(cap, np.int32)
             mm = np.empty(cap, np.int32)
-            found = _search(
-                index.word, lo, hi, index.n_site, index.n_mask, patterns, care,
-                max_mismatches, genome_n == "mismatch", site, guide, mm,
+            found = search_buckets(
+                index.word, index.bucket, index.n_site, index.n_mask, patterns[lo:hi],
+                care[lo:hi], seeds[lo:hi], max_mm, genome_n == "mismatch", site, guide, mm,
             )  # fmt: skip
             if found <= cap:
-                return site[:found], guide[:found], mm[:found]
+                return site[:found], guide[:found] + np.int32(lo), mm[:found]
             cap = found
 
     if parts == 1:
@@ -302,47 +460,10 @@ def search_index(
     else:
         with ThreadPoolExecutor(max_workers=parts) as pool:
             results = list(pool.map(run, range(parts)))
-    sites = np.concatenate([r[0] for r in results])
-    which = np.concatenate([r[1] for r in results])
-    mms = np.concatenate([r[2] for r in results])
-    return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
-
-
-NUMPY_MAX_GUIDES = 4
-"""Up to this many guides the index is searched with numpy (one vectorised pass per guide, no
-JIT to load); more go through the compiled loop (one pass for all guides)."""
-
-
-def _search_numpy(
-    index: SiteIndex,
-    patterns: npt.NDArray[np.uint64],
-    care: npt.NDArray[np.uint64],
-    max_mm: int,
-    genome_n: str,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Return (site, guide, mismatches) of every hit, the compiled loop's rule with numpy."""
-    fold = np.uint64(FOLD)
-    words = np.asarray(index.word)
-    n_site = np.asarray(index.n_site)
-    n_mask = np.asarray(index.n_mask)
-    out: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]] = []
-    for g in range(len(patterns)):
-        x = words ^ patterns[g]
-        x = (x | (x >> np.uint64(1))) & fold & care[g]
-        mm = np.bitwise_count(x).astype(np.int32)
-        if len(n_site):
-            if genome_n == "skip":
-                mm[n_site] = max_mm + 1
-            else:
-                mm[n_site] = np.bitwise_count(x[n_site] | (n_mask & care[g])).astype(np.int32)
-        hit = np.flatnonzero(mm <= max_mm)
-        out.append((hit.astype(np.int64), np.full(len(hit), g, np.int32), mm[hit]))
-    sites = np.concatenate([o[0] for o in out])
-    order = np.argsort(sites, kind="stable")  # genome order, then guide (as the compiled loop)
     return (
-        sites[order],
-        np.concatenate([o[1] for o in out])[order],
-        np.concatenate([o[2] for o in out])[order],
+        np.concatenate([r[0] for r in results]),
+        np.concatenate([r[1] for r in results]),
+        np.concatenate([r[2] for r in results]),
     )
 
 
@@ -358,15 +479,27 @@ def _hits(
     length: int,
     pam: str,
 ) -> list[Hit]:
-    """Return the hits (site numbers, guides, mismatches) as :class:`Hit` s."""
-    n_of = (
-        dict(zip(index.n_site.tolist(), index.n_mask.tolist(), strict=True)) if len(sites) else {}
-    )
+    """Return the hits (site numbers, guides, mismatches) as :class:`Hit` s, in genome order
+    (contig, start, strand) then by guide."""
+    contig = np.asarray(index.contig[sites])
+    start = np.asarray(index.start[sites])
+    strand = np.asarray(index.strand[sites])
+    order = np.lexsort((which, strand, start, contig))
+    sites, which, mms = sites[order], which[order], mms[order]
+    contig, start, strand = contig[order], start[order], strand[order]
+    words = np.asarray(index.word[sites])
+    nmasks = np.zeros(len(sites), np.uint64)
+    if len(index.n_site) and len(sites):
+        at = np.minimum(np.searchsorted(index.n_site, sites), len(index.n_site) - 1)
+        with_n = np.asarray(index.n_site[at]) == sites
+        nmasks[with_n] = np.asarray(index.n_mask[at[with_n]])
     contigs = index.contigs
     hits: list[Hit] = []
-    for i, g, mm in zip(sites.tolist(), which.tolist(), mms.tolist(), strict=True):
-        word = int(index.word[i])
-        nmask = n_of.get(i, 0)
+    rows = zip(
+        which.tolist(), mms.tolist(), words.tolist(), nmasks.tolist(), contig.tolist(),
+        start.tolist(), strand.tolist(), strict=True,
+    )  # fmt: skip
+    for g, mm, word, nmask, number, begin, minus in rows:
         letters = [
             "N" if nmask >> (2 * d) & 1 else BASE_CODES[(word >> (2 * d)) & 3] for d in range(span)
         ]
@@ -374,14 +507,13 @@ def _hits(
         proto = letters[proto_at : proto_at + length]
         marked = "".join(b if b == guide[j] else b.lower() for j, b in enumerate(proto))
         site_pam = "".join(letters[pam_at : pam_at + len(pam)])
-        start = int(index.start[i])
         hits.append(
             Hit(
                 guide_index=g,
-                contig=contigs[int(index.contig[i])],
-                start_bp=start,
-                end_bp=start + span,
-                strand="+" if index.strand[i] == 0 else "-",
+                contig=contigs[number],
+                start_bp=begin,
+                end_bp=begin + span,
+                strand="-" if minus else "+",
                 mismatches=mm,
                 bulge_type="none",
                 bulge_size=0,

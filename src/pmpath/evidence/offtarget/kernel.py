@@ -453,44 +453,58 @@ def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def search_sites(
+def search_buckets(
     words: npt.NDArray[np.uint64],
-    lo: int,
-    hi: int,
+    bucket: npt.NDArray[np.int64],
     n_site: npt.NDArray[np.int64],
     n_mask: npt.NDArray[np.uint64],
     patterns: npt.NDArray[np.uint64],
     care: npt.NDArray[np.uint64],
+    seeds: npt.NDArray[np.uint64],
     max_mm: int,
     n_mismatch: bool,
     out_site: npt.NDArray[np.int64],
     out_guide: npt.NDArray[np.int32],
     out_mm: npt.NDArray[np.int32],
 ) -> int:
-    """Write (site, guide, mismatches) of every site ``lo <= i < hi`` within ``max_mm`` of a
-    guide (``patterns[g]`` packed like the words, ``care[g]`` bit 2d for its protospacer bases)
-    to the ``out_*`` arrays; return how many (possibly more than they hold: retry larger)."""
+    """Write (site, guide, mismatches) of every site of a seed-sorted index (``bucket[s]`` is
+    the first site of seed s) within ``max_mm`` of a guide (``patterns[g]`` packed like the
+    words, ``care[g]`` bit 2d for its protospacer bases, ``seeds[g]`` its seed) to the
+    ``out_*`` arrays; return how many (possibly more than they hold: retry larger). Only the
+    buckets of seeds within ``max_mm`` of the guide's are read; sites ``n_site`` (sorted) hold
+    an N at the bits of ``n_mask``."""
     count = 0
     cap = out_site.shape[0]
     one = np.uint64(1)
     fold = np.uint64(0x5555555555555555)
-    pointer = np.searchsorted(n_site, lo)
-    for i in range(lo, hi):
-        nm = np.uint64(0)
-        if pointer < n_site.shape[0] and n_site[pointer] == i:
-            nm = n_mask[pointer]
-            pointer += 1
-            if not n_mismatch:
+    n_seeds = bucket.shape[0] - 1
+    for g in range(patterns.shape[0]):
+        pattern = patterns[g]
+        mask = care[g]
+        seed = seeds[g]
+        for s in range(n_seeds):
+            y = np.uint64(s) ^ seed
+            if int(_popcount((y | (y >> one)) & fold)) > max_mm:  # type: ignore[call-arg]
                 continue
-        w = words[i]
-        for g in range(patterns.shape[0]):
-            x = w ^ patterns[g]
-            x = (x | (x >> one)) & fold & care[g]
-            mm = int(_popcount(x | (nm & care[g])))  # type: ignore[call-arg]
-            if mm <= max_mm:
-                if count < cap:
-                    out_site[count] = i
-                    out_guide[count] = g
-                    out_mm[count] = mm
-                count += 1
+            lo = bucket[s]
+            hi = bucket[s + 1]
+            if lo == hi:
+                continue
+            pointer = np.searchsorted(n_site, lo)
+            for i in range(lo, hi):
+                nm = np.uint64(0)
+                if pointer < n_site.shape[0] and n_site[pointer] == i:
+                    nm = n_mask[pointer]
+                    pointer += 1
+                    if not n_mismatch:
+                        continue
+                x = words[i] ^ pattern
+                x = (x | (x >> one)) & fold & mask
+                mm = int(_popcount(x | (nm & mask)))
+                if mm <= max_mm:
+                    if count < cap:
+                        out_site[count] = i
+                        out_guide[count] = g
+                        out_mm[count] = mm
+                    count += 1
     return count
