@@ -324,6 +324,44 @@ def test_single_gap_shortcut_matches_the_dynamic_programme() -> None:
     assert checked > 250
 
 
+def test_long_deletions_need_no_dynamic_programme_and_agree_with_it(tmp_path: Path) -> None:
+    # Reads shorter than 70% of the amplicon (deletions of 80-150 bp across the cut), error-free
+    # or with one substitution: the one-gap fit takes them (no WFA), with WFA's penalty, and each
+    # is counted as the truth says; a 100-base read with 30 unknown bases fails the identity test
+    # (75% here) and is left to the aligner, which counts it below identity.
+    import numpy as np
+
+    from pmpath.evidence.editing.align import single_gap_alignment, single_gap_batch
+
+    a = AMPLICON
+    aligner = AmpliconAligner(a, CUT)
+    reference = np.frombuffer(a.encode(), dtype=np.uint8)
+    for size in (80, 100, 120, 150):
+        for read in (delete(a, CUT - size // 2, size), substitute(delete(a, 40, size), 20, "N")):
+            row = np.frombuffer(read.encode(), dtype=np.uint8).reshape(1, -1)
+            mismatches, starts = single_gap_batch(row, reference, CUT)
+            fast = single_gap_alignment(read, a, int(starts[0]), int(mismatches[0]))
+            assert fast.penalty == aligner.align(read).penalty, size
+    mix = [(f"d{size}", delete(a, CUT - size // 2, size), 3) for size in (80, 100, 120, 150)]
+    mix.append(("e", substitute(delete(a, CUT - 45, 90), 10, "A" if a[10] != "A" else "C"), 4))
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, mix, seed=8, error_start=0.0, error_end=0.0)
+    geometries, _ = layout([("amp", a)], GUIDE, EditSpec(mode="nuclease"))
+    result = quantify_sample(r1, None, geometries)
+    assert result.aligned_by_wfa == 0
+    assert result.on_target.outcome_counts.indel == 16
+    by_length = {(i.kind, i.length): i.reads for i in result.on_target.top_indels}
+    assert by_length == {("deletion", 80): 3, ("deletion", 100): 3, ("deletion", 120): 3,
+                         ("deletion", 150): 3, ("deletion", 90): 4}  # fmt: skip
+    unknown = a[:40] + "N" * 30 + a[-30:]  # fits with one gap, 70 known of 100 bases
+    settings = QuantifySettings(max_unknown_fraction=1.0, min_read_identity=0.75)
+    r2 = tmp_path / "r2.fq"
+    r2.write_text("".join(f"@{n}\n{s}\n+\n{'I' * len(s)}\n" for n, s in (("u", unknown), ("a", a))))
+    result = quantify_sample(r2, None, geometries, settings=settings)
+    assert (result.reads.aligned, result.reads.not_counted["below_identity"]) == (1, 1)
+    assert result.on_target.outcome_counts.unmodified == 1
+
+
 def test_alleles_that_delete_the_whole_window_stay_apart(tmp_path: Path) -> None:
     a = AMPLICON
     mix = [("d60", delete(a, CUT - 30, 60), 7), ("d80", delete(a, CUT - 40, 80), 3)]

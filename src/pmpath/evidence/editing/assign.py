@@ -47,3 +47,10 @@ class AmpliconIndex:
                 votes.update(hits)
         ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
         return [key for key, count in ranked if count >= needed]
+
+    def holds_seed(self, read: str, amplicon: int) -> bool:
+        """Return whether one of the read's 12-mers (every one) is on ``amplicon``'s + strand:
+        :meth:`candidates` with step 1 and one vote would list (amplicon, False)."""
+        key = (amplicon, False)
+        index = self._index
+        return any(key in index.get(read[i : i + KMER], ()) for i in range(len(read) - KMER + 1))

@@ -49,7 +49,7 @@ from pmpath.evidence.editing.align import (
     single_gap_alignment,
     single_gap_batch,
 )
-from pmpath.evidence.editing.assign import AmpliconIndex
+from pmpath.evidence.editing.assign import KMER, AmpliconIndex
 from pmpath.evidence.editing.classify import AmpliconTally, ExpectedEdit
 from pmpath.evidence.editing.geometry import (
     AmpliconGeometry,
@@ -282,6 +282,11 @@ MAX_PRETRIM_AMPLICONS = 8
 """Up to this many amplicons, every read whose length is no amplicon's has its overhang cut by
 the end anchors before the no-DP shortcuts; with more, only reads that reach the aligner are."""
 
+SURE_SEED_RUN = 4 * KMER + MAX_SINGLE_GAP_MISMATCHES
+"""A read run without unknown bases this long holds an exact 12-mer of the amplicon when the
+read fits it with one gap and at most 2 mismatches (the gap and the mismatches cut the run into at
+most 4 pieces, one of them at least 12 bases long)."""
+
 UNASSIGNED_REASONS = ("no_seed", "below_identity", "does_not_span", "ambiguous_amplicon")
 """Why a read that passed the filters was assigned to no amplicon (see :class:`_Engine`)."""
 
@@ -405,6 +410,17 @@ class _Engine:
         matches = sum(1 for a, b in zip(read, reference, strict=True) if a == b)
         return ReadAlignment(read, (), MISMATCH_PENALTY * mismatches, matches / len(read))
 
+    def _passes(self, read: str, amplicon: int, alignment: ReadAlignment) -> bool:
+        """Return whether a read much shorter than the amplicon (a long deletion) passes the
+        tests of :meth:`_resolve` that a fit of most reads passes by its length alone: a seed of
+        the amplicon in the read, and the identity test."""
+        reference = self.geometries[amplicon].sequence
+        if known_identity(alignment, reference) < self.settings.min_read_identity:
+            return False
+        if max(map(len, read.split("N"))) >= SURE_SEED_RUN:
+            return True  # a run without N this long holds a seed whatever the fit
+        return self.index.holds_seed(read, amplicon)
+
     def _single_gap(
         self,
         length: int,
@@ -426,7 +442,7 @@ class _Engine:
         best_start = np.zeros(len(members), dtype=np.int64)
         best_mismatches = np.zeros(len(members), dtype=np.int64)
         for amplicon, geometry in enumerate(self.geometries):
-            if length < self.settings.min_read_identity * geometry.length:
+            if length < KMER:
                 continue
             mismatches, starts = single_gap_batch(
                 matrix, self.references[amplicon], geometry.cut_boundary
@@ -461,6 +477,11 @@ class _Engine:
             if start == 0 or start == min(length, len(reference)):  # a gap at an end
                 alignment = clip_ends(alignment, reference, self.settings.max_end_gap)  # type: ignore[arg-type]
             if alignment is None:  # an end deletion too long: the aligner decides
+                slow.append(sequence)
+                continue
+            if length < self.settings.min_read_identity * len(reference) and not self._passes(
+                sequence, amplicon, alignment
+            ):
                 slow.append(sequence)
                 continue
             batch = batches[amplicon]
