@@ -136,7 +136,7 @@ def test_index_refuses_other_guide_lengths_and_is_checked(tmp_path: Path) -> Non
     with pytest.raises(InvalidInputError, match="not a pmpath site index"):
         load_index(path)
     path.write_bytes(b"PMPATH-SITE-INDEX 1\n" + bytes(100))
-    with pytest.raises(InvalidInputError, match="another format .* rebuild it"):
+    with pytest.raises(InvalidInputError, match=r"another format .* rebuild it"):
         load_index(path)
 
 

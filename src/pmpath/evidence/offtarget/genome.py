@@ -345,6 +345,76 @@ class Genome:
             if pending and contig is not None:
                 yield self._block(contig, position, pending, 1.0)
 
+    strip_all = False
+    """Whether :meth:`letter_pieces` removes all white space (set once a piece held some), not
+    only line breaks."""
+
+    def letter_pieces(self, piece_bytes: int = 16 << 20) -> Iterator[tuple[int, str, bytes, float]]:
+        """Yield (record number, contig name, letters, fraction of the file read) for a plain
+        (uncompressed) FASTA: the sequence bytes as they are in the file, line breaks removed
+        (``bytes.replace``, memchr-fast), case and any other byte kept, so the caller checks
+        the letters (:func:`.kernel.scan_ascii` does, in its scan) and strips other white space
+        (then sets :attr:`strip_all` to have the following pieces stripped of it here).
+
+        The file is read in pieces of ``piece_bytes`` and hashed by another thread, as in
+        :meth:`blocks`; InvalidInputError as there for a file that is not FASTA, holds no
+        record or no base.
+        """
+        if self.compressed:
+            raise ValueError("letter_pieces reads plain FASTA files only")
+        size = max(self.path.stat().st_size, 1)
+        raw = _HashingReader(self.path.open("rb"))
+        seen: list[str] = []
+        record = -1
+        name = ""
+        header: bytearray | None = None
+        line_start = True
+        first = True
+        total = 0
+        with raw:
+            while chunk := raw.read(piece_bytes):
+                if first and chunk[:1] != b">":
+                    raise InvalidInputError(
+                        f"genome {self.path} is not FASTA: it must start with '>'"
+                    )
+                first = False
+                pos = 0
+                end_of_chunk = len(chunk)
+                while pos < end_of_chunk:
+                    if header is not None:
+                        eol = chunk.find(b"\n", pos)
+                        header += chunk[pos : end_of_chunk if eol < 0 else eol]
+                        if eol < 0:
+                            break
+                        name = _contig_name(bytes(header), self.path)
+                        seen.append(name)
+                        record += 1
+                        header, pos, line_start = None, eol + 1, True
+                        continue
+                    if line_start and chunk[pos] == 62:  # '>' opening a line: a header
+                        header, pos = bytearray(), pos + 1
+                        continue
+                    after = chunk.find(b"\n>", pos)
+                    end = end_of_chunk if after < 0 else after + 1
+                    piece = chunk if pos == 0 and end == end_of_chunk else chunk[pos:end]
+                    if self.strip_all:
+                        letters = piece.translate(None, b"\n\r \t")
+                    else:
+                        letters = piece.replace(b"\n", b"")
+                    if letters:
+                        total += len(letters)
+                        yield record, name, letters, min(raw.tell() / size, 1.0)
+                    line_start = after >= 0 or chunk[end - 1] == 10
+                    pos = end
+            if header is not None:  # a last header without a line break
+                seen.append(_contig_name(bytes(header), self.path))
+            self.sha256 = raw.hexdigest()
+            self._seen = seen
+        if total == 0:
+            if not seen:
+                raise InvalidInputError(f"genome {self.path} holds no FASTA record")
+            raise InvalidInputError(f"genome {self.path} has no sequence")
+
     @staticmethod
     def _block(contig: str, start: int, pieces: list[CodeArray], done: float) -> SequenceBlock:
         codes = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)

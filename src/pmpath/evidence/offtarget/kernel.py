@@ -413,6 +413,162 @@ def scan_words(
     return count
 
 
+_TILE = 4096
+"""Site starts :func:`scan_ascii` tests per vectorised step."""
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _count_mismatches(
+    s: U8, t_lo: int, m: int, offsets: I32, letters: U8, acc: U8, lower: np.uint8
+) -> None:
+    """Add to ``acc[i]`` (i < m) the number of site offsets ``offsets[j]`` where
+    ``s[t_lo + i + offsets[j]]``, lower-cased, is not ``letters[j]``: four offsets per pass over
+    ``acc``, each pass one vectorised loop."""
+    n_terms = offsets.shape[0]
+    j = 0
+    while j + 4 <= n_terms:
+        a = s[t_lo + offsets[j] : t_lo + offsets[j] + m]
+        b = s[t_lo + offsets[j + 1] : t_lo + offsets[j + 1] + m]
+        c = s[t_lo + offsets[j + 2] : t_lo + offsets[j + 2] + m]
+        d = s[t_lo + offsets[j + 3] : t_lo + offsets[j + 3] + m]
+        la = letters[j]
+        lb = letters[j + 1]
+        lc = letters[j + 2]
+        ld = letters[j + 3]
+        for i in range(m):
+            acc[i] += (
+                np.uint8((a[i] | lower) != la)
+                + np.uint8((b[i] | lower) != lb)
+                + np.uint8((c[i] | lower) != lc)
+                + np.uint8((d[i] | lower) != ld)
+            )
+        j += 4
+    while j < n_terms:
+        a = s[t_lo + offsets[j] : t_lo + offsets[j] + m]
+        la = letters[j]
+        for i in range(m):
+            acc[i] += np.uint8((a[i] | lower) != la)
+        j += 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def scan_ascii(
+    s: U8,
+    lo: int,
+    hi: int,
+    check_to: int,
+    span: int,
+    pam_off: I32,
+    pam_letters: U8,
+    g_off: I32,
+    g_letters: U8,
+    k: int,
+    n_mismatch: bool,
+    table: U8,
+    out_start: npt.NDArray[np.int64],
+    out_guide: I32,
+    out_strand: I32,
+    out_mm: I32,
+    state: npt.NDArray[np.int64],
+) -> int:
+    """Unbulged sites of ``span`` <= 32 bases starting at ``lo <= p < hi`` of ``s``, the
+    genome's letters as they are in the FASTA (line breaks removed, case kept), for guides of
+    one length on both strands. Hits go to the ``out_*`` arrays; returns their number (more than
+    the arrays hold: retry larger).
+
+    The bytes ``s[lo:check_to]`` are checked too: ``state[0]`` is set to the index of the first
+    that is not an IUPAC letter (or -1), ``state[1]`` to 1 if that byte is white space (the
+    caller then strips it and scans again), else 0 (``table`` is :func:`strip_encode`'s); hits
+    are complete only when ``state[0]`` is -1.
+
+    Method (SIMD over positions, no per-position branch): per tile of :data:`_TILE` starts and
+    per strand st, a byte counter per start is set to 64 where the PAM does not fit (definite
+    PAM base r at site offset ``pam_off[st, r]`` must be, lower-cased, one of the letters
+    ``pam_letters[st, r, :]``; an N never is), then each guide base j adds 1 where the byte at
+    site offset ``g_off[st, j]`` is not the guide's letter ``g_letters[st, g, j]``
+    (:func:`_count_mismatches`; LLVM vectorises each pass, 32 starts per instruction). A start
+    whose counter is <= k on some strand is a hit: its mismatches are exact, an N (or another
+    IUPAC letter) facing a guide base being one, as with ``n_mismatch``; without it a site
+    holding one is dropped.
+    """
+    cap = out_start.shape[0]
+    n_guides = g_letters.shape[1]
+    count = 0
+    state[0] = -1
+    state[1] = 0
+    lower = np.uint8(32)
+    base_acc = np.empty((2, _TILE), np.uint8)
+    acc = np.empty((2, _TILE), np.uint8)
+    limit = np.uint8(k)
+    for t_lo in range(lo, max(hi, check_to), _TILE):
+        c_hi = min(t_lo + _TILE, check_to)
+        if c_hi > t_lo:  # all a, c, g, t (any case) pass at once, else byte by byte
+            odd = np.uint8(0)
+            view = s[t_lo:c_hi]
+            for i in range(view.shape[0]):
+                v = view[i] | lower
+                odd |= np.uint8((v != 97) & (v != 99) & (v != 103) & (v != 116))
+            if odd:
+                for i in range(view.shape[0]):
+                    code = table[view[i]]
+                    if code < 8:
+                        continue
+                    state[0] = t_lo + i
+                    state[1] = 1 if code == 8 else 0
+                    return count
+        m = min(t_lo + _TILE, hi) - t_lo
+        if m <= 0:
+            continue
+        for st in range(2):
+            row = base_acc[st]
+            for i in range(m):
+                row[i] = 0
+            for r in range(pam_off.shape[1]):
+                a = pam_letters[st, r, 0]
+                b = pam_letters[st, r, 1]
+                c = pam_letters[st, r, 2]
+                d = pam_letters[st, r, 3]
+                col = s[t_lo + pam_off[st, r] : t_lo + pam_off[st, r] + m]
+                for i in range(m):
+                    v = col[i] | lower
+                    row[i] |= np.uint8((v != a) & (v != b) & (v != c) & (v != d)) << np.uint8(6)
+        for g in range(n_guides):
+            for st in range(2):
+                row = acc[st]
+                start = base_acc[st]
+                for i in range(m):
+                    row[i] = start[i]
+                _count_mismatches(s, t_lo, m, g_off[st], g_letters[st, g], row, lower)
+            plus = acc[0]
+            minus = acc[1]
+            near = np.uint8(0)
+            for i in range(m):
+                near |= np.uint8((plus[i] <= limit) | (minus[i] <= limit))
+            if near == 0:
+                continue
+            for i in range(m):
+                for st in range(2):
+                    mm = int(acc[st, i])
+                    if mm > k:
+                        continue
+                    p = t_lo + i
+                    if not n_mismatch:
+                        clean = True
+                        for q in range(p, p + span):
+                            if table[s[q]] > 3:
+                                clean = False
+                                break
+                        if not clean:
+                            continue
+                    if count < cap:
+                        out_start[count] = p
+                        out_guide[count] = g
+                        out_strand[count] = st
+                        out_mm[count] = mm
+                    count += 1
+    return count
+
+
 SKIP_CODE = 8
 """Code of a byte that :func:`strip_encode` drops (line breaks, spaces, tabs)."""
 STOP_CODE = 255

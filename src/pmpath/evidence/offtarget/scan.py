@@ -32,6 +32,7 @@ module.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -179,6 +180,37 @@ class _WordGroup:
     variant: np.ndarray
 
 
+LETTER_SCAN_MAX_GUIDES = 4
+"""Up to this many guides an unbulged scan of a plain FASTA compares the file's letters
+directly (:func:`.kernel.scan_ascii`, whose cost grows with the guides); more go through the
+packed-word kernel, which tests all guides at once after one PAM test."""
+
+
+@dataclass(frozen=True)
+class _LetterGroup:
+    """The arrays :func:`.kernel.scan_ascii` reads for the guides of one length: a
+    :class:`_WordGroup`'s PAM offsets, guide offsets and codes as lower-case letters."""
+
+    word: _WordGroup
+    pam_letters: np.ndarray
+    g_letters: np.ndarray
+
+    @classmethod
+    def of(cls, group: _WordGroup) -> _LetterGroup:
+        letters = np.frombuffer(b"acgt", np.uint8)
+        pam_letters = np.zeros((2, group.pam_off.shape[1], 4), np.uint8)
+        for s in range(2):
+            for r in range(group.pam_off.shape[1]):
+                for c in range(4):
+                    if group.pam_allow[s, r] >> c & 1:
+                        pam_letters[s, r, c] = letters[c]
+        return cls(group, pam_letters, np.ascontiguousarray(letters[group.g_code]))
+
+
+class _Whitespace(Exception):
+    """A piece of letters held white space other than line breaks: strip it, scan again."""
+
+
 def _proto_columns(
     length: int, settings: ScanSettings
 ) -> list[tuple[BulgeType, int, int, list[tuple[str, int]]]]:
@@ -230,6 +262,11 @@ class SiteFinder:
                     self.layouts.append(Layout(gi, strand, btype, size, after, tuple(cols)))
         self._compile_arrays(masks)
         self._fast = self._word_groups(masks)
+        self._letters = (
+            [_LetterGroup.of(group) for group in self._fast]
+            if self._fast is not None and len(guides) <= LETTER_SCAN_MAX_GUIDES
+            else None
+        )
 
     def _compile_arrays(self, masks: list[int]) -> None:
         n_var = len(self.layouts)
@@ -535,6 +572,111 @@ class SiteFinder:
                 return starts[:count] - self.v_start[variants], variants, mms[:count]
             cap = count
 
+    def _letter_kernel(
+        self, group: _LetterGroup, letters: np.ndarray, lo: int, hi: int, check_to: int
+    ) -> tuple[np.ndarray, ...]:
+        from pmpath.evidence.offtarget.genome import _STREAM_LUT
+        from pmpath.evidence.offtarget.kernel import scan_ascii
+
+        word = group.word
+        cap = 1024
+        state = np.zeros(2, np.int64)
+        while True:
+            starts = np.empty(cap, np.int64)
+            guides = np.empty(cap, np.int32)
+            strands = np.empty(cap, np.int32)
+            mms = np.empty(cap, np.int32)
+            count = scan_ascii(
+                letters, lo, hi, check_to, word.span, word.pam_off, group.pam_letters,
+                word.g_off, group.g_letters, self.settings.max_mismatches,
+                self.settings.genome_n == "mismatch", _STREAM_LUT, starts, guides, strands,
+                mms, state,
+            )  # fmt: skip
+            if count <= cap or state[0] >= 0:
+                count = min(count, cap)
+                return starts[:count], guides[:count], strands[:count], mms[:count], state
+
+            cap = count
+
+    def find_letters(
+        self,
+        letters: bytes,
+        tail: bytes,
+        *,
+        check: bool = True,
+        pool: ThreadPoolExecutor | None = None,
+        where: str = "",
+    ) -> list[BufferHit]:
+        """Return the sites ending in ``letters`` (FASTA sequence bytes, line breaks removed)
+        whose start lies in ``letters`` or in ``tail`` (the letters before them on the same
+        contig, at least a site's length but one, checked before), with starts relative to
+        ``letters`` (negative in ``tail``), sorted by position. ``letters`` are checked
+        (InvalidInputError naming ``where`` for a byte that is not a nucleotide letter;
+        :class:`_Whitespace` for white space, to be stripped by the caller). Uses ``pool``
+        to split the letters between its threads.
+
+        Only for finders with a letter scan (``self._letters``): unbulged, <= 4 guides.
+        """
+        assert self._letters is not None
+        array = np.frombuffer(letters, np.uint8)
+        jobs: list[tuple[_LetterGroup, np.ndarray, int, int, int, int]] = []
+        for number, group in enumerate(self._letters):
+            span = group.word.span
+            checked = number == 0 and check
+            if tail:
+                joint = np.frombuffer(tail[-(span - 1) :] + letters[: span - 1], np.uint8)
+                lead = min(len(tail), span - 1)
+                jobs.append((group, joint, 0, max(min(lead, len(joint) - span + 1), 0), 0, lead))
+            n_start = max(len(array) - span + 1, 0)
+            parts = 2 if pool is not None and n_start > 1 << 16 else 1
+            bounds = [n_start * i // parts for i in range(parts + 1)]
+            for i in range(parts):
+                last = i == parts - 1
+                check_to = (len(array) if last else bounds[i + 1]) if checked else bounds[i]
+                jobs.append((group, array, bounds[i], bounds[i + 1], check_to, 0))
+        if pool is None:
+            results = [self._letter_kernel(*job[:5]) for job in jobs]
+        else:
+            results = list(pool.map(lambda job: self._letter_kernel(*job[:5]), jobs))
+        hits: list[BufferHit] = []
+        for (group, source, _, _, _, shift), result in zip(jobs, results, strict=True):
+            starts, guides, strands, mms, state = result
+            if state[0] >= 0:
+                byte = int(source[state[0]])
+                if state[1]:
+                    raise _Whitespace()
+                char = chr(byte) if byte < 128 else f"\\x{byte:02x}"
+                raise InvalidInputError(f"{where}: character {char!r} is not a nucleotide letter")
+            hits += self._letter_hits(group, source, starts, guides, strands, mms, shift)
+        hits.sort(key=lambda h: (h.start, h.end, h.strand, h.guide_index))
+        return hits
+
+    def _letter_hits(
+        self,
+        group: _LetterGroup,
+        source: np.ndarray,
+        starts: np.ndarray,
+        guides: np.ndarray,
+        strands: np.ndarray,
+        mms: np.ndarray,
+        shift: int,
+    ) -> list[BufferHit]:
+        from pmpath.evidence.offtarget.genome import _LUT
+
+        span = group.word.span
+        hits: list[BufferHit] = []
+        for p, g, st, mm in zip(starts.tolist(), guides.tolist(), strands.tolist(),
+                                mms.tolist(), strict=True):  # fmt: skip
+            guide_index = int(group.word.members[g])
+            v = int(group.word.variant[st, g])
+            strand = "+" if st == 0 else "-"
+            hit = self._describe(
+                _LUT[source[p : p + span]], (guide_index, 0, span, strand, "none", 0), (mm, 0, v)
+            )
+            start = p - shift
+            hits.append(dataclasses.replace(hit, start=start, end=start + span))
+        return hits
+
     @property
     def overlap_bp(self) -> int:
         """Bases consecutive buffers must share so that no site is missed at their junction."""
@@ -734,7 +876,7 @@ def scan_genome(
     *,
     threads: int | None = None,
     progress: ProgressCallback | None = None,
-    block_bp: int = 8 << 20,
+    block_bp: int = 16 << 20,
     on_window: Callable[[str, int, CodeArray, int], None] | None = None,
     overlap_bp: int = 0,
 ) -> list[Hit]:
@@ -746,6 +888,8 @@ def scan_genome(
     ask consecutive buffers to share more than a site's length with ``overlap_bp``.
     """
     n_threads = threads if threads is not None else (os.cpu_count() or 1)
+    if on_window is None and finder._letters is not None and not genome.compressed:
+        return _scan_letters(genome, finder, n_threads, progress, block_bp)
     found: list[Hit] = []
     fractions: dict[int, float] = {}
 
@@ -776,4 +920,59 @@ def scan_genome(
             on_window(contig, buffer_start, buffer, first_new)
         if progress is not None:
             progress(fractions.pop(first_new, 0.0))
+    return found
+
+
+def _scan_letters(
+    genome: Genome,
+    finder: SiteFinder,
+    threads: int,
+    progress: ProgressCallback | None,
+    piece_bytes: int,
+) -> list[Hit]:
+    """:func:`scan_genome` for a plain FASTA and a finder with a letter scan: the file's pieces
+    (read, hashed and stripped of line breaks by a reader thread, :meth:`.Genome.letter_pieces`)
+    scanned as they are, split between ``threads`` threads; the last letters of each piece are
+    kept so that sites across two pieces are found."""
+    found: list[Hit] = []
+    keep = finder.overlap_bp
+    record = -1
+    contig_bp = 0
+    tail = b""
+    pool = ThreadPoolExecutor(max_workers=2) if threads > 1 else None
+    try:
+        pieces = genome.letter_pieces(max(min(piece_bytes, 16 << 20), 64))
+        for number, name, letters, fraction in _prefetch(pieces):
+            if number != record:
+                record, contig_bp, tail = number, 0, b""
+            where = f"genome {genome.path} contig {name}"
+            try:
+                hits = finder.find_letters(letters, tail, pool=pool, where=where)
+            except _Whitespace:
+                genome.strip_all = True
+                letters = letters.translate(None, b"\n\r \t")
+                hits = finder.find_letters(letters, tail, pool=pool, where=where)
+            for hit in hits:
+                found.append(
+                    Hit(
+                        guide_index=hit.guide_index,
+                        contig=name,
+                        start_bp=contig_bp + hit.start,
+                        end_bp=contig_bp + hit.end,
+                        strand=hit.strand,
+                        mismatches=hit.mismatches,
+                        bulge_type=hit.bulge_type,
+                        bulge_size=hit.bulge_size,
+                        site=hit.site,
+                        pam=hit.pam,
+                        aligned=hit.aligned,
+                    )
+                )
+            contig_bp += len(letters)
+            tail = (tail + letters)[-keep:] if len(letters) < keep else letters[-keep:]
+            if progress is not None:
+                progress(fraction)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return found
