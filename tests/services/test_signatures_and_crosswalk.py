@@ -195,3 +195,100 @@ def test_the_stores_sign_in_settings_apply_to_every_password_check(people: Store
         ("refused", "user"),
         ("refused", "user"),
     ]
+
+
+def test_a_signature_costs_one_argon2id_run(
+    people: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The password is checked by decrypting the signing key (its AES-GCM tag), not by the
+    password hash and then the key: one run of argon2id per signature, counted at the library."""
+    import argon2._password_hasher
+    import argon2.low_level
+
+    runs: list[str] = []
+    for module, name in (
+        (argon2.low_level, "hash_secret_raw"),
+        (argon2._password_hasher, "verify_secret"),
+        (argon2._password_hasher, "hash_secret"),
+    ):
+        original = getattr(module, name)
+
+        def counted(*args: object, _o: object = original, _n: str = name, **kw: object) -> object:
+            runs.append(_n)
+            return _o(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, name, counted)
+    sign(
+        people,
+        username="rita",
+        password=PASSWORD,
+        record_ref="platform:PLAT-1",
+        meaning=SignatureMeaning.APPROVED,
+    )
+    assert runs == ["hash_secret_raw"]
+    runs.clear()
+    with pytest.raises(AuthenticationError):  # a wrong password: the key, then the hash
+        sign(
+            people,
+            username="rita",
+            password="wrong password!",
+            record_ref="platform:PLAT-1",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    assert runs == ["hash_secret_raw", "verify_secret"]
+
+
+def test_a_key_changed_outside_pmpath_is_not_a_failed_password(people: Store) -> None:
+    """The right password with a signing key encrypted under another one: the error names the
+    credential, and the attempt is not counted towards the lockout."""
+    from pmpath.domain.crypto import encrypt_private_key, generate_signing_key
+    from pmpath.domain.errors import PmpathError
+    from pmpath.domain.models import Credential
+
+    raw, _ = generate_signing_key()
+    with UnitOfWork(people, actor="setup", reason="tamper", privileged=True) as uow:
+        credential = uow.require(Credential, "rita")
+        blob = encrypt_private_key(raw, "another password here", owner="rita")
+        uow.update(credential.model_copy(update={"private_key_encrypted": blob}))
+        uow.commit()
+    with pytest.raises(PmpathError, match="does not decrypt with the right password"):
+        sign(
+            people,
+            username="rita",
+            password=PASSWORD,
+            record_ref="platform:PLAT-1",
+            meaning=SignatureMeaning.APPROVED,
+        )
+    with Reader(people, privileged=True) as reader:
+        assert reader.require(Credential, "rita").failed_logins_at == []
+        assert not reader.find(Signature)
+
+
+def test_hashing_in_background_runs_on_one_lower_priority_thread() -> None:
+    """After ``hash_in_background`` (the server's choice) password hashing runs on one thread
+    whose nice value is raised; before, on the caller's thread. Results are unchanged."""
+    import os
+    import sys
+    import threading
+
+    from pmpath.services import hashing
+
+    def where() -> tuple[str, int]:
+        tid = threading.get_native_id()
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, tid)
+
+    saved = hashing._executor
+    try:
+        hashing._executor = None
+        assert hashing.run_hashing(where) == (threading.current_thread().name, os.nice(0))
+        hashing.hash_in_background(nice=7)
+        name, nice = hashing.run_hashing(where)
+        assert name.startswith("pmpath-hashing")
+        if sys.platform == "linux" and os.nice(0) <= 7:
+            assert nice == 7
+        with pytest.raises(ZeroDivisionError):
+            hashing.run_hashing(lambda: 1 / 0)
+    finally:
+        if hashing._executor is not None and hashing._executor is not saved:
+            hashing._executor.shutdown()
+        hashing._executor = saved

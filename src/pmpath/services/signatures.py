@@ -27,11 +27,7 @@ from pmpath.domain.enums import SignatureMeaning
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import Checkpoint, Entity, Signature, User, new_id
 from pmpath.domain.security import SignInSettings
-from pmpath.services.users import (
-    check_password,
-    private_key,
-    require_permission,
-)
+from pmpath.services.users import require_permission, unlock_signing_key
 
 
 def parse_public_key_file(path: Path) -> str:
@@ -113,15 +109,13 @@ def authorise_signer(
     """Check the signer's password (audited, throttled, locking) and permission
     ``sign:<meaning>`` (and that ``record``, a model and id, exists); return the user and
     their raw Ed25519 private key."""
-    user, credential = check_password(
+    user, _, key = unlock_signing_key(
         store, username=username, password=password, purpose="signature", sign_in=sign_in
     )
     with Reader(store) as reader:
         require_permission(reader, user, f"sign:{meaning}")
         if record is not None:
             reader.require(*record)
-    key = private_key(user, credential, password)
-    assert user.public_key_ed25519 is not None  # private_key checked it
     return user, key
 
 

@@ -20,7 +20,9 @@ is created without one (:func:`create_first_admin`, called by ``pmpath init``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -43,6 +45,9 @@ from pmpath.domain.errors import (
 )
 from pmpath.domain.models import Credential, LoginSession, Role, User
 from pmpath.domain.security import DEFAULT_SIGN_IN, SignInSettings
+from pmpath.services.hashing import run_hashing
+
+T = TypeVar("T")
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -102,8 +107,10 @@ def _new_credential(username: str, password: str) -> tuple[Credential, str]:
     private_raw, public_hex = generate_signing_key()
     credential = Credential(
         id=username,
-        password_hash=PasswordHasher().hash(password),
-        private_key_encrypted=encrypt_private_key(private_raw, password, owner=username),
+        password_hash=run_hashing(PasswordHasher().hash, password),
+        private_key_encrypted=run_hashing(
+            encrypt_private_key, private_raw, password, owner=username
+        ),
     )
     return credential, public_hex
 
@@ -200,7 +207,7 @@ def authenticate(reader: Reader, username: str, password: str) -> User:
     if user is None or credential is None or not user.active:
         raise failure
     try:
-        PasswordHasher().verify(credential.password_hash, password)
+        run_hashing(PasswordHasher().verify, credential.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise failure from None
     return user
@@ -236,9 +243,91 @@ def check_password(
     else the store's (its workspace's ``[security]``), else the defaults. The message never
     says whether the user or the password was wrong.
     """
+    user, credential, _ = _checked(
+        store, username, password, purpose, sign_in, lambda c: _verify_hash(c, password)
+    )
+    return user, credential
+
+
+def unlock_signing_key(
+    store: Store,
+    *,
+    username: str,
+    password: str,
+    purpose: str,
+    sign_in: SignInSettings | None = None,
+) -> tuple[User, Credential, bytes]:
+    """Return the user, credential and raw Ed25519 private key if ``password`` is
+    ``username``'s, with :func:`check_password`'s auditing, delays and lockout.
+
+    The password is checked by decrypting the signing key: AES-GCM's tag fails under any key
+    but the one argon2id derives from the right password (the same RFC 9106 parameters as the
+    password hash), so a signature costs one argon2id run instead of two. Only when the key
+    does not decrypt is the password hash checked as well, to tell a wrong password (a counted
+    failure) from a key changed outside pmpath (PmpathError, not a failure).
+    """
+    user, credential, raw = _checked(
+        store, username, password, purpose, sign_in, lambda c: _decrypt_key(c, password)
+    )
+    if user.public_key_ed25519 is None:
+        raise InvalidInputError(
+            f"user {user.id!r} has no signing key yet (made before pmpath signed with keys): "
+            "a new password creates one"
+        )
+    if public_key_of(raw) != user.public_key_ed25519:
+        raise PmpathError(
+            f"the public key on user {user.id!r} is not the user's own: the user record was "
+            "changed outside pmpath"
+        )
+    return user, credential, raw
+
+
+class _WrongPassword(Exception):
+    pass
+
+
+def _verify_hash(credential: Credential, password: str) -> None:
+    """Check ``password`` against the stored argon2id hash; raise _WrongPassword if not it."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    try:
+        run_hashing(PasswordHasher().verify, credential.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise _WrongPassword from None
+
+
+def _decrypt_key(credential: Credential, password: str) -> bytes:
+    """Return the signing key decrypted with ``password``; raise _WrongPassword if the
+    password is not the user's."""
+    if credential.private_key_encrypted is None:
+        _verify_hash(credential, password)
+        raise InvalidInputError(
+            f"user {credential.id!r} has no signing key yet (made before pmpath signed with "
+            "keys): a new password creates one"
+        )
+    try:
+        return run_hashing(
+            decrypt_private_key, credential.private_key_encrypted, password, owner=credential.id
+        )
+    except DecryptionError:
+        _verify_hash(credential, password)
+        raise PmpathError(
+            f"the signing key of user {credential.id!r} does not decrypt with the right "
+            "password: the credential was changed outside pmpath"
+        ) from None
+
+
+def _checked(
+    store: Store,
+    username: str,
+    password: str,
+    purpose: str,
+    sign_in: SignInSettings | None,
+    verify: Callable[[Credential], T],
+) -> tuple[User, Credential, T]:
+    """Return the user, credential and ``verify``'s result for an active, unlocked account
+    whose password ``verify`` accepts; audit, delay and lock as :func:`check_password` says."""
     policy = sign_in or store.sign_in or DEFAULT_SIGN_IN
     now = datetime.now(UTC)
     failure = f"authentication failed for user {username!r}"
@@ -258,8 +347,8 @@ def check_password(
             "an admin must unlock the account"
         )
     try:
-        PasswordHasher().verify(credential.password_hash, password)
-    except (VerificationError, InvalidHashError):
+        verified = verify(credential)
+    except _WrongPassword:
         window_start = now - timedelta(minutes=policy.window_minutes)
         recent = [t for t in credential.failed_logins_at if t > window_start] + [now]
         locked = len(recent) >= policy.max_failed
@@ -288,39 +377,13 @@ def check_password(
             current = uow.require(Credential, username)
             credential = uow.update(current.model_copy(update={"failed_logins_at": []}))
             uow.commit()
-    return user, credential
+    return user, credential, verified
 
 
 def _refuse(store: Store, username: str, reason: str) -> None:
     with UnitOfWork(store, actor="unauthenticated", reason=reason) as uow:
         uow.record_event(AuditAction.REFUSED, "user", _entity_id_for(username), reason)
         uow.commit()
-
-
-def private_key(user: User, credential: Credential, password: str) -> bytes:
-    """Return the user's raw Ed25519 private key, decrypted with their (checked) password.
-
-    Raises PmpathError if the user has no key yet, or if the stored public key is not the one
-    the private key belongs to (the user record was changed outside pmpath).
-    """
-    if credential.private_key_encrypted is None or user.public_key_ed25519 is None:
-        raise InvalidInputError(
-            f"user {user.id!r} has no signing key yet (made before pmpath signed with keys): "
-            "a new password creates one"
-        )
-    try:
-        raw = decrypt_private_key(credential.private_key_encrypted, password, owner=user.id)
-    except DecryptionError:
-        raise PmpathError(
-            f"the signing key of user {user.id!r} does not decrypt with the right password: "
-            "the credential was changed outside pmpath"
-        ) from None
-    if public_key_of(raw) != user.public_key_ed25519:
-        raise PmpathError(
-            f"the public key on user {user.id!r} is not the user's own: the user record was "
-            "changed outside pmpath"
-        )
-    return raw
 
 
 def revoke_sessions(uow: UnitOfWork, username: str, now: datetime) -> int:
@@ -352,11 +415,20 @@ def change_password(
     _check_password_rules(new_password)
     now = datetime.now(UTC)
     if actor == username and old_password is not None:
-        user, credential = check_password(
-            store, username=username, password=old_password, purpose="password change",
-            sign_in=sign_in,
-        )  # fmt: skip
-        raw = private_key(user, credential, old_password) if user.public_key_ed25519 else None
+        with Reader(store) as reader:
+            found = reader.get(User, username)
+        has_key = found is not None and found.public_key_ed25519 is not None
+        raw: bytes | None = None
+        if has_key:  # one argon2id run checks the old password and unlocks the key
+            raw = unlock_signing_key(
+                store, username=username, password=old_password, purpose="password change",
+                sign_in=sign_in,
+            )[2]  # fmt: skip
+        else:
+            check_password(
+                store, username=username, password=old_password, purpose="password change",
+                sign_in=sign_in,
+            )  # fmt: skip
         from argon2 import PasswordHasher
 
         if raw is None:
@@ -364,8 +436,10 @@ def change_password(
         else:
             public_hex = public_key_of(raw)
         update: dict[str, str | None] = {
-            "password_hash": PasswordHasher().hash(new_password),
-            "private_key_encrypted": encrypt_private_key(raw, new_password, owner=username),
+            "password_hash": run_hashing(PasswordHasher().hash, new_password),
+            "private_key_encrypted": run_hashing(
+                encrypt_private_key, raw, new_password, owner=username
+            ),
         }
         reason = f"password of {username} changed by the user"
     else:

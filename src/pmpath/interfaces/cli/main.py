@@ -364,7 +364,7 @@ def audit_checkpoint(
     """Write a signed tree head of the audit log, to keep outside the database."""
     from pmpath.domain.crypto import fingerprint
     from pmpath.services.audit import checkpoint, write_checkpoint_file
-    from pmpath.services.users import check_password, private_key
+    from pmpath.services.users import unlock_signing_key
 
     opened = open_workspace(workspace)
     who = actor()
@@ -372,11 +372,11 @@ def audit_checkpoint(
     try:
         if as_user:
             password = read_password(password_stdin, f"password for {who}: ")
-            user, credential = check_password(
+            raw = unlock_signing_key(
                 store, username=who, password=password, purpose="checkpoint",
                 sign_in=opened.sign_in,
-            )  # fmt: skip
-            raw, signer = private_key(user, credential, password), who
+            )[2]  # fmt: skip
+            signer = who
         else:
             raw, signer = opened.checkpoint_key()[0], "workspace"
         signed, hashes = checkpoint(store, signer=signer, private_raw=raw, actor=who)

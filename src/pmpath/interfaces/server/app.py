@@ -6,7 +6,9 @@ It opens the workspace's store once (``app.state.store``), mounts the REST API u
 (:mod:`.pages`), turns pmpath's errors into one-line JSON errors (``{"detail": "..."}``: 400
 bad input, 401 not authenticated or a wrong password, 403 no permission, 404 not found or not
 yours, 409 conflict, 413 upload too large, 422 a malformed request), sets security headers on
-every response, and runs the job worker thread while the app is up.
+every response, and runs the job worker thread while the app is up. Password hashing (sign-in,
+signatures) runs on one lower-priority thread (:mod:`pmpath.services.hashing`), so that
+argon2id does not take the cores from requests that only read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from pmpath.domain.errors import (
 from pmpath.interfaces.server.deps import ServerSettings
 
 DEFAULT_MAX_UPLOAD_MB = 1024
+REQUEST_THREADS = 64
+"""Threads for the routes (anyio's default is 40): more than the 50 clients of the benchmark, so
+that requests queued for the password-hashing thread never keep a read from starting."""
 UPLOADS_DIR = "uploads"
 
 CONTENT_SECURITY_POLICY = (
@@ -171,7 +176,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        from pmpath.services.hashing import hash_in_background
         from pmpath.services.jobs import JobWorker, requeue_interrupted
+
+        # a request waiting for the hashing thread (a signature, a sign-in) holds one of these
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        hash_in_background()
 
         worker = None
         if run_jobs:
