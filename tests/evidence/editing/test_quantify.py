@@ -598,9 +598,9 @@ def test_prime_edit_with_an_unknown_base_is_shared_not_refuted(tmp_path: Path) -
     assert (tally.outcome_counts.intended_edit, tally.outcome_counts.unmodified) == (3, 1)
 
 
-def test_two_worker_processes_give_the_serial_counts(tmp_path: Path) -> None:
-    """Chunks counted by two processes and merged give the serial result (``aligned_by_wfa``
-    aside: each worker caches its own alignments)."""
+def test_reading_in_a_second_process_gives_the_serial_counts(tmp_path: Path) -> None:
+    """Reads read and masked by a child process (``workers=2``) give the serial result, every
+    count and the allele table, single-end and paired-end."""
     import dataclasses
 
     mix = base_editor_mix(scale=6)
@@ -612,10 +612,16 @@ def test_two_worker_processes_give_the_serial_counts(tmp_path: Path) -> None:
     parallel = quantify_sample(
         r1, None, geometries, expected, dataclasses.replace(serial_settings, workers=2)
     )
-    assert parallel.model_dump(exclude={"aligned_by_wfa"}) == serial.model_dump(
-        exclude={"aligned_by_wfa"}
-    )
+    assert parallel.model_dump() == serial.model_dump()
     assert parallel.on_target.allele_table == serial.on_target.allele_table
+    m1, m2 = tmp_path / "m_R1.fq.gz", tmp_path / "m_R2.fq.gz"
+    simulate_amplicon_reads(m1, m2, mix[:4], seed=72, read_length=150, error_end=0.01)
+    serial = quantify_sample(m1, m2, geometries, expected, serial_settings)
+    parallel = quantify_sample(
+        m1, m2, geometries, expected, dataclasses.replace(serial_settings, workers=2)
+    )
+    assert parallel.model_dump() == serial.model_dump()
+    assert serial.reads.merged is not None and serial.reads.merged > 0
 
 
 def test_base_counts_equal_a_count_of_the_projections() -> None:
@@ -672,14 +678,14 @@ def test_reads_with_too_many_unknown_bases_and_empty_reads_are_counted_out(tmp_p
     chunks = list(
         read_chunks(_fastq(tmp_path / "n.fq", records), None, tally, max_unknown_fraction=0.15)
     )
-    kept = [m for chunk in chunks for m in chunk.masked]
+    kept = [m for chunk in chunks for m in chunk.counts]
     assert kept == [a, "N" * limit + a[limit:]]
     assert (tally.total, tally.too_many_unknown_bases, tally.passed_filter) == (6, 2, 2)
 
 
-def test_two_workers_report_bad_input_as_the_serial_run_does(tmp_path: Path) -> None:
-    """Single-end reads go to the workers as FASTQ text; a truncated gzip or a malformed
-    record is then named with its file and record exactly as by the serial run."""
+def test_the_reading_process_reports_bad_input_as_the_serial_run_does(tmp_path: Path) -> None:
+    """A truncated gzip or a malformed record met by the reading process is named with its
+    file and record exactly as by the serial run."""
     import dataclasses
 
     a = AMPLICON

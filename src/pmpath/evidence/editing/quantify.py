@@ -15,11 +15,13 @@ best-scoring amplicon wins if at least ``min_read_identity`` of the read's bases
 read reaches both ends of the amplicon (no deletion of more than ``max_end_gap`` bases at either
 end: reads are expected to span the amplicon, and a truncated read or primer dimer is not a large
 deletion); else the read is unassigned (counted). Alignments are cached by sequence so that a
-sequence seen in several chunks is aligned once.
+sequence seen in several chunks is aligned once. For a large input on a machine with two cores,
+the reads are read, merged and masked by a second process (:mod:`.reader`) while this one
+aligns and counts them: the same chunks, so the same counts.
 
-Memory does not grow with the number of reads: one chunk of reads at a time, a cache of at most
-``max_cached_alignments`` sequences (no more are added once it is full), an allele table of at
-most ``max_alleles`` keys per amplicon, and fixed-size per-position arrays.
+Memory does not grow with the number of reads: one chunk's distinct sequences at a time, a
+cache of at most ``max_cached_alignments`` sequences (no more are added once it is full), an
+allele table of at most ``max_alleles`` keys per amplicon, and fixed-size per-position arrays.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import dnaio
 import numpy as np
 
 from pmpath.domain.errors import InvalidInputError
@@ -57,14 +57,7 @@ from pmpath.evidence.editing.geometry import (
     clean_dna,
     layout_amplicon,
 )
-from pmpath.evidence.editing.reads import (
-    ReadChunk,
-    ReadTally,
-    block_chunk,
-    fastq_blocks,
-    named_reads,
-    read_chunks,
-)
+from pmpath.evidence.editing.reads import ReadChunk, ReadTally, named_reads, read_chunks
 from pmpath.evidence.editing.results import EditingQuantification, ReadCounts, SampleQuantification
 from pmpath.io.fasta import looks_like_fasta_path, read_records
 
@@ -84,20 +77,19 @@ class QuantifySettings:
     chunk_reads: int = 50_000
     max_cached_alignments: int = 200_000
     max_alleles: int = 100_000
-    workers: int = 1
-    """Processes that count the chunks: 1 (default), 2, or 0 for 2 when R1 is at least
-    :data:`PARALLEL_MIN_BYTES` and this process may run on 2 cores or more (decided by the
-    input and the machine alone, so a given input always gets the same counts). Single-end
-    reads then reach the workers as FASTQ text (:func:`~.reads.fastq_blocks`): this process
-    only decompresses, the workers parse, mask and count. Off by default: with 2 forked
-    workers 1M reads took 54 s against 75 s for the previous serial release at load average
-    4-6 on 2 cores, but the processes' summed PSS peaked at 573 MiB (serial: about 230)."""
+    workers: int = 0
+    """Processes: 1 (everything in this one), 2 (reads read, merged and masked in a second
+    process, :mod:`.reader`, while this one aligns and counts), or 0 (default) for 2 when R1 is
+    at least :data:`PARALLEL_MIN_BYTES` and this process may run on 2 cores or more. The
+    counts are the same either way (the same chunks through the same engine)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_base_quality <= 60:
             raise InvalidInputError(f"min_base_quality {self.min_base_quality} not in 0..60")
         if not 0 <= self.min_mean_quality <= 60:
             raise InvalidInputError(f"min_mean_quality {self.min_mean_quality} not in 0..60")
+        if self.workers not in (0, 1, 2):
+            raise InvalidInputError(f"workers {self.workers} not one of 0, 1, 2")
         if not 1 <= self.chunk_reads <= 1_000_000:  # also keeps float32 tallies exact
             raise InvalidInputError(f"chunk_reads {self.chunk_reads} not in 1..1000000")
         if not 0 < self.min_read_identity <= 1:
@@ -579,15 +571,21 @@ class _Engine:
         return "", reasons[0] if reasons else "not_counted", ""
 
     def add_chunk(self, chunk: ReadChunk) -> None:
-        """Tally one chunk of reads: overhang cut at the end anchors, forward fast paths, then
-        the same on the reverse complements of what is left (reads from the other strand), then
-        the aligner; reads not counted are tallied by reason."""
-        counts, origin = self._pretrim(Counter(chunk.masked), chunk.raw)
+        """Tally one chunk of reads (:meth:`add_counts` of its distinct masked sequences)."""
+        self.add_counts(Counter(chunk.masked), chunk.raw)
+
+    def add_counts(self, distinct: Counter[str], read_as_read: Callable[[str], str]) -> None:
+        """Tally one chunk of reads given as its distinct masked sequences with their counts
+        (in order of first occurrence) and the read as read of each: overhang cut at the end
+        anchors, forward fast paths, then the same on the reverse complements of what is left
+        (reads from the other strand), then the aligner; reads not counted are tallied by
+        reason."""
+        counts, origin = self._pretrim(distinct, read_as_read)
 
         def raw_of(sequence: str) -> str:
             """The read as read of a (possibly trimmed) forward sequence of this chunk."""
             source = origin.get(sequence, sequence)
-            raw = chunk.raw(source)
+            raw = read_as_read(source)
             if source == sequence:
                 return raw
             start = source.find(sequence)
@@ -669,136 +667,7 @@ def read_assignments(
 
 
 PARALLEL_MIN_BYTES = 16 << 20
-"""R1 size from which two worker processes count the chunks (see ``QuantifySettings.workers``)."""
-
-
-def _count_worker(
-    geometries: list[AmpliconGeometry],
-    expected: ExpectedEdit | None,
-    settings: QuantifySettings,
-    inbox: Any,
-    outbox: Any,
-) -> None:
-    """A worker process: tally the chunks it is sent until None (a :class:`ReadChunk`, or the
-    FASTQ text of single-end reads from :func:`~.reads.fastq_blocks`, parsed and masked here),
-    then send back its tallies and counters (or the error it met)."""
-    try:
-        engine = _Engine(geometries, expected, settings)
-        reads = ReadTally()
-        while (chunk := inbox.get()) is not None:
-            if isinstance(chunk, bytes):
-                chunk = block_chunk(
-                    chunk,
-                    reads,
-                    min_base_quality=settings.min_base_quality,
-                    min_mean_quality=settings.min_mean_quality,
-                    max_unknown_fraction=settings.max_unknown_fraction,
-                )
-            engine.add_chunk(chunk)
-        outbox.put(
-            (
-                "done",
-                engine.tallies,
-                engine.not_counted,
-                engine.unique,
-                engine.aligned_by_wfa,
-                reads,
-            )
-        )
-    except (InvalidInputError, dnaio.exceptions.FileFormatError, EOFError) as exc:
-        outbox.put(("invalid", f"{type(exc).__name__}: {exc}"))  # the parent names it
-        _drain(inbox)
-    except BaseException as exc:  # handed to the parent
-        outbox.put(("error", f"{type(exc).__name__}: {exc}"))
-        _drain(inbox)
-
-
-def _drain(inbox: Any) -> None:
-    """Take (and drop) what the parent still sends, until None, so that it never waits on a
-    worker that has stopped."""
-    while inbox.get() is not None:
-        pass
-
-
-class _ParallelEngine:
-    """Two worker processes each counting every other chunk with its own :class:`_Engine`;
-    their tallies are merged in chunk order of the workers at the end
-    (:meth:`~pmpath.evidence.editing.classify.AmpliconTally.merge`: the counts are sums, so the
-    result is the serial one; only ``aligned_by_wfa`` differs, each worker caching its own).
-
-    Workers are forked where the platform can (Linux: no second start-up of Python and the
-    libraries, about 1 s of CPU each), else spawned; they are started before any file is
-    opened, so no reader thread of this process is copied into them."""
-
-    def __init__(
-        self,
-        geometries: list[AmpliconGeometry],
-        expected: ExpectedEdit | None,
-        settings: QuantifySettings,
-        workers: int,
-    ) -> None:
-        import multiprocessing
-
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        context: Any = multiprocessing.get_context(method)
-        self._outbox = context.Queue()
-        self._inboxes = [context.Queue(maxsize=1) for _ in range(workers)]
-        self._processes = [
-            context.Process(
-                target=_count_worker,
-                args=(geometries, expected, settings, inbox, self._outbox),
-                daemon=True,
-            )
-            for inbox in self._inboxes
-        ]
-        for process in self._processes:
-            process.start()
-        self._sent = 0
-        self.geometries = geometries
-
-        self.reads = ReadTally()
-        """Read counts of the blocks the workers parsed (:func:`~.reads.block_chunk`)."""
-
-    def add_chunk(self, chunk: ReadChunk | bytes) -> None:
-        """Send a chunk, or the FASTQ text of one (:func:`~.reads.fastq_blocks`), to the next
-        worker in turn."""
-        self._inboxes[self._sent % len(self._inboxes)].put(chunk)
-        self._sent += 1
-
-    def finish(self) -> _Engine:
-        """Return an engine holding the merged counts of the workers."""
-        for inbox in self._inboxes:
-            inbox.put(None)
-        replies = [self._outbox.get() for _ in self._processes]
-        for process in self._processes:
-            process.join()
-        if any(r[0] == "invalid" for r in replies):
-            raise _BadInput(next(r[1] for r in replies if r[0] == "invalid"))
-        errors = [r[1] for r in replies if r[0] == "error"]
-        if errors:
-            raise RuntimeError(f"an editing worker failed: {errors[0]}")
-        first, *others = replies
-        merged = object.__new__(_Engine)
-        merged.tallies = first[1]
-        merged.not_counted = Counter(first[2])
-        merged.unique, merged.aligned_by_wfa = first[3], first[4]
-        for reply in others:
-            for tally, other in zip(merged.tallies, reply[1], strict=True):
-                tally.merge(other)
-            merged.not_counted.update(reply[2])
-            merged.unique += reply[3]
-            merged.aligned_by_wfa += reply[4]
-        for reply in replies:
-            for name in ("total", "passed_filter", "low_mean_quality", "too_many_unknown_bases"):
-                setattr(self.reads, name, getattr(self.reads, name) + getattr(reply[5], name))
-        return merged
-
-    def close(self) -> None:
-        """Stop the workers (after an error while reading)."""
-        for process in self._processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
+"""R1 size from which a second process reads the reads (see ``QuantifySettings.workers``)."""
 
 
 def _cores() -> int:
@@ -808,10 +677,6 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class _BadInput(Exception):
-    """Malformed or unreadable single-end input met by the block reader or a worker."""
-
-
 def _count_serially(
     r1: Path,
     r2: Path | None,
@@ -819,67 +684,57 @@ def _count_serially(
     expected: ExpectedEdit | None,
     settings: QuantifySettings,
     progress: ProgressCallback | None,
-    workers: int = 1,
 ) -> tuple[_Engine, ReadTally]:
-    """Count the chunks of :func:`~.reads.read_chunks` (read, merged and masked here) in this
-    process or, with ``workers`` > 1, in worker processes."""
-    counting: _Engine | _ParallelEngine = (
-        _Engine(geometries, expected, settings)
-        if workers == 1
-        else _ParallelEngine(geometries, expected, settings, workers)
-    )
+    """Count the chunks of :func:`~.reads.read_chunks`, read, merged and masked here."""
+    engine = _Engine(geometries, expected, settings)
     tally = ReadTally()
-    try:
-        for chunk in read_chunks(
-            r1,
-            r2,
-            tally,
-            min_base_quality=settings.min_base_quality,
-            min_mean_quality=settings.min_mean_quality,
-            max_unknown_fraction=settings.max_unknown_fraction,
-            chunk_reads=settings.chunk_reads,
-        ):
-            counting.add_chunk(chunk)
-            if progress is not None:
-                progress(tally.total)
-        engine = counting.finish() if isinstance(counting, _ParallelEngine) else counting
-    finally:
-        if isinstance(counting, _ParallelEngine):
-            counting.close()
+    for chunk in read_chunks(
+        r1,
+        r2,
+        tally,
+        min_base_quality=settings.min_base_quality,
+        min_mean_quality=settings.min_mean_quality,
+        max_unknown_fraction=settings.max_unknown_fraction,
+        chunk_reads=settings.chunk_reads,
+    ):
+        engine.add_counts(chunk.counts, chunk.raw_of)
+        if progress is not None:
+            progress(chunk.reads_so_far)
     return engine, tally
 
 
-def _count_blocks(
+def _count_with_reader(
     r1: Path,
+    r2: Path | None,
     geometries: list[AmpliconGeometry],
     expected: ExpectedEdit | None,
     settings: QuantifySettings,
-    workers: int,
     progress: ProgressCallback | None,
-) -> tuple[_Engine, ReadTally]:
-    """Count single-end reads with this process only decompressing and the workers parsing,
-    masking and counting (:func:`~.reads.fastq_blocks`: the chunks of the serial pass, so the
-    same counts); :class:`_BadInput` on malformed or unreadable input."""
-    if not r1.is_file() or r1.name.lower().removesuffix(".gz").endswith((".fa", ".fasta", ".fna")):
-        raise _BadInput(str(r1))
-    counting = _ParallelEngine(geometries, expected, settings, workers)
-    done = 0
+) -> tuple[_Engine, ReadTally] | None:
+    """Count the same chunks read, merged and masked by a second process (:mod:`.reader`);
+    None if that process cannot be started (the caller then reads here)."""
+    from pmpath.evidence.editing.reader import ReaderProcess, ReadingRequest
+
+    request = ReadingRequest(
+        r1=r1,
+        r2=r2,
+        min_base_quality=settings.min_base_quality,
+        min_mean_quality=settings.min_mean_quality,
+        max_unknown_fraction=settings.max_unknown_fraction,
+        chunk_reads=settings.chunk_reads,
+    )
+    engine = _Engine(geometries, expected, settings)
     try:
-        try:
-            for block, records in fastq_blocks(r1, settings.chunk_reads):
-                counting.add_chunk(block)
-                done += records
-                if progress is not None:
-                    progress(done)
-        except (EOFError, OSError, ValueError) as exc:
-            raise _BadInput(str(exc)) from None
-        engine = counting.finish()
-    finally:
-        counting.close()
-    tally = counting.reads
-    if tally.total == 0:
-        raise _BadInput("no reads")
-    return engine, tally
+        reader = ReaderProcess(request)
+    except OSError:
+        return None
+    with reader:
+        for chunk in reader:
+            engine.add_counts(chunk.counts, chunk.raw_of)
+            if progress is not None:
+                progress(chunk.reads_so_far)
+    assert reader.tally is not None
+    return engine, reader.tally
 
 
 def quantify_sample(
@@ -901,15 +756,12 @@ def quantify_sample(
     workers = settings.workers or (
         2 if r1.is_file() and r1.stat().st_size >= PARALLEL_MIN_BYTES and _cores() >= 2 else 1
     )
-    if workers == 1:
-        engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress)
-    elif r2 is None:
-        try:
-            engine, tally = _count_blocks(r1, geometries, expected, settings, workers, progress)
-        except _BadInput:  # the serial pass names the file, record and line
-            engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress)
-    else:
-        engine, tally = _count_serially(r1, r2, geometries, expected, settings, progress, workers)
+    counted = None
+    if workers == 2:
+        counted = _count_with_reader(r1, r2, geometries, expected, settings, progress)
+    if counted is None:
+        counted = _count_serially(r1, r2, geometries, expected, settings, progress)
+    engine, tally = counted
     results = [t.result() for t in engine.tallies]
     aligned = sum(r.aligned_reads for r in results)
     not_counted = {

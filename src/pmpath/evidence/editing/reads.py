@@ -22,18 +22,19 @@ read is the overlap alone (the bases beyond it are adapter), as fastp's overlap-
 trimming does. We
 write the merge ourselves because dnaio does not merge and fastp is not a Python library:
 :func:`merge_pair` is the rule for one pair, :func:`merge_pairs` the same rule on a chunk (seeds
-by ``str.find``, overlaps compared and merged by numpy). Quality masking runs on whole chunks
-with numpy.
+by ``str.find``, overlaps compared and merged by numpy). Quality masking runs with numpy on
+batches of :data:`MASK_BATCH` reads, and a chunk is handed on as its distinct masked sequences
+with their counts (:class:`DistinctChunk`): most reads of a run repeat another read.
 
-Memory: one chunk (``chunk_reads`` reads) at a time; nothing grows with the file.
+Memory: one batch of reads and one chunk's distinct sequences at a time; nothing grows with the
+file.
 """
 
 from __future__ import annotations
 
-import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
 from operator import ne
 from pathlib import Path
 
@@ -94,6 +95,34 @@ class ReadChunk:
             self._index = dict(zip(self.masked, range(len(self.masked)), strict=True))
         row = self._index[masked]
         return self._raw_text[self._starts[row] : self._ends[row]]
+
+    def unknown_raw(self) -> dict[str, str]:
+        """Return the read as read of each masked read holding an ``N`` (of the last such read
+        when several share it, as :meth:`raw`); a read without ``N`` was read as it is."""
+        if self._index is None:  # the last row of each masked read
+            self._index = dict(zip(self.masked, range(len(self.masked)), strict=True))
+        text, starts, ends = self._raw_text, self._starts, self._ends
+        return {
+            masked: text[starts[row] : ends[row]]
+            for masked, row in self._index.items()
+            if "N" in masked
+        }
+
+
+@dataclass(frozen=True)
+class DistinctChunk:
+    """One chunk of reads as its distinct masked sequences: ``counts`` in order of first
+    occurrence (the ``collections.Counter`` of the chunk's masked reads), ``raw`` the read as read
+    of each sequence holding an ``N`` (the chunk's last read of it; a sequence without ``N``
+    was read as it is), ``reads_so_far`` the reads (pairs) read up to the chunk's end."""
+
+    counts: Counter[str]
+    raw: dict[str, str]
+    reads_so_far: int
+
+    def raw_of(self, masked: str) -> str:
+        """Return the read as read of one of this chunk's masked sequences."""
+        return self.raw.get(masked, masked)
 
 
 def _open(path: Path) -> dnaio.SingleEndReader:
@@ -357,86 +386,36 @@ def merge_pairs(
     return out
 
 
+MASK_BATCH = 5_000
+"""Reads masked at a time within a chunk (bounds the memory of the masking arrays)."""
+
+
 def _single_chunks(
     r1: Path, tally: ReadTally, chunk_reads: int
-) -> Iterator[tuple[list[str], list[str]]]:
-    """Yield (sequences, qualities) of single-end reads, ``chunk_reads`` at a time (the hot
-    loop of a run: no per-read function calls beyond dnaio's)."""
+) -> Iterator[tuple[list[str], list[str], bool]]:
+    """Yield (sequences, qualities, whether the batch ends its chunk) of single-end reads in
+    batches of at most :data:`MASK_BATCH`, ``chunk_reads`` reads to a chunk (the hot loop of a
+    run: no per-read function calls beyond dnaio's)."""
     sequences: list[str] = []
     qualities: list[str] = []
     add_sequence, add_quality = sequences.append, qualities.append
+    in_chunk = 0
+    limit = min(MASK_BATCH, chunk_reads)
     for record in _records(r1):
         add_sequence(record.sequence)
         add_quality(record.qualities)  # type: ignore[arg-type]  # FASTQ: never None
-        if len(sequences) >= chunk_reads:
+        if len(sequences) >= limit:
             tally.total += len(sequences)
-            yield sequences, qualities
+            in_chunk += len(sequences)
+            ends = in_chunk >= chunk_reads
+            if ends:
+                in_chunk = 0
+            yield sequences, qualities, ends
             sequences, qualities = [], []
             add_sequence, add_quality = sequences.append, qualities.append
-    if sequences:
-        tally.total += len(sequences)
-        yield sequences, qualities
-
-
-BLOCK_BYTES = 4 << 20
-"""Bytes read at a time by :func:`fastq_blocks`."""
-
-
-def fastq_blocks(r1: Path, chunk_reads: int) -> Iterator[tuple[bytes, int]]:
-    """Yield the uncompressed FASTQ text of single-end reads, ``chunk_reads`` records at a
-    time (the chunks :func:`read_chunks` yields), with its number of records, unparsed: for
-    worker processes to parse (:func:`block_chunk`) while this one only reads and decompresses
-    (ISA-L in a thread through xopen). Records are 4 lines (dnaio's FASTQ), so a chunk ends
-    after its ``4 * chunk_reads``-th newline. Format errors surface where the text is parsed;
-    an unreadable file raises here (dnaio or OSError, unnamed: the caller names it)."""
-    from xopen import xopen
-
-    lines = 4 * chunk_reads
-    pending = bytearray()
-    counted = 0  # newlines in ``pending``
-    with xopen(r1, "rb", threads=1) as handle:
-        while view := handle.read(BLOCK_BYTES):
-            before = len(pending)
-            pending += view
-            counted += pending.count(b"\n", before)
-            if counted < lines:
-                continue
-            ends = (np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == 10) + 1).tolist()
-            cuts = [0, *ends[lines - 1 :: lines]]
-            with memoryview(pending) as text:
-                blocks = [bytes(text[a:b]) for a, b in pairwise(cuts)]
-            del pending[: cuts[-1]]
-            for block in blocks:
-                yield block, chunk_reads
-            counted -= lines * (len(cuts) - 1)
-    if pending:
-        records = (counted + (0 if pending.endswith(b"\n") else 1)) // 4
-        yield bytes(pending), records
-
-
-def block_chunk(
-    block: bytes,
-    tally: ReadTally,
-    *,
-    min_base_quality: int,
-    min_mean_quality: float,
-    max_unknown_fraction: float,
-) -> ReadChunk:
-    """Return the chunk of reads in one block of :func:`fastq_blocks`, parsed by dnaio and
-    masked as :func:`read_chunks` does, updating ``tally``; dnaio's FileFormatError (its line
-    numbers are the block's) on malformed text."""
-    sequences: list[str] = []
-    qualities: list[str] = []
-    add_sequence, add_quality = sequences.append, qualities.append
-    for record in dnaio.FastqReader(io.BytesIO(block)):
-        add_sequence(record.sequence)
-        add_quality(record.qualities)  # type: ignore[arg-type]  # FASTQ: never None
+            limit = min(MASK_BATCH, chunk_reads - in_chunk)
     tally.total += len(sequences)
-    kept = _mask(
-        sequences, qualities, min_base_quality, min_mean_quality, max_unknown_fraction, tally
-    )
-    tally.passed_filter += len(kept)
-    return kept
+    yield sequences, qualities, True
 
 
 PAIR_BATCH = 10_000
@@ -445,24 +424,28 @@ PAIR_BATCH = 10_000
 
 def _paired_chunks(
     r1: Path, r2: Path, tally: ReadTally, chunk_reads: int
-) -> Iterator[tuple[list[str], list[str]]]:
-    sequences: list[str] = []
-    qualities: list[str] = []
+) -> Iterator[tuple[list[str], list[str], bool]]:
+    """Yield (merged sequences, qualities, whether the batch ends its chunk) of each batch of
+    pairs; a chunk ends once it holds ``chunk_reads`` merged reads or more."""
+    in_chunk = 0
     for s1, q1, s2, q2 in _pair_chunks(r1, r2, min(chunk_reads, PAIR_BATCH)):
         tally.total += len(s1)
+        sequences: list[str] = []
+        qualities: list[str] = []
         for merged in merge_pairs(s1, q1, s2, q2):
             if merged is not None:
                 sequences.append(merged[0])
                 qualities.append(merged[1])
             else:
                 tally.failed_merge += 1
-        if len(sequences) >= chunk_reads:
-            tally.merged += len(sequences)
-            yield sequences, qualities
-            sequences, qualities = [], []
-    if sequences:
-        tally.merged += len(sequences)
-        yield sequences, qualities
+        in_chunk += len(sequences)
+        ends = in_chunk >= chunk_reads
+        if ends:
+            tally.merged += in_chunk
+            in_chunk = 0
+        yield sequences, qualities, ends
+    tally.merged += in_chunk
+    yield [], [], True
 
 
 def _per_read_sums(
@@ -493,7 +476,7 @@ def _mask(
     quals = np.frombuffer("".join(qualities).encode("ascii", "replace"), dtype=np.uint8)
     if min_base_quality > 0:
         bases[quals < PHRED_OFFSET + min_base_quality] = ord("N")
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
     ends = np.cumsum(lengths)
     starts = ends - lengths
     text = bases.tobytes().decode("ascii")
@@ -573,10 +556,13 @@ def read_chunks(
     min_mean_quality: float = 0.0,
     max_unknown_fraction: float = 1.0,
     chunk_reads: int = 50_000,
-) -> Iterator[ReadChunk]:
-    """Yield chunks of at most ``chunk_reads`` reads (merged pairs for paired-end), as read and
-    masked, updating ``tally`` (reads seen, merged, dropped by reason). InvalidInputError names
-    the file and record of any malformed read."""
+) -> Iterator[DistinctChunk]:
+    """Yield chunks of at most ``chunk_reads`` reads (merged pairs for paired-end; a chunk of
+    merged pairs ends at the pair batch that reaches ``chunk_reads``) as their distinct masked
+    sequences, updating ``tally`` (reads seen, merged, dropped by reason); a chunk whose every
+    read is dropped is not yielded. Reads are masked :data:`MASK_BATCH` at a time, so only the
+    distinct sequences of a chunk are held. InvalidInputError names the file and record of any
+    malformed read."""
     for path in (r1, r2):
         if path is not None:
             for suffix in (".fa", ".fasta", ".fna"):
@@ -588,9 +574,19 @@ def read_chunks(
         if r2 is not None
         else _single_chunks(r1, tally, chunk_reads)
     )
-    for sequences, qualities in source:
-        kept = _mask(
-            sequences, qualities, min_base_quality, min_mean_quality, max_unknown_fraction, tally
-        )
-        tally.passed_filter += len(kept)
-        yield kept
+    counts: Counter[str] = Counter()
+    raw: dict[str, str] = {}
+    for sequences, qualities, ends in source:
+        if sequences:
+            kept = _mask(
+                sequences, qualities, min_base_quality, min_mean_quality, max_unknown_fraction,
+                tally,
+            )  # fmt: skip
+            sequences.clear()  # the source still holds the lists
+            qualities.clear()
+            tally.passed_filter += len(kept)
+            counts.update(kept.masked)
+            raw.update(kept.unknown_raw())  # a later read of the same sequence wins
+        if ends and counts:
+            yield DistinctChunk(counts, raw, tally.total)
+            counts, raw = Counter(), {}

@@ -1,0 +1,147 @@
+"""Reading a sample's reads in a second process while this one counts them.
+
+Computes the chunks of :func:`~pmpath.evidence.editing.reads.read_chunks` (the same reads,
+merged and masked by the same code, chunk for chunk: each chunk's distinct masked sequences with
+their counts, :class:`~pmpath.evidence.editing.reads.DistinctChunk`) in a child Python process,
+so that on a machine with two cores reading (gzip, FASTQ parsing, pair merging, quality masking,
+counting identical reads) overlaps with aligning and classifying, which stay in the calling
+process. At 1,000,000 single-end reads reading is about half of the work, and most reads
+repeat another read of their chunk, so only about a quarter of the sequences cross the pipe.
+
+Method: a plain child process (``subprocess``, started with ``python -c``), not
+``multiprocessing``: it imports only this module, :mod:`.reads` and their libraries (numpy,
+dnaio, xopen: about 30 MB), never the parent's command-line, web or statistics stack, and the
+parent's ``__main__`` is not re-imported. Messages are pickles on the child's stdin and stdout;
+the pipe holds the child at most one chunk ahead. Bad input raises in the child the
+InvalidInputError the serial run raises (same file, record and line), re-raised here.
+
+Hand-written because the protocol is four message kinds on one pipe; ``multiprocessing`` would
+start the child by re-importing the parent's main module (the whole CLI) or by forking it (every
+page of the parent counted again in the child's RSS).
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.editing.reads import DistinctChunk, ReadTally, read_chunks
+
+
+@dataclass(frozen=True)
+class ReadingRequest:
+    """What the child reads: the files and the read filters of
+    :func:`~pmpath.evidence.editing.reads.read_chunks`."""
+
+    r1: Path
+    r2: Path | None
+    min_base_quality: int
+    min_mean_quality: float
+    max_unknown_fraction: float
+    chunk_reads: int
+
+
+def distinct_chunks(request: ReadingRequest, tally: ReadTally) -> Iterator[DistinctChunk]:
+    """Yield the chunks of ``request`` (in this process), updating ``tally``."""
+    return read_chunks(
+        request.r1,
+        request.r2,
+        tally,
+        min_base_quality=request.min_base_quality,
+        min_mean_quality=request.min_mean_quality,
+        max_unknown_fraction=request.max_unknown_fraction,
+        chunk_reads=request.chunk_reads,
+    )
+
+
+def serve(source: IO[bytes], sink: IO[bytes]) -> None:
+    """The child's main loop: read a :class:`ReadingRequest` from ``source``, write
+    ("chunk", DistinctChunk) messages then ("done", ReadTally), or ("invalid", message) for bad
+    input, or ("error", description), to ``sink``."""
+    request: ReadingRequest = pickle.load(source)
+    tally = ReadTally()
+    try:
+        for chunk in distinct_chunks(request, tally):
+            pickle.dump(("chunk", chunk), sink, protocol=pickle.HIGHEST_PROTOCOL)
+            sink.flush()
+        message: tuple[str, Any] = ("done", tally)
+    except InvalidInputError as exc:
+        message = ("invalid", str(exc))
+    except BrokenPipeError:  # the parent stopped reading: nothing to say
+        return
+    except Exception as exc:  # handed to the parent, which raises it
+        message = ("error", f"{type(exc).__name__}: {exc}")
+    pickle.dump(message, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    sink.flush()
+
+
+_CHILD = (
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from pmpath.evidence.editing.reader import serve; "
+    "serve(sys.stdin.buffer, sys.stdout.buffer)"
+)
+
+
+class ReaderProcess:
+    """A child process reading one sample (:func:`serve`); iterate it for the chunks, then read
+    :attr:`tally`. Use as a context manager: leaving it stops the child."""
+
+    def __init__(self, request: ReadingRequest) -> None:
+        import pmpath
+
+        root = str(Path(pmpath.__file__).resolve().parents[1])  # this very source tree
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  # closed by __exit__
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD.format(root=root)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+            )
+        except OSError:
+            self._stderr.close()
+            raise
+        assert self._process.stdin is not None and self._process.stdout is not None
+        pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self._process.stdin.close()
+        self._output = self._process.stdout
+        self.tally: ReadTally | None = None
+
+    def __iter__(self) -> Iterator[DistinctChunk]:
+        while True:
+            try:
+                kind, body = pickle.load(self._output)
+            except EOFError:  # the child died without a word
+                self._process.wait()
+                self._stderr.seek(0)
+                said = self._stderr.read().decode(errors="replace").strip().splitlines()
+                raise RuntimeError(
+                    f"the editing reader process stopped (exit {self._process.returncode}): "
+                    f"{said[-1] if said else 'no message'}"
+                ) from None
+            if kind == "chunk":
+                yield body
+            elif kind == "done":
+                self.tally = body
+                return
+            elif kind == "invalid":
+                raise InvalidInputError(body)
+            else:
+                raise RuntimeError(f"the editing reader process failed: {body}")
+
+    def __enter__(self) -> ReaderProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._output.close()
+        self._stderr.close()
