@@ -164,13 +164,11 @@ def test_search_reads_only_the_near_seeds_buckets(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("n_rule", ["skip", "mismatch"])
-def test_compiled_and_numpy_index_searches_agree(tmp_path: Path, n_rule: str) -> None:
-    """More than NUMPY_MAX_GUIDES guides go through the compiled loop; the same guides one at a
-    time through numpy, and the scan, give the same sites."""
-    from pmpath.evidence.offtarget.index import NUMPY_MAX_GUIDES
-
+def test_guides_together_in_threads_and_one_at_a_time_agree(tmp_path: Path, n_rule: str) -> None:
+    """Six guides searched together (in 2 threads), the same guides one at a time, and the
+    scan give the same sites."""
     rng = np.random.default_rng(11)
-    guides = [GUIDE] + ["".join(rng.choice(list("ACGT"), 20)) for _ in range(NUMPY_MAX_GUIDES + 1)]
+    guides = [GUIDE] + ["".join(rng.choice(list("ACGT"), 20)) for _ in range(5)]
     chars = list("".join(rng.choice(list("ACGT"), 60_000)))
     for i, g in enumerate(guides):
         site = _mutate(g, list(range(i % 5))) + "TGG"
@@ -183,6 +181,9 @@ def test_compiled_and_numpy_index_searches_agree(tmp_path: Path, n_rule: str) ->
     write_fasta(fasta, records)
     build_site_index(fasta, tmp_path / "g.idx", pam="NGG")
     loaded = load_index(tmp_path / "g.idx")
+    named = [Guide(name=f"g{i}", sequence=g) for i, g in enumerate(guides)]
+    together = search_index(loaded, named, max_mismatches=4, genome_n=n_rule, threads=2)  # type: ignore[arg-type]
+    assert {_key(h) for h in together} == indexed
     one_by_one = set()
     for i, g in enumerate(guides):
         for h in search_index(

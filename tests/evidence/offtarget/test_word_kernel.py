@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pmpath.evidence.offtarget.genome import Genome, encode, write_fasta
-from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, search_genome
+from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, scan_genome
 from tests.evidence.offtarget.bruteforce import Key, brute_force, revcomp
 
 GUIDES = ["GACCCACACCGGAGGTGTAG", "TTGCAGTCCAGATCCGAAGT", "ACGGATCCTAGGCTA"]
@@ -72,8 +72,10 @@ def test_word_kernel_equals_brute_force(
     write_fasta(path, records, line_bp=70)
     settings = ScanSettings(pam=pam, pam_side=side, max_mismatches=4, genome_n=genome_n)  # type: ignore[arg-type]
     guides = [Guide(name=f"g{i}", sequence=s) for i, s in enumerate(GUIDES)]
-    assert SiteFinder(guides, settings)._fast is not None  # the one-word kernel runs
-    hits = search_genome(Genome(path), guides, settings, block_bp=1500, threads=2)
+    finder = SiteFinder(guides, settings)
+    assert finder._fast is not None  # the one-word kernel runs (not the letter scan)
+    finder._letters = None
+    hits = scan_genome(Genome(path), finder, block_bp=1500, threads=2)
     for i, guide in enumerate(GUIDES):
         expected = brute_force(records, guide, pam, 4, pam_side=side, genome_n=genome_n)
         assert _keys(hits, i) == expected, guide

@@ -26,20 +26,22 @@ File layout (format 2; written by :func:`build_index`'s caller, read by :func:`l
 magic line, the arrays (64-byte aligned), then a JSON header and its length and the magic again;
 the header names each array's dtype, offset and length, the PAM, the guide length, the seed, the
 contigs, the genome's name, size and sha256 (computed while building, in the same pass), and the
-sha256 of the array bytes. Arrays are memory-mapped read-only when searched (numpy), so a search
-reads the seed table and the buckets it needs, never the FASTA nor the whole index. Building is
-one pass over the FASTA that spools the sites into 64 files by the seed's first 3 bases, then
-sorts each file by seed (numpy's stable sort keeps genome order within a seed). numba compiles
-the search loop of many guides (like :mod:`.kernel`).
+sha256 of the array bytes. A search reads the seed table and, with ``os.preadv``, the words of
+the buckets it needs (never the FASTA nor the whole index; the other arrays only at the hits,
+memory-mapped); each guide's sites are tested with numpy, guides in threads. Building is one pass
+over the FASTA that spools the sites into 64 files by the seed's first 3 bases, then sorts each
+file by seed (numpy's stable sort keeps genome order within a seed).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +76,7 @@ class SiteIndex:
     """An index loaded for searching: its header and its (memory-mapped) arrays."""
 
     header: dict[str, Any]
+    path: Path
     word: npt.NDArray[np.uint64]
     contig: npt.NDArray[np.uint16]
     start: npt.NDArray[np.uint32]
@@ -327,7 +330,7 @@ def load_index(path: Path) -> SiteIndex:
         arrays[name] = np.memmap(
             path, dtype=spec["dtype"], mode="r", offset=spec["offset"], shape=(spec["count"],)
         )
-    return SiteIndex(header=header, **arrays)
+    return SiteIndex(header=header, path=path, **arrays)
 
 
 def search_index(
@@ -360,20 +363,56 @@ def search_index(
             care[g] |= np.uint64(1 << (2 * d))
     shift = np.uint64(int(header["seed_shift"]))
     seeds = (patterns >> shift) & np.uint64(4 ** int(header["seed_bases"]) - 1)
-    if len(guides) <= NUMPY_MAX_GUIDES:
-        sites, which, mms = _search_numpy(index, patterns, care, seeds, max_mismatches, genome_n)
-    else:
-        sites, which, mms = _search_compiled(
-            index, patterns, care, seeds, max_mismatches, genome_n, threads
-        )
+    parts = max(1, min(threads, len(guides)))
+    with path_reader(index) as read:
+
+        def run(g: int) -> _Found:
+            return _search_guide(index, read, g, patterns[g], care[g], seeds[g],
+                                 max_mismatches, genome_n)  # fmt: skip
+
+        if parts == 1:
+            found = [run(g) for g in range(len(guides))]
+        else:
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                found = list(pool.map(run, range(len(guides))))
+    sites = np.concatenate([f[0] for f in found])
+    which = np.concatenate([f[1] for f in found])
+    mms = np.concatenate([f[2] for f in found])
     return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
 
 
-NUMPY_MAX_GUIDES = 4
-"""Up to this many guides the index is searched with numpy (vectorised per guide, no JIT to
-load); more go through the compiled loop (guides shared among threads)."""
-
 _Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]
+_Reader = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.uint64]]
+
+MERGE_GAP_SITES = 512
+"""Buckets closer than this many sites (4 KiB of words) are read in one call (the sites
+between them are tested too: their seeds are too far from the guide's to be hits)."""
+
+
+@contextmanager
+def path_reader(index: SiteIndex) -> Iterator[_Reader]:
+    """Yield a function that returns the words of sites ``lo[i] <= site < hi[i]`` (ranges in
+    order), read with ``os.preadv`` straight into one array: only those bytes are read, and,
+    unlike the memory map, no neighbouring page of the file is mapped into the process."""
+    offset = int(index.header["arrays"]["word"]["offset"])
+    fd = os.open(index.path, os.O_RDONLY)
+
+    def read(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        words = np.empty(int((hi - lo).sum()), np.uint64)
+        view = memoryview(words.view(np.uint8).data)
+        at = 0
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            size = 8 * (b - a)
+            got = os.preadv(fd, [view[at : at + size]], offset + 8 * a)
+            if got != size:
+                raise InvalidInputError(f"{index.path}: truncated site index")
+            at += size
+        return words
+
+    try:
+        yield read
+    finally:
+        os.close(fd)
 
 
 def _near_seeds(seed: np.uint64, n_seeds: int, max_mm: int) -> npt.NDArray[np.int64]:
@@ -383,88 +422,47 @@ def _near_seeds(seed: np.uint64, n_seeds: int, max_mm: int) -> npt.NDArray[np.in
     return np.flatnonzero(distance <= max_mm)
 
 
-def _search_numpy(
+def _search_guide(
     index: SiteIndex,
-    patterns: npt.NDArray[np.uint64],
-    care: npt.NDArray[np.uint64],
-    seeds: npt.NDArray[np.uint64],
+    read: _Reader,
+    g: int,
+    pattern: np.uint64,
+    care: np.uint64,
+    seed: np.uint64,
     max_mm: int,
     genome_n: str,
 ) -> _Found:
-    """Return (site, guide, mismatches) of every hit, the compiled loop's rule with numpy: the
-    sites of each guide's near seeds gathered, then tested."""
-    fold = np.uint64(FOLD)
+    """Return (site, guide ``g``, mismatches) of every hit of one guide: the buckets of its near
+    seeds read (merged where close), each site tested (numpy; the loops release the GIL, so
+    guides run in threads)."""
     bucket = np.asarray(index.bucket)
+    near = _near_seeds(seed, len(bucket) - 1, max_mm)
+    lo, hi = bucket[near], bucket[near + 1]
+    full = hi > lo
+    lo, hi = lo[full], hi[full]
+    if len(lo) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
+    apart = np.flatnonzero(lo[1:] - hi[:-1] > MERGE_GAP_SITES) + 1
+    lo = lo[np.concatenate([[0], apart])]
+    hi = hi[np.concatenate([apart - 1, [len(hi) - 1]])]
+    size = hi - lo
+    site = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(
+        lo - (np.cumsum(size) - size), size
+    )
+    x = read(lo, hi) ^ pattern
+    x = (x | (x >> np.uint64(1))) & np.uint64(FOLD) & care
+    mm = np.bitwise_count(x).astype(np.int32)
     n_site = np.asarray(index.n_site)
-    out: list[_Found] = []
-    for g in range(len(patterns)):
-        near = _near_seeds(seeds[g], len(bucket) - 1, max_mm)
-        lo, hi = bucket[near], bucket[near + 1]
-        size = hi - lo
-        total = int(size.sum())
-        site = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(size) - size), size)
-        x = np.asarray(index.word[site]) ^ patterns[g]
-        x = (x | (x >> np.uint64(1))) & fold & care[g]
-        mm = np.bitwise_count(x).astype(np.int32)
-        if len(n_site):
-            at = np.minimum(np.searchsorted(n_site, site), len(n_site) - 1)
-            with_n = np.flatnonzero(n_site[at] == site)
-            if genome_n == "skip":
-                mm[with_n] = max_mm + 1
-            else:
-                n_bits = np.asarray(index.n_mask[at[with_n]]) & care[g]
-                mm[with_n] = np.bitwise_count(x[with_n] | n_bits).astype(np.int32)
-        hit = np.flatnonzero(mm <= max_mm)
-        out.append((site[hit], np.full(len(hit), g, np.int32), mm[hit]))
-    return (
-        np.concatenate([o[0] for o in out]),
-        np.concatenate([o[1] for o in out]),
-        np.concatenate([o[2] for o in out]),
-    )
-
-
-def _search_compiled(
-    index: SiteIndex,
-    patterns: npt.NDArray[np.uint64],
-    care: npt.NDArray[np.uint64],
-    seeds: npt.NDArray[np.uint64],
-    max_mm: int,
-    genome_n: str,
-    threads: int,
-) -> _Found:
-    """Return (site, guide, mismatches) of every hit from :func:`.kernel.search_buckets`, the
-    guides split among ``threads`` threads."""
-    from pmpath.evidence.offtarget.kernel import search_buckets
-
-    n_guides = len(patterns)
-    parts = max(1, min(threads, n_guides, 64))
-    bounds = [n_guides * i // parts for i in range(parts + 1)]
-
-    def run(part: int) -> _Found:
-        lo, hi = bounds[part], bounds[part + 1]
-        cap = 1024 * (hi - lo)
-        while True:
-            site = np.empty(cap, np.int64)
-            guide = np.empty(cap, np.int32)
-            mm = np.empty(cap, np.int32)
-            found = search_buckets(
-                index.word, index.bucket, index.n_site, index.n_mask, patterns[lo:hi],
-                care[lo:hi], seeds[lo:hi], max_mm, genome_n == "mismatch", site, guide, mm,
-            )  # fmt: skip
-            if found <= cap:
-                return site[:found], guide[:found] + np.int32(lo), mm[:found]
-            cap = found
-
-    if parts == 1:
-        results = [run(0)]
-    else:
-        with ThreadPoolExecutor(max_workers=parts) as pool:
-            results = list(pool.map(run, range(parts)))
-    return (
-        np.concatenate([r[0] for r in results]),
-        np.concatenate([r[1] for r in results]),
-        np.concatenate([r[2] for r in results]),
-    )
+    if len(n_site):
+        at = np.minimum(np.searchsorted(n_site, site), len(n_site) - 1)
+        with_n = np.flatnonzero(n_site[at] == site)
+        if genome_n == "skip":
+            mm[with_n] = max_mm + 1
+        else:
+            n_bits = np.asarray(index.n_mask[at[with_n]]) & care
+            mm[with_n] = np.bitwise_count(x[with_n] | n_bits).astype(np.int32)
+    hit = np.flatnonzero(mm <= max_mm)
+    return site[hit], np.full(len(hit), g, np.int32), mm[hit]
 
 
 def _hits(

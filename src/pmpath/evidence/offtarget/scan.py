@@ -180,7 +180,7 @@ class _WordGroup:
     variant: np.ndarray
 
 
-LETTER_SCAN_MAX_GUIDES = 4
+LETTER_SCAN_MAX_GUIDES = 6
 """Up to this many guides an unbulged scan of a plain FASTA compares the file's letters
 directly (:func:`.kernel.scan_ascii`, whose cost grows with the guides); more go through the
 packed-word kernel, which tests all guides at once after one PAM test."""
@@ -876,7 +876,7 @@ def scan_genome(
     *,
     threads: int | None = None,
     progress: ProgressCallback | None = None,
-    block_bp: int = 16 << 20,
+    block_bp: int = 8 << 20,
     on_window: Callable[[str, int, CodeArray, int], None] | None = None,
     overlap_bp: int = 0,
 ) -> list[Hit]:
@@ -941,7 +941,7 @@ def _scan_letters(
     tail = b""
     pool = ThreadPoolExecutor(max_workers=2) if threads > 1 else None
     try:
-        pieces = genome.letter_pieces(max(min(piece_bytes, 16 << 20), 64))
+        pieces = genome.letter_pieces(max(min(2 * piece_bytes, 16 << 20), 64))
         for number, name, letters, fraction in _prefetch(pieces):
             if number != record:
                 record, contig_bp, tail = number, 0, b""
