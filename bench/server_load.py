@@ -52,6 +52,8 @@ CASE = sample.DEMO_CASE
 REVIEW_CASE = "CASE-BENCH-REVIEW"
 REVIEW_PLATFORM = "PLAT-BENCH-REVIEW"
 READS = ("case page", "assessment")
+POSTGRES_CONNECTIONS = 120
+"""Enough for two server processes' pools (20 kept + 30 more each) and the checks."""
 MIX = {"case page": 45, "assessment": 45, "review": 5, "adverse event": 5}
 """Relative weights of the four requests (reads dominate, as in a team's day)."""
 
@@ -387,7 +389,10 @@ def main() -> int:
         weights = dict(part.split("=") for part in args.mix.split(","))
         MIX.clear()
         MIX.update({name.replace("_", " "): int(w) for name, w in weights.items()})
-    with throwaway_postgres() as admin_url, tempfile.TemporaryDirectory() as folder:
+    with (
+        throwaway_postgres(max_connections=POSTGRES_CONNECTIONS) as admin_url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         url = _create_database(admin_url, "pmpath_bench")
         env = {**os.environ, "PMPATH_DATABASE_URL": url}
         os.environ["PMPATH_DATABASE_URL"] = url

@@ -41,8 +41,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Start a PostgreSQL server; yield its admin URL; stop it and delete its files."""
+def throwaway_postgres(max_connections: int = 50) -> Iterator[str]:
+    """Start a PostgreSQL server accepting ``max_connections``; yield its admin URL; stop it
+    and delete its files."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise RuntimeError(
@@ -79,7 +80,8 @@ def throwaway_postgres() -> Iterator[str]:
         )
         options = (
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            "-c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={max_connections}"
         )
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
         try:

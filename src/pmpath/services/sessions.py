@@ -86,13 +86,21 @@ def current_user(store: Store, token: SessionToken | None) -> User:
     """
     if token is None:
         raise NotLoggedInError(NOT_LOGGED_IN)
-    now = datetime.now(UTC)
     with Reader(store, privileged=True) as reader:
         session = reader.get(LoginSession, token.session_id)
         user = None if session is None else reader.get(User, session.user_id)
+    return session_holder(session, user, token, datetime.now(UTC))
+
+
+def session_holder(
+    session: LoginSession | None, user: User | None, token: SessionToken, now: datetime
+) -> User:
+    """Return ``user`` if ``session`` (as read, with its user) is ``token``'s and valid at
+    ``now`` (see :func:`current_user`); NotLoggedInError otherwise."""
     if (
         session is None
         or user is None
+        or session.id != token.session_id
         or not hmac.compare_digest(session.token_sha256, sha256_hex(token.token))
     ):
         raise NotLoggedInError(NOT_LOGGED_IN)

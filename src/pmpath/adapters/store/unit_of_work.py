@@ -119,6 +119,17 @@ class Reader:
         rows = self.connection.execute(query.order_by(spec.table.c.id)).all()
         return [self._to_model(spec, row) for row in rows]
 
+    def ids_where(self, model: type[Entity], field: str, values: list[str]) -> list[str]:
+        """Return the ids of the records of type ``model`` whose ``field`` is one of
+        ``values`` (ids only: the records are not read)."""
+        spec = self._spec(model)
+        if field not in spec.table.c:
+            raise InvalidInputError(f"{spec.type_name} has no field {field!r}")
+        if not values:
+            return []
+        query = select(spec.table.c.id).where(spec.table.c[field].in_(values))
+        return [str(row[0]) for row in self.connection.execute(query.order_by(spec.table.c.id))]
+
     def audit_events(
         self,
         entity_type: str | None = None,
@@ -143,6 +154,39 @@ class Reader:
         row is missing (it was deleted outside pmpath)."""
         row = self.connection.execute(select(audit_head).where(audit_head.c.id == 1)).first()
         return None if row is None else (int(row.seq), str(row.hash))
+
+    def changes_since(
+        self, seq: int, fields: tuple[str, ...], limit: int
+    ) -> list[tuple[int, str, str, str, str, frozenset[str]]]:
+        """Return the audit events after event ``seq``, oldest first, at most ``limit``, each
+        as (seq, prev_hash, hash, entity_type, entity_id, the values ``fields`` take in its
+        before and after images), reading only those fields of the images."""
+        images = (audit_events.c.before, audit_events.c.after)
+        columns = [image[name].as_string() for name in fields for image in images]
+        query = (
+            select(
+                audit_events.c.seq,
+                audit_events.c.prev_hash,
+                audit_events.c.hash,
+                audit_events.c.entity_type,
+                audit_events.c.entity_id,
+                *columns,
+            )
+            .where(audit_events.c.seq > seq)
+            .order_by(audit_events.c.seq)
+            .limit(limit)
+        )
+        return [
+            (
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                frozenset(v for v in r[5:] if v),
+            )
+            for r in self.connection.execute(query)
+        ]
 
     def image(self, record: Entity) -> dict[str, Any]:
         """Return the record as the audit log shows it: JSON, restricted fields as HMACs."""

@@ -4,13 +4,14 @@ the user behind the bearer token.
 One :class:`~pmpath.adapters.store.Store` per application lives on ``app.state.store`` (its
 engine pools connections for every request); :func:`bearer_user` resolves an
 ``Authorization: Bearer`` token (a pmpath login session, :mod:`pmpath.services.sessions`)
-against the database on every request.
+against the database on every request (the session as read at the request's audit head,
+:mod:`.memo`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -65,7 +66,8 @@ def access_token(session_id: str, token: str) -> str:
 
 def bearer_user(request: Request, token: Annotated[str | None, Depends(_oauth2)] = None) -> User:
     """Return the active user whose open, unexpired session the bearer token is; 401 if none."""
-    from pmpath.services.sessions import NotLoggedInError, SessionToken, current_user
+    from pmpath.interfaces.server.memo import session_user
+    from pmpath.services.sessions import NotLoggedInError, SessionToken, session_holder
 
     if not token:
         raise _unauthorized(UNAUTHENTICATED)
@@ -73,9 +75,10 @@ def bearer_user(request: Request, token: Annotated[str | None, Depends(_oauth2)]
     if not session_id or not secret:
         raise _unauthorized("invalid bearer token: get a new one from POST " + TOKEN_URL)
     try:
-        return current_user(
-            get_store(request), SessionToken(session_id=session_id, token=secret, username="")
-        )
+        store = get_store(request)
+        session, user = session_user(request, store, session_id)
+        token_of = SessionToken(session_id=session_id, token=secret, username="")
+        return session_holder(session, user, token_of, datetime.now(UTC))
     except NotLoggedInError as exc:
         message = str(exc).replace("run pmpath login USER", f"get a new token from {TOKEN_URL}")
         raise _unauthorized(message) from None

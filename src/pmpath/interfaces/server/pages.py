@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -40,6 +39,7 @@ from pmpath.domain.models import EvidenceItem, Platform
 from pmpath.domain.teams import FINISHED_STATES
 from pmpath.interfaces.server import pages_figures
 from pmpath.interfaces.server.deps import get_store
+from pmpath.interfaces.server.memo import ViewCache, request_head, require_visible, views_of
 from pmpath.interfaces.server.pages_session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -56,7 +56,7 @@ from pmpath.interfaces.server.pages_session import (
     viewer,
     with_security_headers,
 )
-from pmpath.interfaces.server.pages_views import ViewCache, case_view
+from pmpath.interfaces.server.pages_views import case_view
 from pmpath.pathway.policy import Policy
 from pmpath.services import analyses, assessment, organizations, sessions
 from pmpath.services.audit import audit_log
@@ -316,9 +316,10 @@ def case_page(
 ) -> Response:
     """The five-element board of a case under a policy, with pending evidence and signing."""
     who = viewer(request)
-    organizations.require_visible(who.store, who.user.id, "case", case_id)
+    require_visible(request, who.store, who.user.id, "case", case_id)
     chosen = _policy(policy)
-    view = case_view(_views(request), who.store, case_id, chosen, actor=who.user.id)
+    head = request_head(request, who.store)
+    view = case_view(_views(request), who.store, case_id, chosen, actor=who.user.id, head=head)
     board = view.board
     differences: list[dict[str, Any]] = []
     other = None
@@ -342,18 +343,9 @@ def case_page(
     return _render(request, "case.html", context, who=who)
 
 
-_views_lock = threading.Lock()
-
-
 def _views(request: Request) -> ViewCache:
-    """The application's cache of case views (made on first use)."""
-    state = request.app.state
-    with _views_lock:
-        cache = getattr(state, "pmpath_page_views", None)
-        if not isinstance(cache, ViewCache):
-            cache = ViewCache()
-            state.pmpath_page_views = cache
-        return cache
+    """The application's cache of case views."""
+    return views_of(request.app)
 
 
 def _differences(ours: list[Any], theirs: list[Any]) -> list[dict[str, Any]]:

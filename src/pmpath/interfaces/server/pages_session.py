@@ -4,8 +4,8 @@ The cookie holds the pmpath login session (``pmpath.services.sessions``: a 256-b
 only as its sha256) as ``SESSION_ID.TOKEN``; it is ``HttpOnly`` (no script reads it),
 ``SameSite=Strict`` (no other site's page sends it) and ``Secure`` when the page was served over
 https (or a TLS proxy says so in ``X-Forwarded-Proto``). Every request resolves the user from
-it against the database (``current_user``), so a logout, an expiry, a password change or a
-disabled account ends the page session at once.
+it against the database (the session as stored at the request's audit head, :mod:`.memo`), so
+a logout, an expiry, a password change or a disabled account ends the page session at once.
 
 CSRF (OWASP ASVS 4.0 V4.2.2): every form that changes something carries a token equal to
 HMAC-SHA256 keyed by the session token over the session id. It is bound to the login session,
@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
@@ -26,7 +27,8 @@ from pmpath.adapters.store import Store
 from pmpath.domain.errors import PermissionDeniedError
 from pmpath.domain.models import User
 from pmpath.interfaces.server.deps import get_store
-from pmpath.services.sessions import NotLoggedInError, SessionToken, current_user
+from pmpath.interfaces.server.memo import session_user
+from pmpath.services.sessions import NotLoggedInError, SessionToken, session_holder
 
 SESSION_COOKIE = "pmpath_session"
 LOGIN_CSRF_COOKIE = "pmpath_login_csrf"
@@ -92,7 +94,8 @@ def viewer(request: Request) -> Viewer:
     if token is None:
         raise LoginRequired
     try:
-        user = current_user(store, token)
+        session, user_read = session_user(request, store, token.session_id)
+        user = session_holder(session, user_read, token, datetime.now(UTC))
     except NotLoggedInError:
         raise LoginRequired from None
     return Viewer(store=store, user=user, token=token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -22,6 +23,13 @@ from pmpath.interfaces.server.api.schemas import (
     records_out,
 )
 from pmpath.interfaces.server.deps import ApiUser, SettingsDep, StoreDep
+from pmpath.interfaces.server.memo import (
+    cached,
+    case_scope,
+    request_head,
+    require_visible,
+    views_of,
+)
 from pmpath.services import analyses, assessment, jobs, organizations
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -59,33 +67,43 @@ def _pending(item: EvidenceItem) -> PendingEvidence:
 
 @router.get("/{case_id}/assessment", response_model=CaseAssessmentOut)
 def case_assessment(
-    case_id: str, store: StoreDep, user: ApiUser, policy: PolicyQuery = None
+    request: Request, case_id: str, store: StoreDep, user: ApiUser, policy: PolicyQuery = None
 ) -> CaseAssessmentOut:
     """The five-element board from the accepted evidence, the items pending review and the
     board if they were accepted, as ``pmpath case assess --json`` prints it. Like that command
-    it stores the assessment when it is new (a changed policy or accepted evidence)."""
-    visible(store, user, "case", case_id)
+    it stores the assessment when it is new (a changed policy or accepted evidence). The
+    answer is kept while the audit log has not moved (nothing it reads can have changed; who
+    may see the case is checked on every request)."""
+    require_visible(request, store, user.id, "case", case_id)
     chosen = shipped_policy(policy)
-    outcome = assessment.assess(store, case_id, chosen, actor=user.id)
-    inherited = assessment.case_inheritance(store, case_id, chosen, outcome.decision)
-    decision = outcome.decision
-    return CaseAssessmentOut(
-        case_id=case_id,
-        assessment_id=outcome.assessment.id,
-        policy_version=outcome.assessment.policy_version,
-        created=outcome.created,
-        eligible=decision.eligible,
-        elements=[d.model_dump(mode="json") for d in decision.elements],
-        inherited=inherited.model_dump(mode="json"),
-        pending_evidence=[_pending(item) for item in outcome.pending],
-        if_accepted=None
-        if outcome.if_accepted is None
-        else DecisionOut(
-            eligible=outcome.if_accepted.eligible,
-            elements=[d.model_dump(mode="json") for d in outcome.if_accepted.elements],
-        ),
-        n_auto_accepted=outcome.n_auto_accepted,
-    )
+
+    def build() -> CaseAssessmentOut:
+        outcome = assessment.assess(store, case_id, chosen, actor=user.id)
+        inherited = assessment.case_inheritance(store, case_id, chosen, outcome.decision)
+        decision = outcome.decision
+        return CaseAssessmentOut(
+            case_id=case_id,
+            assessment_id=outcome.assessment.id,
+            policy_version=outcome.assessment.policy_version,
+            created=outcome.created,
+            eligible=decision.eligible,
+            elements=[d.model_dump(mode="json") for d in decision.elements],
+            inherited=inherited.model_dump(mode="json"),
+            pending_evidence=[_pending(item) for item in outcome.pending],
+            if_accepted=None
+            if outcome.if_accepted is None
+            else DecisionOut(
+                eligible=outcome.if_accepted.eligible,
+                elements=[d.model_dump(mode="json") for d in outcome.if_accepted.elements],
+            ),
+            n_auto_accepted=outcome.n_auto_accepted,
+        )
+
+    # an answer that stored a new assessment moved the head, so it is never served again
+    key = ("api-assessment", case_id, chosen.policy_id)
+    head = request_head(request, store)
+    scope = partial(case_scope, store, case_id)
+    return cached(views_of(request.app), store, key, build, head, scope)
 
 
 @router.get("/{case_id}/evidence", response_model=list[EvidenceSummary])

@@ -1,0 +1,196 @@
+"""The server's cache (``interfaces.server.memo``): what it serves is always what reading the
+records again gives, on both backends, and a write on another platform does not rebuild it."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime
+
+from pmpath.adapters.store import Reader, Store, UnitOfWork
+from pmpath.domain.enums import (
+    AdverseEventOutcome,
+    Causality,
+    Element,
+    EvidenceKind,
+    EvidenceStatus,
+    SignatureMeaning,
+)
+from pmpath.domain.models import (
+    AdverseEvent,
+    Case,
+    EvidenceItem,
+    Product,
+    Signature,
+    User,
+    new_id,
+)
+from pmpath.domain.teams import Organization, OrganizationKind
+from pmpath.interfaces.server.memo import ViewCache, audit_head, cached, platform_scope
+from tests import factories
+
+
+def _two_platforms(store: Store) -> None:
+    product = next(e for e in factories.all_entities() if isinstance(e, Product))
+    with UnitOfWork(store, actor="setup", reason="setup") as uow:
+        uow.add(factories.platform())
+        uow.add(factories.platform(id="PLAT-2", name="OTHER"))
+        uow.add(factories.disease())
+        uow.add(factories.patient())
+        uow.add(product)
+        uow.add(product.model_copy(update={"id": "PROD-2", "platform_id": "PLAT-2"}))
+        uow.add(factories.case())
+        uow.add(factories.case(id="CASE-2", product_id="PROD-2"))
+        uow.add(User(id="qa", display_name="QA", roles=["sponsor_qa"], public_key_ed25519="a" * 64))
+        uow.commit()
+
+
+def _truth(store: Store) -> tuple[tuple[str, ...], ...]:
+    """What a view of PLAT-1 shows, read directly (an oracle sharing no code with the cache):
+    its cases, their evidence with review state, adverse events and signatures on them."""
+    with Reader(store) as reader:
+        cases = sorted(
+            c.id
+            for p in reader.find(Product, platform_id="PLAT-1")
+            for c in reader.find(Case, product_id=p.id)
+        )
+        evidence = [e for c in cases for e in reader.find(EvidenceItem, case_id=c)]
+        events = [a.id for c in cases for a in reader.find(AdverseEvent, case_id=c)]
+        signed = {e.id for e in evidence}
+        signatures = [s.id for s in reader.find(Signature) if s.record_id in signed]
+    return (
+        tuple(cases),
+        tuple(f"{e.id}:{e.status.value}" for e in evidence),
+        tuple(sorted(events)),
+        tuple(sorted(signatures)),
+    )
+
+
+def _adverse_event(store: Store, case_id: str, n: int) -> None:
+    with UnitOfWork(store, actor="qa", reason="adverse event") as uow:
+        uow.add(
+            AdverseEvent(
+                id=f"AE-{n}",
+                case_id=case_id,
+                term=f"term {n}",
+                serious=False,
+                onset_date_shifted=date(2024, 5, 1),
+                causality=Causality.UNLIKELY_RELATED,
+                outcome=AdverseEventOutcome.RECOVERED,
+                grade=1,
+            )
+        )
+        uow.commit()
+
+
+def _evidence(store: Store, case_id: str, n: int) -> EvidenceItem:
+    kind = EvidenceKind.VARIANT_CLASSIFICATION
+    parameters = {"kind": kind.value, "n": n}
+    item = EvidenceItem(
+        id=EvidenceItem.content_id(case_id, kind, {}, parameters),
+        case_id=case_id,
+        kind=kind,
+        element=Element.MOLECULAR_ABNORMALITY,
+        input_digests={},
+        parameters=parameters,
+        result={"n": n},
+        pmpath_version="test",
+        created_by="analyst",
+        created_at=datetime.now(UTC),
+        status=EvidenceStatus.RECORDED,
+    )
+    with UnitOfWork(store, actor="analyst", reason="test evidence") as uow:
+        stored = uow.add(item)
+        uow.commit()
+    return stored
+
+
+def _signature(store: Store, item: EvidenceItem) -> None:
+    with UnitOfWork(store, actor="qa", reason="signed") as uow:
+        uow.add(
+            Signature(
+                id=new_id("SIG"),
+                user_id="qa",
+                printed_name="QA",
+                meaning=SignatureMeaning.REVIEWED,
+                signed_at=datetime.now(UTC),
+                record_type="evidence",
+                record_id=item.id,
+                record_version=item.version,
+                record_sha256="0" * 64,
+                public_key_ed25519="a" * 64,
+                signature_ed25519="b" * 128,
+            )
+        )
+        uow.commit()
+
+
+def test_the_cache_serves_what_a_fresh_read_gives_and_skips_other_platforms(store: Store) -> None:
+    _two_platforms(store)
+    cache = ViewCache()
+    builds: list[int] = []
+
+    def view() -> tuple[tuple[str, ...], ...]:
+        def build() -> tuple[tuple[str, ...], ...]:
+            builds.append(1)
+            return _truth(store)
+
+        return cached(
+            cache, store, ("view", "PLAT-1"), build, scope=lambda: platform_scope(store, "PLAT-1")
+        )
+
+    assert view() == _truth(store) and len(builds) == 1
+    rng = random.Random(7)
+    items: dict[str, list[EvidenceItem]] = {"CASE-1": [], "CASE-2": []}
+    writes = {"PLAT-1": 0, "other": 0}
+    for n in range(40):
+        action = rng.choice(["ae", "evidence", "signature", "case", "organization"])
+        case_id = rng.choice(["CASE-1", "CASE-2"])
+        before = len(builds)
+        if action == "ae":
+            _adverse_event(store, case_id, n)
+        elif action == "evidence":
+            items[case_id].append(_evidence(store, case_id, n))
+        elif action == "signature" and items[case_id]:
+            _signature(store, rng.choice(items[case_id]))
+        elif action == "case":  # a new case, on either platform
+            product = "PROD-1" if case_id == "CASE-1" else "PROD-2"
+            with UnitOfWork(store, actor="setup", reason="a case") as uow:
+                uow.add(factories.case(id=f"CASE-N{n}", product_id=product))
+                uow.commit()
+        elif action == "organization":  # a record type no view is read from
+            with UnitOfWork(store, actor="admin", reason="an organization") as uow:
+                uow.add(Organization(id=f"ORG-N{n}", name=f"O{n}", kind=OrganizationKind.SPONSOR))
+                uow.commit()
+            case_id = "none"
+        else:
+            continue
+        touched = case_id == "CASE-1"
+        writes["PLAT-1" if touched else "other"] += 1
+        assert view() == _truth(store), (n, action, case_id)  # never stale
+        assert len(builds) == before + (1 if touched else 0), (n, action, case_id)
+    assert writes["other"] > 5 and writes["PLAT-1"] > 5
+    # once kept at the newest head, a hit reads nothing but the head
+    kept = cache.kept(("view", "PLAT-1"))
+    assert kept is not None and kept[0] == audit_head(store)
+
+
+def test_a_change_outside_the_scoped_types_rebuilds(store: Store) -> None:
+    """A change to a record a view might be read from but not tied to a platform (here a
+    patient) is taken to touch every view."""
+    _two_platforms(store)
+    cache = ViewCache()
+    builds: list[int] = []
+
+    def build() -> int:
+        builds.append(1)
+        return len(builds)
+
+    def view() -> int:
+        return cached(cache, store, ("v",), build, scope=lambda: platform_scope(store, "PLAT-2"))
+
+    assert view() == 1 and view() == 1
+    with UnitOfWork(store, actor="setup", reason="patient corrected") as uow:
+        patient = uow.require(type(factories.patient()), "PT-0000000001")
+        uow.update(patient.model_copy(update={"birth_date_shifted": date(2024, 3, 1)}))
+        uow.commit()
+    assert view() == 2
