@@ -41,7 +41,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -364,10 +363,11 @@ def search_index(
     shift = np.uint64(int(header["seed_shift"]))
     seeds = (patterns >> shift) & np.uint64(4 ** int(header["seed_bases"]) - 1)
     parts = max(1, min(threads, len(guides)))
-    with path_reader(index) as read:
+    reader = _IndexFile(index)
+    try:
 
         def run(g: int) -> _Found:
-            return _search_guide(index, read, g, patterns[g], care[g], seeds[g],
+            return _search_guide(index, reader, g, patterns[g], care[g], seeds[g],
                                  max_mismatches, genome_n)  # fmt: skip
 
         if parts == 1:
@@ -375,44 +375,54 @@ def search_index(
         else:
             with ThreadPoolExecutor(max_workers=parts) as pool:
                 found = list(pool.map(run, range(len(guides))))
-    sites = np.concatenate([f[0] for f in found])
-    which = np.concatenate([f[1] for f in found])
-    mms = np.concatenate([f[2] for f in found])
-    return _hits(index, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
+        sites = np.concatenate([f[0] for f in found])
+        which = np.concatenate([f[1] for f in found])
+        mms = np.concatenate([f[2] for f in found])
+        return _hits(index, reader, guides, sites, which, mms, span, proto_at, pam_at, length, pam)
+    finally:
+        reader.close()
 
 
 _Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]
-_Reader = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.uint64]]
-
 MERGE_GAP_SITES = 512
 """Buckets closer than this many sites (4 KiB of words) are read in one call (the sites
 between them are tested too: their seeds are too far from the guide's to be hits)."""
 
 
-@contextmanager
-def path_reader(index: SiteIndex) -> Iterator[_Reader]:
-    """Yield a function that returns the words of sites ``lo[i] <= site < hi[i]`` (ranges in
-    order), read with ``os.preadv`` straight into one array: only those bytes are read, and,
-    unlike the memory map, no neighbouring page of the file is mapped into the process."""
-    offset = int(index.header["arrays"]["word"]["offset"])
-    fd = os.open(index.path, os.O_RDONLY)
+class _IndexFile:
+    """Reads of an index file with ``os.preadv`` straight into arrays: only the bytes asked
+    for are read and, unlike the memory map, no neighbouring page of the file is mapped into
+    the process (a map's page faults map 64 KiB around each byte touched)."""
 
-    def read(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
-        words = np.empty(int((hi - lo).sum()), np.uint64)
-        view = memoryview(words.view(np.uint8).data)
+    def __init__(self, index: SiteIndex) -> None:
+        self.index = index
+        self.fd = os.open(index.path, os.O_RDONLY)
+
+    def _read(self, out: npt.NDArray[Any], spans: list[tuple[int, int]], name: str) -> None:
+        spec = self.index.header["arrays"][name]
+        size = np.dtype(spec["dtype"]).itemsize
+        view = memoryview(out.view(np.uint8).data)
         at = 0
-        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-            size = 8 * (b - a)
-            got = os.preadv(fd, [view[at : at + size]], offset + 8 * a)
-            if got != size:
-                raise InvalidInputError(f"{index.path}: truncated site index")
-            at += size
-        return words
+        for first, count in spans:
+            got = os.preadv(self.fd, [view[at : at + size * count]], spec["offset"] + size * first)
+            if got != size * count:
+                raise InvalidInputError(f"{self.index.path}: truncated site index")
+            at += size * count
 
-    try:
-        yield read
-    finally:
-        os.close(fd)
+    def words(self, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        """Return the words of sites ``lo[i] <= site < hi[i]``, the ranges one after another."""
+        out = np.empty(int((hi - lo).sum()), np.uint64)
+        self._read(out, list(zip(lo.tolist(), (hi - lo).tolist(), strict=True)), "word")
+        return out
+
+    def rows(self, name: str, sites: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        """Return array ``name`` at ``sites``."""
+        out = np.empty(len(sites), np.dtype(self.index.header["arrays"][name]["dtype"]))
+        self._read(out, [(site, 1) for site in sites.tolist()], name)
+        return out
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _near_seeds(seed: np.uint64, n_seeds: int, max_mm: int) -> npt.NDArray[np.int64]:
@@ -424,7 +434,7 @@ def _near_seeds(seed: np.uint64, n_seeds: int, max_mm: int) -> npt.NDArray[np.in
 
 def _search_guide(
     index: SiteIndex,
-    read: _Reader,
+    reader: _IndexFile,
     g: int,
     pattern: np.uint64,
     care: np.uint64,
@@ -446,27 +456,32 @@ def _search_guide(
     lo = lo[np.concatenate([[0], apart])]
     hi = hi[np.concatenate([apart - 1, [len(hi) - 1]])]
     size = hi - lo
-    site = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(
-        lo - (np.cumsum(size) - size), size
-    )
-    x = read(lo, hi) ^ pattern
-    x = (x | (x >> np.uint64(1))) & np.uint64(FOLD) & care
-    mm = np.bitwise_count(x).astype(np.int32)
+    x = reader.words(lo, hi)
+    np.bitwise_xor(x, pattern, out=x)
+    np.bitwise_or(x, x >> np.uint64(1), out=x)
+    np.bitwise_and(x, np.uint64(FOLD) & care, out=x)
+    mm = np.bitwise_count(x)
+    near_hit = np.flatnonzero(mm <= max_mm)  # N read as A: never more mismatches than true
+    ends = np.cumsum(size)
+    which = np.searchsorted(ends, near_hit, side="right")
+    site = lo[which] + near_hit - (ends[which] - size[which])
+    mm_hit = mm[near_hit].astype(np.int32)
     n_site = np.asarray(index.n_site)
-    if len(n_site):
+    if len(n_site) and len(site):
         at = np.minimum(np.searchsorted(n_site, site), len(n_site) - 1)
         with_n = np.flatnonzero(n_site[at] == site)
         if genome_n == "skip":
-            mm[with_n] = max_mm + 1
+            mm_hit[with_n] = max_mm + 1
         else:
             n_bits = np.asarray(index.n_mask[at[with_n]]) & care
-            mm[with_n] = np.bitwise_count(x[with_n] | n_bits).astype(np.int32)
-    hit = np.flatnonzero(mm <= max_mm)
-    return site[hit], np.full(len(hit), g, np.int32), mm[hit]
+            mm_hit[with_n] = np.bitwise_count(x[near_hit[with_n]] | n_bits).astype(np.int32)
+    hit = np.flatnonzero(mm_hit <= max_mm)
+    return site[hit], np.full(len(hit), g, np.int32), mm_hit[hit]
 
 
 def _hits(
     index: SiteIndex,
+    reader: _IndexFile,
     guides: list[Guide],
     sites: npt.NDArray[np.int64],
     which: npt.NDArray[np.int32],
@@ -479,13 +494,13 @@ def _hits(
 ) -> list[Hit]:
     """Return the hits (site numbers, guides, mismatches) as :class:`Hit` s, in genome order
     (contig, start, strand) then by guide."""
-    contig = np.asarray(index.contig[sites])
-    start = np.asarray(index.start[sites])
-    strand = np.asarray(index.strand[sites])
+    contig = reader.rows("contig", sites)
+    start = reader.rows("start", sites)
+    strand = reader.rows("strand", sites)
     order = np.lexsort((which, strand, start, contig))
     sites, which, mms = sites[order], which[order], mms[order]
     contig, start, strand = contig[order], start[order], strand[order]
-    words = np.asarray(index.word[sites])
+    words = reader.rows("word", sites)
     nmasks = np.zeros(len(sites), np.uint64)
     if len(index.n_site) and len(sites):
         at = np.minimum(np.searchsorted(index.n_site, sites), len(index.n_site) - 1)
