@@ -16,10 +16,12 @@ and 392 s (base editor), 1.44 GB peak.
     .venv/bin/python bench/editing_throughput.py --reads 100000 --paired  # 2 x 150, merged
     .venv/bin/python bench/editing_throughput.py --reads 100000 --error-end 0.01  # 0.1-1% errors
     .venv/bin/python bench/editing_throughput.py --keep DIR --previous /tmp/old/src  # side by side
+    .venv/bin/python bench/editing_throughput.py --previous /tmp/old/src --repeat 3  # alternated
 
-Peak memory: the command's own VmHWM, and the peak summed RSS and PSS of it and its worker
-processes (sampled every 50 ms; forked workers share pages with their parent, which RSS
-counts in each and PSS splits).
+Peak memory: the command's own VmHWM, and the peak summed RSS and PSS of it and its child
+processes (the process that reads the reads; sampled every 50 ms; RSS counts the shared library
+pages in each process, PSS splits them). On a shared machine, ``--repeat`` alternates the runs of
+this tree and the previous one and prints the median and best of each.
 """
 
 from __future__ import annotations
@@ -211,6 +213,12 @@ def main() -> None:
     parser.add_argument(
         "--error-end", type=float, default=0.005, help="error rate at the last cycle (0.005)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each release, alternated (median, best)"
+    )
+    parser.add_argument(
+        "--modes", default="nuclease,base-editor", help="modes to run (nuclease,base-editor)"
+    )
     args = parser.parse_args()
     a = amplicon()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="pmpath-bench-"))
@@ -240,22 +248,34 @@ def main() -> None:
         "nuclease": ["--mode", "nuclease", "--editor", "SpCas9"],
         "base-editor": ["--editor", "ABE8e", "--window", "4-8", "--target-position", "6"],
     }
+    modes = {mode: modes[mode] for mode in args.modes.split(",")}
     releases: list[tuple[str, Path | None]] = [("pmpath", None)]
     if args.previous is not None:
         releases.append(("previous", args.previous))
     for mode, extra in modes.items():
-        for release, source in releases:
-            out = folder / f"out-{mode}-{release}"
-            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            wall, rss_mb, tree_rss, tree_pss, answer = run(
-                [*pmpath, *common, *extra, "--out", str(out)], source
-            )
-            if source is None:
-                summary = answer
-            print(f"\n{mode} ({kind}, {release}): {n:,} reads in {wall:.1f} s = "
-                  f"{n / wall:,.0f} reads/s; peak RSS {rss_mb:,.0f} MiB (main process), "
-                  f"process tree peak RSS {tree_rss:,.0f} MiB / PSS {tree_pss:,.0f} MiB "
-                  f"(workers included); load average before {load}")  # fmt: skip
+        walls: dict[str, list[float]] = {release: [] for release, _ in releases}
+        for repeat in range(args.repeat):
+            for release, source in releases:  # alternated: both see the same load
+                out = folder / f"out-{mode}-{release}"
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                wall, rss_mb, tree_rss, tree_pss, answer = run(
+                    [*pmpath, *common, *extra, "--out", str(out)], source
+                )
+                walls[release].append(wall)
+                if source is None:
+                    summary = answer
+                print(f"\n{mode} ({kind}, {release}, run {repeat + 1}): {n:,} reads in "
+                      f"{wall:.1f} s = {n / wall:,.0f} reads/s; peak RSS {rss_mb:,.0f} MiB "
+                      f"(main process), process tree peak RSS {tree_rss:,.0f} MiB / PSS "
+                      f"{tree_pss:,.0f} MiB (reading process included); load average before "
+                      f"{load}")  # fmt: skip
+        if args.repeat > 1:
+            for release, times in walls.items():
+                best, median = min(times), sorted(times)[len(times) // 2]
+                print(
+                    f"{mode} ({release}): median {median:.1f} s = {n / median:,.0f} reads/s, "
+                    f"best {best:.1f} s = {n / best:,.0f} reads/s over {len(times)} runs"
+                )
         outcomes = summary["outcomes"]
         assert isinstance(outcomes, dict)
         print(f"  reads: {summary['reads']}")

@@ -37,6 +37,7 @@ or an indel plus several errors) go to WFA.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -284,11 +285,16 @@ MAX_SINGLE_GAP_MISMATCHES = (
 """Largest mismatch count (N excluded) at which the best one-gap alignment is provably optimal."""
 
 
-def _placement_ranks(kind: str, length: int, positions: int, cut: int) -> npt.NDArray[np.int64]:
-    """Return, for each gap start 0..positions-1, its rank in the cut-placement preference."""
+@functools.lru_cache(maxsize=1024)
+def _placement_ranks(kind: str, length: int, positions: int, cut: int) -> npt.NDArray[np.int32]:
+    """Return, for each gap start 0..positions-1, its rank in the cut-placement preference, an
+    end gap (overhang, early stop) first: it wins a tie, being no edit (read-only; kept for the
+    next chunk's reads of the same length)."""
     order = sorted(range(positions), key=lambda p: _placement_key(kind, p, length, cut))
-    ranks = np.empty(positions, dtype=np.int64)
+    ranks = np.empty(positions, dtype=np.int32)
     ranks[order] = np.arange(positions)
+    ranks[0], ranks[-1] = -2, -1
+    ranks.flags.writeable = False
     return ranks
 
 
@@ -333,8 +339,7 @@ def single_gap_batch(
     del step
     key += right.sum(axis=1, dtype=np.int32)[:, None]
     del right
-    ranks = _placement_ranks(kind, d, positions, cut).astype(np.int32)
-    ranks[0], ranks[-1] = -2, -1  # an end gap (overhang, early stop) wins a tie: not an edit
+    ranks = _placement_ranks(kind, d, positions, cut)
     scale = positions + 3  # the fewest mismatches first, then the rank
     key *= scale
     key += ranks

@@ -451,6 +451,10 @@ class _Engine:
             best_start[better] = starts[better]
             best_mismatches[better] = mismatches[better]
         ambiguous = (best_amplicon >= 0) & (second_penalty == best_penalty)
+        references = [g.sequence for g in self.geometries]
+        short = [length < self.settings.min_read_identity * g.length for g in self.geometries]
+        max_end_gap = self.settings.max_end_gap
+        fitted = 0
         for sequence, amplicon, start, misfits, tied in zip(
             members,
             best_amplicon.tolist(),
@@ -462,25 +466,24 @@ class _Engine:
             if amplicon < 0 or tied:
                 slow.append(sequence)
                 continue
-            reference = self.geometries[amplicon].sequence
+            reference = references[amplicon]
             alignment: ReadAlignment | None = single_gap_alignment(
                 sequence, reference, start, misfits
             )
             if start == 0 or start == min(length, len(reference)):  # a gap at an end
-                alignment = clip_ends(alignment, reference, self.settings.max_end_gap)  # type: ignore[arg-type]
+                alignment = clip_ends(alignment, reference, max_end_gap)  # type: ignore[arg-type]
             if alignment is None:  # an end deletion too long: the aligner decides
                 slow.append(sequence)
                 continue
-            if length < self.settings.min_read_identity * len(reference) and not self._passes(
-                sequence, amplicon, alignment
-            ):
+            if short[amplicon] and not self._passes(sequence, amplicon, alignment):
                 slow.append(sequence)
                 continue
             batch = batches[amplicon]
             batch[0].append(alignment.projection)
             batch[1].append(counts[sequence])
             batch[2].append(alignment.indels)
-            self.single_gap += 1
+            fitted += 1
+        self.single_gap += fitted
 
     def _fast_paths(
         self,

@@ -401,20 +401,28 @@ def _single_chunks(
     add_sequence, add_quality = sequences.append, qualities.append
     in_chunk = 0
     limit = min(MASK_BATCH, chunk_reads)
-    for record in _records(r1):
-        add_sequence(record.sequence)
-        add_quality(record.qualities)  # type: ignore[arg-type]  # FASTQ: never None
-        if len(sequences) >= limit:
-            tally.total += len(sequences)
-            in_chunk += len(sequences)
-            ends = in_chunk >= chunk_reads
-            if ends:
-                in_chunk = 0
-            yield sequences, qualities, ends
-            sequences, qualities = [], []
-            add_sequence, add_quality = sequences.append, qualities.append
-            limit = min(MASK_BATCH, chunk_reads - in_chunk)
+    with _open(r1) as reader:  # the records of :func:`_records`, without a generator per read
+        if isinstance(reader, dnaio.FastaReader):
+            raise InvalidInputError(f"{r1}: reads must be FASTQ (with qualities), not FASTA")
+        try:
+            for record in reader:
+                add_sequence(record.sequence)
+                add_quality(record.qualities)  # FASTQ: never None
+                if len(sequences) >= limit:
+                    tally.total += len(sequences)
+                    in_chunk += len(sequences)
+                    ends = in_chunk >= chunk_reads
+                    if ends:
+                        in_chunk = 0
+                    yield sequences, qualities, ends
+                    sequences, qualities = [], []
+                    add_sequence, add_quality = sequences.append, qualities.append
+                    limit = min(MASK_BATCH, chunk_reads - in_chunk)
+        except (dnaio.exceptions.FileFormatError, EOFError, OSError, ValueError) as exc:
+            raise _format_error(r1, tally.total + len(sequences) + 1, exc) from None
     tally.total += len(sequences)
+    if tally.total == 0:
+        raise InvalidInputError(f"{r1}: the file holds no reads")
     yield sequences, qualities, True
 
 
