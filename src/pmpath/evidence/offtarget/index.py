@@ -65,9 +65,6 @@ SEED_BASES = 10
 """Protospacer bases next to the PAM that sort the index (4^10 buckets)."""
 PARTITIONS = 64
 """Spool files of a build (by the seed's first 3 bases)."""
-_RECORD = np.dtype(
-    [("word", "<u8"), ("contig", "<u2"), ("start", "<u4"), ("strand", "u1"), ("n_mask", "<u8")]
-)
 
 
 @dataclass(frozen=True)
@@ -109,31 +106,6 @@ def _seed_shift(pam: str, pam_side: str, guide_length: int) -> int:
     return 2 * first
 
 
-def _sites_of(
-    reading: npt.NDArray[np.uint8], pam_masks: list[int], span: int, pam_at: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """Return the starts (in ``reading``), packed words and N masks of the sites of one strand
-    (``reading`` is that strand, 5'->3'): the PAM's definite bases fit and are not N."""
-    n = len(reading) - span + 1
-    if n <= 0:
-        empty = np.empty(0, np.uint64)
-        return np.empty(0, np.int64), empty, empty
-    ok = np.ones(n, dtype=bool)
-    for j, mask in enumerate(pam_masks):
-        if mask == 15:
-            continue  # an N of the pattern: no constraint
-        column = reading[pam_at + j : pam_at + j + n]
-        ok &= ((np.uint8(mask) >> np.minimum(column, 7)) & 1).astype(bool) & (column < 4)
-    starts = np.flatnonzero(ok)
-    word = np.zeros(len(starts), np.uint64)
-    nmask = np.zeros(len(starts), np.uint64)
-    for d in range(span):
-        column = reading[starts + d]
-        word |= (column & 3).astype(np.uint64) << np.uint64(2 * d)
-        nmask |= (column > 3).astype(np.uint64) << np.uint64(2 * d)
-    return starts, word, nmask
-
-
 def build_index(
     genome: Genome,
     pam: str,
@@ -148,9 +120,10 @@ def build_index(
     streaming pass over ``genome``; afterwards ``genome.sha256`` and ``genome.contigs`` hold
     the file's digest and names.
 
-    The pass spools the sites to :data:`PARTITIONS` files in a temporary folder in
-    ``spool_dir`` (default: the system's), about 23 bytes per site, removed as they are read
-    back. Sites follow the scan's definitions (module docstring). InvalidInputError for a bad
+    The pass (:func:`.kernel.index_sites`, compiled) spools the sites to :data:`PARTITIONS`
+    files in a temporary folder in ``spool_dir`` (default: the system's), 24 bytes per site,
+    removed as they are read back; each is ordered by seed with a counting sort. Sites follow
+    the scan's definitions (module docstring). InvalidInputError for a bad
     PAM, a site longer than 32 bases or a guide shorter than the seed.
     """
     pam = check_pam(pam)
@@ -169,7 +142,11 @@ def build_index(
             fractions[block.start_bp] = block.file_fraction_done
             yield block.contig, block.start_bp, block.codes
 
-    complement = np.array([3, 2, 1, 0, 4], np.uint8)
+    from pmpath.evidence.offtarget.kernel import index_sites, stable_order
+
+    allow = np.array(masks, np.uint8)
+    span_mask = np.uint64((1 << (2 * span)) - 1)
+    per = 4**SEED_BASES // PARTITIONS
     spool = Path(tempfile.mkdtemp(prefix="pmpath-index-", dir=spool_dir))
     try:
         handles = [(spool / f"{p:02d}").open("wb") for p in range(PARTITIONS)]
@@ -178,70 +155,45 @@ def build_index(
                 number = contig_numbers.setdefault(contig, len(contig_numbers))
                 if number > np.iinfo(np.uint16).max:
                     raise InvalidInputError(f"genome {genome.path}: more than 65,535 contigs")
-                records = _block_sites(codes, masks, span, pam_at, complement)
-                records = records[records["start"] + span > first_new - buffer_start]
-                records["start"] += buffer_start
-                records["contig"] = number
-                part = ((records["word"] >> shift) & seed_mask) >> part_shift
-                order = np.argsort(part, kind="stable")
-                records, part = records[order], part[order]
-                bounds = np.searchsorted(part, np.arange(PARTITIONS + 1, dtype=np.uint64))
-                for p in np.flatnonzero(np.diff(bounds)).tolist():
-                    handles[p].write(records[bounds[p] : bounds[p + 1]].tobytes())
+                rows = np.empty((2 * len(codes), 3), np.uint64)
+                meta_base = np.uint64((number << 33) | (buffer_start << 1))
+                count = index_sites(codes, first_new - buffer_start, span, pam_at, allow,
+                                    span_mask, meta_base, rows)  # fmt: skip
+                rows = rows[:count]
+                part = ((rows[:, 0] >> shift) & seed_mask) >> part_shift
+                order, firsts = stable_order(part.astype(np.int64), PARTITIONS)
+                rows = rows[order]
+                for p in np.flatnonzero(np.diff(firsts)).tolist():
+                    handles[p].write(rows[firsts[p] : firsts[p + 1]].tobytes())
                 if progress is not None:
                     progress(fractions.pop(first_new, 0.0))
         finally:
             for handle in handles:
                 handle.close()
         numbered = 0
-        per = 4**SEED_BASES // PARTITIONS
         for p in range(PARTITIONS):
-            records = np.fromfile(spool / f"{p:02d}", dtype=_RECORD)
+            rows = np.fromfile(spool / f"{p:02d}", dtype=np.uint64).reshape(-1, 3)
             (spool / f"{p:02d}").unlink()
-            seeds = ((records["word"] >> shift) & seed_mask).astype(np.int64)
-            order = np.argsort(seeds, kind="stable")  # genome order kept within a seed
-            records, seeds = records[order], seeds[order]
-            firsts = np.searchsorted(seeds, np.arange(p * per, (p + 1) * per, dtype=np.int64))
-            bucket = numbered + firsts.astype(np.int64)
+            seeds = ((rows[:, 0] >> shift) & seed_mask).astype(np.int64) - p * per
+            order, firsts = stable_order(seeds, per)  # genome order kept within a seed
+            rows = rows[order]
+            bucket = numbered + firsts[:per]
             if p == PARTITIONS - 1:
-                bucket = np.append(bucket, numbered + len(records))
-            with_n = np.flatnonzero(records["n_mask"])
+                bucket = np.append(bucket, numbered + len(rows))
+            where = rows[:, 1]
+            with_n = np.flatnonzero(rows[:, 2])
             yield {
-                "word": np.ascontiguousarray(records["word"]),
-                "contig": np.ascontiguousarray(records["contig"]),
-                "start": np.ascontiguousarray(records["start"]),
-                "strand": np.ascontiguousarray(records["strand"]),
+                "word": np.ascontiguousarray(rows[:, 0]),
+                "contig": (where >> np.uint64(33)).astype(np.uint16),
+                "start": ((where >> np.uint64(1)) & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+                "strand": (where & np.uint64(1)).astype(np.uint8),
                 "n_site": (numbered + with_n).astype(np.int64),
-                "n_mask": np.ascontiguousarray(records["n_mask"][with_n]),
+                "n_mask": np.ascontiguousarray(rows[with_n, 2]),
                 "bucket": bucket,
             }
-            numbered += len(records)
+            numbered += len(rows)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
-
-
-def _block_sites(
-    codes: npt.NDArray[np.uint8],
-    masks: list[int],
-    span: int,
-    pam_at: int,
-    complement: npt.NDArray[np.uint8],
-) -> npt.NDArray[np.void]:
-    """Return the sites of a buffer on both strands as :data:`_RECORD` s (start in the buffer,
-    contig 0), in + strand order (start, then strand)."""
-    forward = _sites_of(codes, masks, span, pam_at)
-    reverse = _sites_of(complement[codes[::-1]], masks, span, pam_at)
-    starts = np.concatenate([forward[0], len(codes) - span - reverse[0]])
-    strand = np.concatenate(
-        [np.zeros(len(forward[0]), np.uint8), np.ones(len(reverse[0]), np.uint8)]
-    )
-    order = np.lexsort((strand, starts))
-    records = np.zeros(len(starts), _RECORD)
-    records["word"] = np.concatenate([forward[1], reverse[1]])[order]
-    records["n_mask"] = np.concatenate([forward[2], reverse[2]])[order]
-    records["start"] = starts[order]
-    records["strand"] = strand[order]
-    return records
 
 
 def index_header(

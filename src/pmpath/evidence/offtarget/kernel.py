@@ -606,3 +606,81 @@ def strip_encode(raw: U8, table: U8, out: U8) -> tuple[int, int]:
                 m += c < 8
         i = end
     return m, -1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def index_sites(
+    codes: U8,
+    min_end: int,
+    span: int,
+    pam_at: int,
+    pam_allow: U8,
+    span_mask: np.uint64,
+    meta_base: np.uint64,
+    out: U64,
+) -> int:
+    """The site index's sites in ``codes`` (base codes, 4 = N) that end after ``min_end``:
+    every start and strand where the PAM's definite bases (site offsets ``pam_at + j``,
+    allowed bases the 4-bit mask ``pam_allow[j]``; 15 for an N of the pattern) fit and are no
+    N. Row i of ``out`` (at least ``2 * len(codes)`` rows) gets the site's bases 5'->3' on its
+    strand (base d in bits 2d, 2d+1; an N as A), ``meta_base + 2 * start + strand`` and its N
+    positions (bit 2d); returns the number of sites, in + strand order (start, then strand).
+
+    Both strands are rolling words of the last ``span`` bases (the - strand's reverse
+    complemented as it rolls), so each base costs a few shifts plus the PAM tests.
+    """
+    top = np.uint64(2 * (span - 1))
+    two = np.uint64(2)
+    three = np.uint64(3)
+    forward = np.uint64(0)
+    reverse = np.uint64(0)
+    n_forward = np.uint64(0)
+    n_reverse = np.uint64(0)
+    count = 0
+    for e in range(codes.shape[0]):
+        c = codes[e]
+        is_n = np.uint64(c > 3)
+        b = np.uint64(c) & three
+        forward = (forward >> two) | (b << top)
+        reverse = ((reverse << two) | ((three - b) * (np.uint64(1) - is_n))) & span_mask
+        n_forward = (n_forward >> two) | (is_n << top)
+        n_reverse = ((n_reverse << two) | is_n) & span_mask
+        start = e - span + 1
+        if start < 0 or e + 1 <= min_end:
+            continue
+        for strand in range(2):
+            word = forward if strand == 0 else reverse
+            n_bits = n_forward if strand == 0 else n_reverse
+            fits = True
+            for j in range(pam_allow.shape[0]):
+                allow = pam_allow[j]
+                if allow == 15:
+                    continue
+                d = np.uint64(2 * (pam_at + j))
+                if (n_bits >> d) & np.uint64(1) or (allow >> ((word >> d) & three)) & 1 == 0:
+                    fits = False
+                    break
+            if fits:
+                out[count, 0] = word
+                out[count, 1] = meta_base + np.uint64(2 * start + strand)
+                out[count, 2] = n_bits
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def stable_order(keys: npt.NDArray[np.int64], n_keys: int) -> tuple[npt.NDArray[np.int64], ...]:
+    """Return (the order that sorts ``keys`` (0 <= key < ``n_keys``) stably, the index of each
+    key's first element in that order): a counting sort, O(len + n_keys)."""
+    firsts = np.zeros(n_keys + 1, np.int64)
+    for k in keys:
+        firsts[k + 1] += 1
+    for k in range(n_keys):
+        firsts[k + 1] += firsts[k]
+    at = firsts[:n_keys].copy()
+    order = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        order[at[k]] = i
+        at[k] += 1
+    return order, firsts
