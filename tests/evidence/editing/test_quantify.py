@@ -705,3 +705,21 @@ def test_the_reading_process_reports_bad_input_as_the_serial_run_does(tmp_path: 
             messages.append(str(info.value))
         assert messages[0] == messages[1]
     assert "record 3001" in messages[1]
+
+
+def test_the_reading_process_imports_only_the_reader() -> None:
+    """The child that reads the reads starts from a bare Python: importing the reader loads
+    numpy, dnaio and xopen, not the aligner, the result models, the CLI, the web stack or the
+    statistics libraries (each would add its memory to every run's process tree)."""
+    import subprocess
+    import sys
+
+    heavy = ("pydantic", "pywfa", "typer", "rich", "fastapi", "scipy", "matplotlib", "numba")
+    code = (
+        "import sys; import pmpath.evidence.editing.reader; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

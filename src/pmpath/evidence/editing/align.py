@@ -38,6 +38,7 @@ or an indel plus several errors) go to WFA.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -401,7 +402,9 @@ def clip_ends(alignment: ReadAlignment, reference: str, max_end_gap: int) -> Rea
 def known_identity(alignment: ReadAlignment, reference: str) -> float:
     """Return the fraction of the read's bases (overhang clipped, insertions included) that
     match the amplicon; an unknown base (``N``) is not a match."""
-    matches = sum(1 for a, b in zip(alignment.projection, reference, strict=True) if a == b)
+    if len(alignment.projection) != len(reference):
+        raise ValueError("the projection and the amplicon differ in length")
+    matches = sum(map(operator.eq, alignment.projection, reference))
     inserted = sum(i.length for i in alignment.indels if i.kind == "insertion")
     read_length = len(alignment.projection) - alignment.projection.count("-") + inserted
     return matches / read_length if read_length else 0.0
