@@ -194,3 +194,30 @@ def test_a_change_outside_the_scoped_types_rebuilds(store: Store) -> None:
         uow.update(patient.model_copy(update={"birth_date_shifted": date(2024, 3, 1)}))
         uow.commit()
     assert view() == 2
+
+
+def test_a_case_board_is_not_rebuilt_for_adverse_events(store: Store) -> None:
+    """The case page's board reads the case's evidence and assessments, not its adverse
+    events: an adverse event keeps it, new evidence on the case rebuilds it."""
+    from pmpath.interfaces.server.memo import board_scope
+
+    _two_platforms(store)
+    cache = ViewCache()
+    builds: list[int] = []
+
+    def build() -> tuple[str, ...]:
+        builds.append(1)
+        with Reader(store) as reader:
+            return tuple(e.id for e in reader.find(EvidenceItem, case_id="CASE-1"))
+
+    def view() -> tuple[str, ...]:
+        return cached(cache, store, ("b",), build, scope=lambda: board_scope(store, "CASE-1"))
+
+    assert view() == () and len(builds) == 1
+    _adverse_event(store, "CASE-1", 1)
+    assert view() == () and len(builds) == 1
+    item = _evidence(store, "CASE-1", 2)
+    assert view() == (item.id,) and len(builds) == 2
+    _evidence(store, "CASE-2", 3)
+    _signature(store, item)
+    assert view() == (item.id,) and len(builds) == 3  # the signature on its evidence

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,33 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class KeptRecords:
+    """Records by (type name, id), each with its version, at most ``size`` (thread-safe)."""
+
+    def __init__(self, type_names: frozenset[str], size: int) -> None:
+        self.type_names = type_names
+        self.size = size
+        self._lock = threading.Lock()
+        self._records: OrderedDict[tuple[str, str], tuple[int, Any]] = OrderedDict()
+
+    def get(self, type_name: str, record_id: str, version: int) -> Any | None:
+        """Return the record kept at ``version``, else None."""
+        with self._lock:
+            kept = self._records.get((type_name, record_id))
+            if kept is None or kept[0] != version:
+                return None
+            self._records.move_to_end((type_name, record_id))
+            return kept[1]
+
+    def put(self, type_name: str, record_id: str, version: int, record: Any) -> None:
+        """Keep ``record`` as ``type_name:record_id`` at ``version``."""
+        with self._lock:
+            self._records[(type_name, record_id)] = (version, record)
+            self._records.move_to_end((type_name, record_id))
+            while len(self._records) > self.size:
+                self._records.popitem(last=False)
+
+
 class Store:
     """The database behind one workspace (or one team).
 
@@ -83,6 +112,8 @@ class Store:
         """Where signed audit checkpoints are written as files (a workspace's folder), if set."""
         self.sign_in = sign_in
         """The workspace's sign-in settings (lockout, delays, session length), if set."""
+        self.kept_records: KeptRecords | None = None
+        """Records kept between reads by (type, id, version) (``keep_records``), if any."""
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -258,6 +289,13 @@ class Store:
         """Return a new connection; ``write=True`` makes its transactions take the write lock."""
         connection = self._connect()
         return connection.execution_options(pmpath_write=write) if write else connection
+
+    def keep_records(self, type_names: frozenset[str], size: int = 256) -> None:
+        """Keep up to ``size`` records of ``type_names`` in memory between reads: a later
+        :meth:`Reader.find` reads only their ids and versions and the full rows of those it
+        does not hold at that version (a long-lived server's choice: evidence results are up
+        to hundreds of kilobytes of JSON and change only by a new version)."""
+        self.kept_records = KeptRecords(type_names, size)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -20,7 +20,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Row, Select, and_, select
 
-from pmpath.adapters.store.database import Store
+from pmpath.adapters.store.database import KeptRecords, Store
 from pmpath.adapters.store.tables import (
     ENCRYPTED,
     ENTITIES,
@@ -116,8 +116,26 @@ class Reader:
             if name not in spec.table.c:
                 raise InvalidInputError(f"{spec.type_name} has no field {name!r}")
             query = query.where(spec.table.c[name] == value)
+        kept = self.store.kept_records
+        if kept is not None and spec.type_name in kept.type_names and not self._write:
+            return self._find_kept(spec, query, kept)
         rows = self.connection.execute(query.order_by(spec.table.c.id)).all()
         return [self._to_model(spec, row) for row in rows]
+
+    def _find_kept(self, spec: EntitySpec, query: Select[Any], kept: KeptRecords) -> list[Any]:
+        """``find`` through the store's kept records: the ids and versions first, then the
+        full rows of the records not kept at their version."""
+        keys = query.with_only_columns(spec.table.c.id, spec.table.c.version)
+        found = [(str(r[0]), int(r[1])) for r in self.connection.execute(keys.order_by("id"))]
+        records = {i: kept.get(spec.type_name, i, v) for i, v in found}
+        missing = [i for i, record in records.items() if record is None]
+        if missing:
+            rows = self.connection.execute(select(spec.table).where(spec.table.c.id.in_(missing)))
+            for row in rows:
+                record = self._to_model(spec, row)
+                kept.put(spec.type_name, record.id, record.version, record)
+                records[record.id] = record
+        return [records[i] for i, _ in found if records[i] is not None]  # (deleted meanwhile)
 
     def ids_where(self, model: type[Entity], field: str, values: list[str]) -> list[str]:
         """Return the ids of the records of type ``model`` whose ``field`` is one of

@@ -173,6 +173,7 @@ def create_app(
     store = settings.workspace.store()
     store.require_current_schema()
     store.require_matching_key()
+    store.keep_records(frozenset({"evidence"}))  # boards re-read every item of a case
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

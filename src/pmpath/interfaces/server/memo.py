@@ -154,11 +154,13 @@ class Scope:
     evidence and assessments of those cases (their ids)."""
 
     ids: frozenset[str]
+    unread_types: frozenset[str] = frozenset()
+    """Record types of the scope that the view does not read (a case board: adverse events)."""
 
     def touched_by(self, entity_type: str, entity_id: str, named: frozenset[str]) -> bool:
         """Return True if an event on ``entity_type:entity_id`` whose images name ``named``
         (platform, product, case or signed record ids) may change what the view shows."""
-        if entity_type in UNRELATED_TYPES:
+        if entity_type in UNRELATED_TYPES or entity_type in self.unread_types:
             return False
         if entity_type not in SCOPED_TYPES:
             return True
@@ -177,9 +179,19 @@ def platform_scope(store: Store, platform_id: str) -> Scope:
     return Scope(frozenset([platform_id, *products, *cases, *records]))
 
 
+def board_scope(store: Store, case_id: str) -> Scope:
+    """Return the scope of case ``case_id``'s board alone (the case page): the case, its
+    evidence and its assessments (with the signatures on them); it reads no adverse event."""
+    with Reader(store) as reader:
+        records = reader.ids_where(EvidenceItem, "case_id", [case_id]) + reader.ids_where(
+            Assessment, "case_id", [case_id]
+        )
+    return Scope(frozenset([case_id, *records]), unread_types=frozenset({"adverse_event"}))
+
+
 def case_scope(store: Store, case_id: str) -> Scope:
-    """Return the scope of a view of case ``case_id``: its platform's (the board reads the
-    case, the platform decision reads every case of the platform)."""
+    """Return the scope of a view of case ``case_id`` with what it inherits: its platform's
+    (the platform decision reads every case of the platform and their adverse events)."""
     with Reader(store) as reader:
         case = reader.require(Case, case_id)
         platform_id = reader.require(Product, case.product_id).platform_id

@@ -16,7 +16,7 @@ from functools import partial
 
 from pmpath.adapters.store import Store
 from pmpath.domain.models import Case, EvidenceItem
-from pmpath.interfaces.server.memo import Head, ViewCache, cached, case_scope
+from pmpath.interfaces.server.memo import Head, ViewCache, board_scope, cached
 from pmpath.pathway.policy import Policy
 from pmpath.services import analyses, assessment
 from pmpath.services.assessment import CaseAssessment
@@ -55,4 +55,4 @@ def case_view(
         )
 
     key = ("case", case_id, policy.policy_id)
-    return cached(cache, store, key, build, head, partial(case_scope, store, case_id))
+    return cached(cache, store, key, build, head, partial(board_scope, store, case_id))

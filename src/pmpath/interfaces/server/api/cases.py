@@ -24,6 +24,7 @@ from pmpath.interfaces.server.api.schemas import (
 )
 from pmpath.interfaces.server.deps import ApiUser, SettingsDep, StoreDep
 from pmpath.interfaces.server.memo import (
+    board_scope,
     cached,
     case_scope,
     request_head,
@@ -77,33 +78,43 @@ def case_assessment(
     require_visible(request, store, user.id, "case", case_id)
     chosen = shipped_policy(policy)
 
-    def build() -> CaseAssessmentOut:
-        outcome = assessment.assess(store, case_id, chosen, actor=user.id)
-        inherited = assessment.case_inheritance(store, case_id, chosen, outcome.decision)
-        decision = outcome.decision
-        return CaseAssessmentOut(
-            case_id=case_id,
-            assessment_id=outcome.assessment.id,
-            policy_version=outcome.assessment.policy_version,
-            created=outcome.created,
-            eligible=decision.eligible,
-            elements=[d.model_dump(mode="json") for d in decision.elements],
-            inherited=inherited.model_dump(mode="json"),
-            pending_evidence=[_pending(item) for item in outcome.pending],
-            if_accepted=None
-            if outcome.if_accepted is None
-            else DecisionOut(
-                eligible=outcome.if_accepted.eligible,
-                elements=[d.model_dump(mode="json") for d in outcome.if_accepted.elements],
-            ),
-            n_auto_accepted=outcome.n_auto_accepted,
-        )
-
-    # an answer that stored a new assessment moved the head, so it is never served again
-    key = ("api-assessment", case_id, chosen.policy_id)
-    head = request_head(request, store)
-    scope = partial(case_scope, store, case_id)
-    return cached(views_of(request.app), store, key, build, head, scope)
+    views, head = views_of(request.app), request_head(request, store)
+    # an answer that stored a new assessment moved the head, so it is never served again; the
+    # board reads the case's evidence, what it inherits every case of the platform
+    outcome = cached(
+        views,
+        store,
+        ("api-board", case_id, chosen.policy_id),
+        partial(assessment.assess, store, case_id, chosen, actor=user.id),
+        head,
+        partial(board_scope, store, case_id),
+    )
+    inherited = cached(
+        views,
+        store,
+        ("api-inherited", case_id, chosen.policy_id, outcome.assessment.id),
+        partial(assessment.case_inheritance, store, case_id, chosen, outcome.decision),
+        head,
+        partial(case_scope, store, case_id),
+    )
+    decision = outcome.decision
+    return CaseAssessmentOut(
+        case_id=case_id,
+        assessment_id=outcome.assessment.id,
+        policy_version=outcome.assessment.policy_version,
+        created=outcome.created,
+        eligible=decision.eligible,
+        elements=[d.model_dump(mode="json") for d in decision.elements],
+        inherited=inherited.model_dump(mode="json"),
+        pending_evidence=[_pending(item) for item in outcome.pending],
+        if_accepted=None
+        if outcome.if_accepted is None
+        else DecisionOut(
+            eligible=outcome.if_accepted.eligible,
+            elements=[d.model_dump(mode="json") for d in outcome.if_accepted.elements],
+        ),
+        n_auto_accepted=outcome.n_auto_accepted,
+    )
 
 
 @router.get("/{case_id}/evidence", response_model=list[EvidenceSummary])
