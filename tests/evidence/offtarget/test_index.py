@@ -194,3 +194,12 @@ def test_guides_together_in_threads_and_one_at_a_time_agree(tmp_path: Path, n_ru
         ):
             one_by_one.add((*_key(h)[1:], i))
     assert one_by_one == {(*k[1:], k[0]) for k in indexed}
+
+
+def test_a_block_with_a_site_at_every_base(tmp_path: Path) -> None:
+    """A poly-G run has an NGG site at every base (more than a block's first guess of sites):
+    the index still holds them all and gives the scan's sites."""
+    records = [("chr1", "G" * 3000 + _mutate(GUIDE, [3, 9]) + "TGG" + "G" * 500)]
+    scanned, indexed = _both(records, [GUIDE, "G" * 20], "NGG", "3prime", 4, "skip")
+    assert indexed == scanned
+    assert sum(k[0] == 1 for k in indexed) > 3000

@@ -155,10 +155,14 @@ def build_index(
                 number = contig_numbers.setdefault(contig, len(contig_numbers))
                 if number > np.iinfo(np.uint16).max:
                     raise InvalidInputError(f"genome {genome.path}: more than 65,535 contigs")
-                rows = np.empty((2 * len(codes), 3), np.uint64)
                 meta_base = np.uint64((number << 33) | (buffer_start << 1))
-                count = index_sites(codes, first_new - buffer_start, span, pam_at, allow,
-                                    span_mask, meta_base, rows)  # fmt: skip
+                rows = np.empty((len(codes) // 4 + 64, 3), np.uint64)  # NGG: 1/8 per base
+                while True:
+                    count = index_sites(codes, first_new - buffer_start, span, pam_at, allow,
+                                        span_mask, meta_base, rows)  # fmt: skip
+                    if count <= len(rows):
+                        break
+                    rows = np.empty((count, 3), np.uint64)
                 rows = rows[:count]
                 part = ((rows[:, 0] >> shift) & seed_mask) >> part_shift
                 order, firsts = stable_order(part.astype(np.int64), PARTITIONS)

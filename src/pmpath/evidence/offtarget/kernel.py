@@ -622,9 +622,10 @@ def index_sites(
     """The site index's sites in ``codes`` (base codes, 4 = N) that end after ``min_end``:
     every start and strand where the PAM's definite bases (site offsets ``pam_at + j``,
     allowed bases the 4-bit mask ``pam_allow[j]``; 15 for an N of the pattern) fit and are no
-    N. Row i of ``out`` (at least ``2 * len(codes)`` rows) gets the site's bases 5'->3' on its
-    strand (base d in bits 2d, 2d+1; an N as A), ``meta_base + 2 * start + strand`` and its N
-    positions (bit 2d); returns the number of sites, in + strand order (start, then strand).
+    N. Row i of ``out`` gets the site's bases 5'->3' on its strand (base d in bits 2d, 2d+1; an
+    N as A), ``meta_base + 2 * start + strand`` and its N positions (bit 2d); returns the
+    number of sites, in + strand order (start, then strand), which may exceed the rows of
+    ``out`` (then only those fit: retry with as many).
 
     Both strands are rolling words of the last ``span`` bases (the - strand's reverse
     complemented as it rolls), so each base costs a few shifts plus the PAM tests.
@@ -637,6 +638,7 @@ def index_sites(
     n_forward = np.uint64(0)
     n_reverse = np.uint64(0)
     count = 0
+    cap = out.shape[0]
     for e in range(codes.shape[0]):
         c = codes[e]
         is_n = np.uint64(c > 3)
@@ -661,9 +663,10 @@ def index_sites(
                     fits = False
                     break
             if fits:
-                out[count, 0] = word
-                out[count, 1] = meta_base + np.uint64(2 * start + strand)
-                out[count, 2] = n_bits
+                if count < cap:
+                    out[count, 0] = word
+                    out[count, 1] = meta_base + np.uint64(2 * start + strand)
+                    out[count, 2] = n_bits
                 count += 1
     return count
 
