@@ -723,3 +723,49 @@ def test_the_reading_process_imports_only_the_reader() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_bases(
+    tmp_path: Path,
+) -> None:
+    """Each chunk's distinct masked reads, counted in order of first occurrence, with the read
+    as read of the last read of each that holds an N; checked against the masking rule applied
+    read by read (Phred below 20 -> N), across mask batches and with reads filtered out."""
+    import random
+    from collections import Counter
+
+    from pmpath.evidence.editing.reads import MASK_BATCH, ReadTally, read_chunks
+
+    rng = random.Random(5)
+    a = AMPLICON
+    records = []
+    for i in range(2 * MASK_BATCH + 321):
+        sequence = list(a)
+        quality = ["I"] * len(a)
+        for _ in range(rng.choice((0, 0, 1, 2, 40))):  # 40 low bases: over the 15% limit
+            at = rng.randrange(len(a))
+            sequence[at] = rng.choice("ACGT")
+            quality[at] = "#"
+        records.append((f"r{i}", "".join(sequence), "".join(quality)))
+    chunk_reads = MASK_BATCH + 1000
+    tally = ReadTally()
+    chunks = list(
+        read_chunks(
+            _fastq(tmp_path / "r.fq", records), None, tally, max_unknown_fraction=0.15,
+            chunk_reads=chunk_reads,
+        )
+    )  # fmt: skip
+    assert len(chunks) == 2  # 6,000 and 4,321 reads, each masked in batches of 5,000
+    for number, chunk in enumerate(chunks):
+        counts: Counter[str] = Counter()
+        raw: dict[str, str] = {}
+        for _, sequence, quality in records[number * chunk_reads : (number + 1) * chunk_reads]:
+            masked = "".join(b if q != "#" else "N" for b, q in zip(sequence, quality, strict=True))
+            if masked.count("N") > 0.15 * len(masked):
+                continue
+            counts[masked] += 1
+            if "N" in masked:
+                raw[masked] = sequence
+        assert list(chunk.counts.items()) == list(counts.items())
+        assert chunk.raw == raw
+    assert tally.too_many_unknown_bases > 0

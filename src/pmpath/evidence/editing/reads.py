@@ -75,16 +75,23 @@ class ReadChunk:
     """Reads of one chunk: ``masked`` (upper case, non-ACGT letters and low-quality bases as
     ``N``), and each read as read (non-ACGT as ``N``, bases not masked) through :meth:`raw`."""
 
-    __slots__ = ("_ends", "_index", "_raw_text", "_starts", "masked")
+    __slots__ = ("_ends", "_index", "_raw_text", "_starts", "_unknown_rows", "masked")
 
     def __init__(
-        self, masked: list[str], raw_text: str, starts: list[int], ends: list[int]
+        self,
+        masked: list[str],
+        raw_text: str,
+        starts: list[int],
+        ends: list[int],
+        unknown_rows: list[int] | None = None,
     ) -> None:
         self.masked = masked
         self._raw_text = raw_text
         self._starts = starts
         self._ends = ends
         self._index: dict[str, int] | None = None
+        self._unknown_rows = unknown_rows
+        """Rows of ``masked`` holding an ``N``, when known (else found by :meth:`unknown_raw`)."""
 
     def __len__(self) -> int:
         return len(self.masked)
@@ -99,14 +106,13 @@ class ReadChunk:
     def unknown_raw(self) -> dict[str, str]:
         """Return the read as read of each masked read holding an ``N`` (of the last such read
         when several share it, as :meth:`raw`); a read without ``N`` was read as it is."""
-        if self._index is None:  # the last row of each masked read
-            self._index = dict(zip(self.masked, range(len(self.masked)), strict=True))
+        masked = self.masked
+        rows = self._unknown_rows
+        if rows is None:
+            rows = [row for row, read in enumerate(masked) if "N" in read]
+        last = {masked[row]: row for row in rows}  # the last row of each masked read
         text, starts, ends = self._raw_text, self._starts, self._ends
-        return {
-            masked: text[starts[row] : ends[row]]
-            for masked, row in self._index.items()
-            if "N" in masked
-        }
+        return {read: text[starts[row] : ends[row]] for read, row in last.items()}
 
 
 @dataclass(frozen=True)
@@ -506,11 +512,17 @@ def _mask(
         if keep[row]:
             keep[row] = False
             tally.too_many_unknown_bases += 1
+    with_unknown = unknown > 0
     if not all(keep):
         rows = [i for i, k in enumerate(keep) if k]
         masked = [masked[i] for i in rows]
         begin, finish = [begin[i] for i in rows], [finish[i] for i in rows]
-    return ReadChunk(masked, raw_text, begin, finish)
+        kept = np.asarray(keep, dtype=bool)
+        row_after = np.cumsum(kept) - 1  # each kept read's row among the kept
+        unknown_rows = row_after[with_unknown & kept].tolist()
+    else:
+        unknown_rows = np.flatnonzero(with_unknown).tolist()
+    return ReadChunk(masked, raw_text, begin, finish, unknown_rows)
 
 
 def named_reads(
