@@ -211,19 +211,7 @@ def create_app(
     app.add_exception_handler(PmpathError, _pmpath_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        docs = request.url.path in ("/docs", "/redoc", "/docs/oauth2-redirect")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY,
-        )
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     from pmpath.interfaces.server.api import router as api_router
 
@@ -234,6 +222,43 @@ def create_app(
         app.include_router(pages.router)
     _documented_errors(app)
     return app
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response (a header the route set stays):
+    the Content-Security-Policy (the API docs' own), ``SECURITY_HEADERS``, and ``no-store``
+    on the API. Plain ASGI rather than ``@app.middleware``, which runs every request through
+    an extra task and memory streams."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+
+        path = scope.get("path", "")
+        docs = path in ("/docs", "/redoc", "/docs/oauth2-redirect")
+        extra = [
+            (
+                "Content-Security-Policy",
+                DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY,
+            ),
+            *SECURITY_HEADERS.items(),
+        ]
+        if path.startswith("/api/"):
+            extra.append(("Cache-Control", "no-store"))
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 WORKSPACE_ENV = "PMPATH_SERVE_WORKSPACE"
