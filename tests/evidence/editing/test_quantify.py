@@ -769,3 +769,36 @@ def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_ba
         assert list(chunk.counts.items()) == list(counts.items())
         assert chunk.raw == raw
     assert tally.too_many_unknown_bases > 0
+
+
+def test_a_reading_process_that_cannot_start_leaves_the_reading_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child Python that exits before its first chunk (one that cannot import pmpath, say):
+    the reads are read in this process, with the counts of the serial run; a child that stops
+    after it has sent chunks is an error."""
+    import dataclasses
+
+    import pmpath.evidence.editing.reader as reader
+
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, base_editor_mix(), seed=3)
+    geometries, expected = layout([("amp", AMPLICON)], GUIDE, BE)
+    serial = QuantifySettings(chunk_reads=300, workers=1)
+    expected_counts = quantify_sample(r1, None, geometries, expected, serial)
+    monkeypatch.setattr(reader, "_CHILD", "import sys; sys.exit('no pmpath here {root}')")
+    fallback = quantify_sample(
+        r1, None, geometries, expected, dataclasses.replace(serial, workers=2)
+    )
+    assert fallback.model_dump() == expected_counts.model_dump()
+    stops = (
+        "import sys, pickle; sys.path.insert(0, {root!r}); "
+        "from pmpath.evidence.editing.reader import distinct_chunks; "
+        "from pmpath.evidence.editing.reads import ReadTally; "
+        "request = pickle.load(sys.stdin.buffer); "
+        "chunk = next(iter(distinct_chunks(request, ReadTally()))); "
+        "pickle.dump(('chunk', chunk), sys.stdout.buffer); sys.exit('stopped')"
+    )
+    monkeypatch.setattr(reader, "_CHILD", stops)
+    with pytest.raises(RuntimeError, match="stopped"):
+        quantify_sample(r1, None, geometries, expected, dataclasses.replace(serial, workers=2))

@@ -715,7 +715,8 @@ def _count_with_reader(
     progress: ProgressCallback | None,
 ) -> tuple[_Engine, ReadTally] | None:
     """Count the same chunks read, merged and masked by a second process (:mod:`.reader`);
-    None if that process cannot be started (the caller then reads here)."""
+    None if that process cannot be started or stops before its first chunk (say, a Python that
+    cannot import pmpath: the caller then reads here)."""
     from pmpath.evidence.editing.reader import ReaderProcess, ReadingRequest
 
     request = ReadingRequest(
@@ -731,11 +732,18 @@ def _count_with_reader(
         reader = ReaderProcess(request)
     except OSError:
         return None
+    counted = 0
     with reader:
-        for chunk in reader:
-            engine.add_counts(chunk.counts, chunk.raw_of)
-            if progress is not None:
-                progress(chunk.reads_so_far)
+        try:
+            for chunk in reader:
+                engine.add_counts(chunk.counts, chunk.raw_of)
+                counted += 1
+                if progress is not None:
+                    progress(chunk.reads_so_far)
+        except RuntimeError:
+            if counted:
+                raise
+            return None
     assert reader.tally is not None
     return engine, reader.tally
 

@@ -22,6 +22,7 @@ page of the parent counted again in the child's RSS).
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import subprocess
 import sys
@@ -109,8 +110,9 @@ class ReaderProcess:
             self._stderr.close()
             raise
         assert self._process.stdin is not None and self._process.stdout is not None
-        pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self._process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # a stopped child shows when iterated
+            pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._process.stdin.close()
         self._output = self._process.stdout
         self.tally: ReadTally | None = None
 
@@ -143,5 +145,9 @@ class ReaderProcess:
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
+        stdin = self._process.stdin
+        if stdin is not None and not stdin.closed:
+            with contextlib.suppress(BrokenPipeError):  # the request never reached the child
+                stdin.close()
         self._output.close()
         self._stderr.close()
