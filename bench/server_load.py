@@ -71,6 +71,35 @@ class Tally:
     events_unacknowledged: list[str] = field(default_factory=list)
 
 
+def _cpu_seconds(root: int) -> tuple[float, float]:
+    """Return the CPU seconds (user + system) used so far by process ``root`` with its
+    descendants, and by every PostgreSQL process (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    postgres = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = seconds
+        if name in ("postgres", "postmaster"):
+            postgres += seconds
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(used.get(pid, 0.0) for pid in tree), postgres
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -408,6 +437,8 @@ def main() -> int:
                 f"--workers {args.workers} on 127.0.0.1:{port}; mix {MIX}; think "
                 f"{args.think:g} s; start within {args.ramp:g} s"
             )
+            print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            cpu_before = _cpu_seconds(server.pid)
             tally, elapsed = asyncio.run(
                 run_load(
                     f"http://127.0.0.1:{port}",
@@ -419,10 +450,21 @@ def main() -> int:
                     think=args.think,
                 )
             )
+            cpu_after = _cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
         fast = report(tally, elapsed)
+        answered = sum(sum(c.values()) for c in tally.statuses.values())
+        served, database = (
+            after - before for after, before in zip(cpu_after, cpu_before, strict=True)
+        )
+        print(
+            f"CPU: server {served:.1f} s and PostgreSQL {database:.1f} s over {answered} "
+            f"requests ({1000 * served / max(answered, 1):.1f} and "
+            f"{1000 * database / max(answered, 1):.1f} ms a request, argon2id included); "
+            f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         intact = check_writes(path, tally, env)
     print(
         f"\nreads p99 under 200 ms: {'yes' if fast else 'no'}; "

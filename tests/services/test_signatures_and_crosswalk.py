@@ -197,9 +197,7 @@ def test_the_stores_sign_in_settings_apply_to_every_password_check(people: Store
     ]
 
 
-def test_a_signature_costs_one_argon2id_run(
-    people: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_signature_costs_one_argon2id_run(people: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """The password is checked by decrypting the signing key (its AES-GCM tag), not by the
     password hash and then the key: one run of argon2id per signature, counted at the library."""
     import argon2._password_hasher
@@ -290,5 +288,47 @@ def test_hashing_in_background_runs_on_one_lower_priority_thread() -> None:
             hashing.run_hashing(lambda: 1 / 0)
     finally:
         if hashing._executor is not None and hashing._executor is not saved:
+            hashing._executor.shutdown()
+        hashing._executor = saved
+
+
+def test_password_checks_beyond_the_queue_are_refused_at_once(people: Store) -> None:
+    """With the hashing thread busy and MAX_WAITING checks waiting, one more signature is
+    refused with BusyError before anything is read or written (no audit event, no failure)."""
+    import threading
+
+    from pmpath.domain.errors import BusyError
+    from pmpath.services import hashing
+
+    saved = hashing._executor
+    release = threading.Event()
+    hashing._executor = None
+    hashing.hash_in_background()
+    try:
+        waiting = [
+            threading.Thread(target=hashing.run_hashing, args=(release.wait,))
+            for _ in range(hashing.MAX_WAITING)
+        ]
+        for thread in waiting:
+            thread.start()
+        while hashing._slots._value > 0:  # type: ignore[attr-defined]
+            threading.Event().wait(0.01)
+        with Reader(people) as reader:
+            before = reader.audit_head()
+        with pytest.raises(BusyError, match="the server is busy"):
+            sign(
+                people,
+                username="rita",
+                password=PASSWORD,
+                record_ref="platform:PLAT-1",
+                meaning=SignatureMeaning.APPROVED,
+            )
+        with Reader(people) as reader:
+            assert reader.audit_head() == before
+    finally:
+        release.set()
+        for thread in waiting:
+            thread.join()
+        if hashing._executor is not None:
             hashing._executor.shutdown()
         hashing._executor = saved

@@ -27,3 +27,8 @@ class PermissionDeniedError(PmpathError):
 
 class AuthenticationError(PmpathError):
     """A signature was attempted with a wrong or missing password (21 CFR 11.200)."""
+
+
+class BusyError(PmpathError):
+    """The work cannot be queued now (too many password checks waiting): nothing was done;
+    try again shortly."""

@@ -23,13 +23,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pmpath.domain.errors import BusyError
+
 T = TypeVar("T")
 
 LOW_PRIORITY_NICE = 10
 """The nice value of the hashing thread (0 is a request thread's; 19 the lowest priority)."""
 
+MAX_WAITING = 8
+"""Password checks that may wait for the hashing thread (about a third of a second each): one
+more is refused at once with BusyError (the server answers 503), before anything is
+written, rather than queued for longer than a client waits."""
+
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
+_slots = threading.BoundedSemaphore(MAX_WAITING)
 
 
 def _lower_priority(nice: int) -> None:
@@ -55,8 +63,18 @@ def hash_in_background(nice: int = LOW_PRIORITY_NICE) -> None:
 
 def run_hashing(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Return ``function(*args, **kwargs)``, computed on the hashing thread when
-    :func:`hash_in_background` was called, else on this one; its exceptions propagate."""
+    :func:`hash_in_background` was called, else on this one; its exceptions propagate.
+
+    Raises BusyError when ``MAX_WAITING`` calls already wait for the hashing thread."""
     executor = _executor
     if executor is None or threading.current_thread().name.startswith("pmpath-hashing"):
         return function(*args, **kwargs)
-    return executor.submit(function, *args, **kwargs).result()
+    if not _slots.acquire(blocking=False):
+        raise BusyError(
+            f"the server is busy: {MAX_WAITING} password checks are waiting; "
+            "nothing was done, try again in a few seconds"
+        )
+    try:
+        return executor.submit(function, *args, **kwargs).result()
+    finally:
+        _slots.release()

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from pmpath import __version__
 from pmpath.domain.errors import (
     AuthenticationError,
+    BusyError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
@@ -74,6 +75,8 @@ def _status_of(exc: PmpathError) -> int:
         return 409
     if isinstance(exc, UploadTooLargeError):
         return 413
+    if isinstance(exc, BusyError):
+        return 503
     return 400
 
 
@@ -86,6 +89,8 @@ async def _pmpath_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PmpathError)
     status = _status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "5"}
     return JSONResponse({"detail": _one_line(str(exc))}, status_code=status, headers=headers)
 
 

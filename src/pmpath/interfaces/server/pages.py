@@ -29,6 +29,7 @@ from fastapi.templating import Jinja2Templates
 from pmpath.domain.enums import Element, EvidenceStatus, SignatureMeaning
 from pmpath.domain.errors import (
     AuthenticationError,
+    BusyError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
@@ -129,7 +130,7 @@ def _redirect(url: str) -> Response:
 
 
 def html_page(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Answer a page handler's errors as pages: login redirect, 400, 403, 404, 409."""
+    """Answer a page handler's errors as pages: login redirect, 400, 403, 404, 409, 503."""
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -145,6 +146,8 @@ def html_page(handler: Callable[..., Response]) -> Callable[..., Response]:
             return _error_page(request, 403, "Not allowed", str(exc))
         except ConflictError as exc:
             return _error_page(request, 409, "Changed meanwhile", str(exc))
+        except BusyError as exc:
+            return _error_page(request, 503, "Busy", str(exc))
         except (InvalidInputError, PmpathError) as exc:
             return _error_page(request, 400, "Not done", str(exc))
 
