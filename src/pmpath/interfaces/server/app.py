@@ -5,10 +5,10 @@ It opens the workspace's store once (``app.state.store``), mounts the REST API u
 ``/api/v1`` (:mod:`.api`) and, when the module exists, the server-rendered pages
 (:mod:`.pages`), turns pmpath's errors into one-line JSON errors (``{"detail": "..."}``: 400
 bad input, 401 not authenticated or a wrong password, 403 no permission, 404 not found or not
-yours, 409 conflict, 413 upload too large, 422 a malformed request), sets security headers on
-every response, and runs the job worker thread while the app is up. Password hashing (sign-in,
-signatures) runs on one lower-priority thread (:mod:`pmpath.services.hashing`), so that
-argon2id does not take the cores from requests that only read.
+yours, 409 conflict, 413 upload too large, 422 a malformed request, 503 busy), sets security
+headers on every response, and runs the job worker thread while the app is up. Password hashing
+(sign-in, signatures) runs on one lower-priority thread (:mod:`pmpath.services.hashing`), so
+that argon2id does not take the cores from requests that only read.
 """
 
 from __future__ import annotations
