@@ -91,6 +91,16 @@ def bearer_token(token: Annotated[str | None, Depends(_oauth2)] = None) -> str:
     return token
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
-SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+async def _store_dependency(request: Request) -> Store:
+    """:func:`get_store` as a dependency (``async``: no thread hop for an attribute read)."""
+    return get_store(request)
+
+
+async def _settings_dependency(request: Request) -> ServerSettings:
+    """:func:`get_settings` as a dependency (``async``, as above)."""
+    return get_settings(request)
+
+
+StoreDep = Annotated[Store, Depends(_store_dependency)]
+SettingsDep = Annotated[ServerSettings, Depends(_settings_dependency)]
 ApiUser = Annotated[User, Depends(bearer_user)]
