@@ -254,10 +254,8 @@ def _import_plotting() -> threading.Thread:
 
     def load() -> None:
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure  # noqa: F401 (what the report draws with)
         except Exception:  # the report imports it again and says why
             pass
 
