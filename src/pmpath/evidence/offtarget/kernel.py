@@ -529,6 +529,11 @@ def scan_ascii(
                 c = pam_letters[st, r, 2]
                 d = pam_letters[st, r, 3]
                 col = s[t_lo + pam_off[st, r] : t_lo + pam_off[st, r] + m]
+                if (a != 0) + (b != 0) + (c != 0) + (d != 0) == 1:  # the G of NGG: one test
+                    only = a | b | c | d
+                    for i in range(m):
+                        row[i] |= np.uint8((col[i] | lower) != only) << np.uint8(6)
+                    continue
                 for i in range(m):
                     v = col[i] | lower
                     row[i] |= np.uint8((v != a) & (v != b) & (v != c) & (v != d)) << np.uint8(6)
