@@ -283,7 +283,7 @@ def unlock_signing_key(
 
 
 class _WrongPassword(Exception):
-    pass
+    """The password given is not the user's (counted toward the lockout)."""
 
 
 def _verify_hash(credential: Credential, password: str) -> None:
