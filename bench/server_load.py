@@ -69,6 +69,9 @@ class Tally:
     reviews_unacknowledged: list[str] = field(default_factory=list)
     events_acknowledged: dict[str, str] = field(default_factory=dict)  # term -> id
     events_unacknowledged: list[str] = field(default_factory=list)
+    begun: float = field(default_factory=time.perf_counter)
+    slow_reads: list[tuple[float, float, str]] = field(default_factory=list)
+    """(latency s, seconds into the run when it was sent, endpoint) of every read."""
 
 
 def _cpu_seconds(root: int) -> tuple[float, float]:
@@ -235,6 +238,7 @@ async def run_load(
     await asyncio.gather(*(warm(i) for i in range(8)))
     print(f"warm-up (48 reads on fresh connections) {time.monotonic() - started:.1f} s")
     end = time.monotonic() + seconds
+    tally.begun = time.perf_counter()
 
     async def client(number: int) -> None:
         rng = random.Random(seed + number)
@@ -296,6 +300,9 @@ async def run_load(
                         tally.events_unacknowledged.append(term)
                     continue
                 tally.latencies[name].append(time.perf_counter() - started)
+                if name in READS:
+                    spent = time.perf_counter() - started
+                    tally.slow_reads.append((spent, started - tally.begun, name))
                 tally.statuses[name][response.status_code] += 1
                 ok = response.status_code < 300
                 if response.status_code >= 400:
@@ -341,6 +348,12 @@ def report(tally: Tally, elapsed: float) -> bool:
     print(f"{'all':<15}{total:>10}{total / elapsed:>9.1f}   over {elapsed:.1f} s")
     if tally.errors:
         print("errors:", dict(tally.errors))
+    slowest = sorted(tally.slow_reads, reverse=True)[:8]
+    if slowest:
+        print(
+            "slowest reads (ms at second of the run): "
+            + ", ".join(f"{name} {1000 * t:.0f} at {at:.1f}" for t, at, name in slowest)
+        )
     return fast
 
 
