@@ -242,11 +242,11 @@ def _warm(store: Any) -> None:
     import gc
 
     from pmpath.adapters.store import Reader
-    from pmpath.evidence.registry import all_specs
+    from pmpath.services.analyses import request_kinds
     from pmpath.services.audit import log_leaf_hashes
 
     with contextlib.suppress(Exception):
-        all_specs()
+        request_kinds()  # imports every analysis
         with Reader(store) as reader:
             log_leaf_hashes(reader)
     gc.collect()
