@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from pathlib import Path
 
@@ -802,3 +803,51 @@ def test_a_reading_process_that_cannot_start_leaves_the_reading_here(
     monkeypatch.setattr(reader, "_CHILD", stops)
     with pytest.raises(RuntimeError, match="stopped"):
         quantify_sample(r1, None, geometries, expected, dataclasses.replace(serial, workers=2))
+
+
+def test_the_reading_process_survives_being_stopped_and_continued(tmp_path: Path) -> None:
+    """Chunks sent by a reading process that is stopped and continued again and again (Ctrl-Z
+    then ``fg``, a profiler attaching) arrive whole: the chunks read in this process, each
+    distinct read with its count and read as read (once, a write cut short by the stop lost
+    bytes and the parent met a corrupt pickle)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from pmpath.evidence.editing.reader import ReaderProcess, ReadingRequest
+    from pmpath.evidence.editing.reads import ReadTally, read_chunks
+
+    r1 = tmp_path / "r1.fq.gz"
+    simulate_amplicon_reads(r1, None, base_editor_mix(scale=8), seed=5, error_end=0.05)
+    request = ReadingRequest(r1, None, 20, 0.0, 0.15, 1500)
+    tally = ReadTally()
+    here = [
+        (dict(c.counts), c.raw, c.reads_so_far)
+        for c in read_chunks(r1, None, tally, max_unknown_fraction=0.15, chunk_reads=1500)
+    ]
+    assert sum(len(counts) for counts, _, _ in here) * len(AMPLICON) > 16 * 65536  # pipe fills
+    done = threading.Event()
+    with ReaderProcess(request) as reader:
+        pid = reader._process.pid
+
+        def stop_and_continue() -> None:
+            while not done.is_set():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    time.sleep(0.002)
+                    os.kill(pid, signal.SIGCONT)
+                time.sleep(0.003)
+
+        poker = threading.Thread(target=stop_and_continue)
+        poker.start()
+        try:
+            there = []
+            for chunk in reader:
+                time.sleep(0.02)  # the child blocks in its write meanwhile
+                there.append((dict(chunk.counts), chunk.raw, chunk.reads_so_far))
+        finally:
+            done.set()
+            poker.join()
+    assert there == here
+    assert reader.tally == tally

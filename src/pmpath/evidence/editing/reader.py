@@ -12,8 +12,11 @@ Method: a plain child process (``subprocess``, started with ``python -c``), not
 ``multiprocessing``: it imports only this module, :mod:`.reads` and their libraries (numpy,
 dnaio, xopen: about 30 MB), never the parent's command-line, web or statistics stack, and the
 parent's ``__main__`` is not re-imported. Messages are pickles on the child's stdin and stdout;
-the pipe holds the child at most one chunk ahead. Bad input raises in the child the
-InvalidInputError the serial run raises (same file, record and line), re-raised here.
+the pipe holds the child at most one chunk ahead. The child writes each message with
+``os.write`` until every byte is out (:func:`_send`): through ``sys.stdout.buffer`` a write cut
+short by the process being stopped and continued (Ctrl-Z then ``fg``, a profiler) lost bytes,
+and the parent read a corrupt pickle. Bad input raises in the child the InvalidInputError the
+serial run raises (same file, record and line), re-raised here.
 
 Hand-written because the protocol is four message kinds on one pipe; ``multiprocessing`` would
 start the child by re-importing the parent's main module (the whole CLI) or by forking it (every
@@ -23,6 +26,7 @@ page of the parent counted again in the child's RSS).
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import subprocess
 import sys
@@ -62,16 +66,23 @@ def distinct_chunks(request: ReadingRequest, tally: ReadTally) -> Iterator[Disti
     )
 
 
-def serve(source: IO[bytes], sink: IO[bytes]) -> None:
+def _send(sink: int, message: tuple[str, Any]) -> None:
+    """Write one message (a pickle) to the file descriptor ``sink``, every byte of it: a write
+    that a stop and continue of this process cuts short is resumed where it stopped."""
+    view = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    while view:
+        view = view[os.write(sink, view) :]
+
+
+def serve(source: IO[bytes], sink: int) -> None:
     """The child's main loop: read a :class:`ReadingRequest` from ``source``, write
     ("chunk", DistinctChunk) messages then ("done", ReadTally), or ("invalid", message) for bad
-    input, or ("error", description), to ``sink``."""
+    input, or ("error", description), to the file descriptor ``sink``."""
     request: ReadingRequest = pickle.load(source)
     tally = ReadTally()
     try:
         for chunk in distinct_chunks(request, tally):
-            pickle.dump(("chunk", chunk), sink, protocol=pickle.HIGHEST_PROTOCOL)
-            sink.flush()
+            _send(sink, ("chunk", chunk))
         message: tuple[str, Any] = ("done", tally)
     except InvalidInputError as exc:
         message = ("invalid", str(exc))
@@ -79,14 +90,14 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
         return
     except Exception as exc:  # handed to the parent, which raises it
         message = ("error", f"{type(exc).__name__}: {exc}")
-    pickle.dump(message, sink, protocol=pickle.HIGHEST_PROTOCOL)
-    sink.flush()
+    with contextlib.suppress(BrokenPipeError):
+        _send(sink, message)
 
 
 _CHILD = (
     "import sys; sys.path.insert(0, {root!r}); "
     "from pmpath.evidence.editing.reader import serve; "
-    "serve(sys.stdin.buffer, sys.stdout.buffer)"
+    "serve(sys.stdin.buffer, sys.stdout.fileno())"
 )
 
 
