@@ -4,9 +4,15 @@ records again gives, on both backends, and a write on another platform does not 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+from fastapi.testclient import TestClient
+
 from pmpath.adapters.store import Reader, Store, UnitOfWork
+from pmpath.demo.accounts import OTHER_CASE_ID, OTHER_PLATFORM_ID
+from pmpath.demo.records import CASE_ID
 from pmpath.domain.enums import (
     AdverseEventOutcome,
     Causality,
@@ -27,6 +33,9 @@ from pmpath.domain.models import (
 from pmpath.domain.teams import Organization, OrganizationKind
 from pmpath.interfaces.server.memo import ViewCache, audit_head, cached, platform_scope
 from tests import factories
+from tests.server.conftest import ServerWorkspace
+
+API_TOKEN = "/api/v1/auth/token"
 
 
 def _two_platforms(store: Store) -> None:
@@ -221,3 +230,89 @@ def test_a_case_board_is_not_rebuilt_for_adverse_events(store: Store) -> None:
     _evidence(store, "CASE-2", 3)
     _signature(store, item)
     assert view() == (item.id,) and len(builds) == 3  # the signature on its evidence
+
+
+@contextmanager
+def _statements(client: TestClient) -> Iterator[list[str]]:
+    """The SQL statements the application runs inside the block (SQLite's ``BEGIN`` of each
+    transaction left out)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = client.app.state.store.engine  # type: ignore[attr-defined]
+
+    def run(*args: object) -> None:
+        if not str(args[2]).startswith("BEGIN"):
+            seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", run)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", run)
+
+
+def test_sessions_and_visibility_outlive_writes_elsewhere_and_end_with_their_records(
+    client: TestClient, server_workspace: ServerWorkspace
+) -> None:
+    """A write on another platform leaves the kept session, visibility answer and board of a
+    case: the next request reads the head and the one event since, nothing else. Ending the
+    session, disabling the user or revoking the share still answers 401 or 404 at once."""
+    from pmpath.services import organizations
+    from pmpath.services.users import add_user, set_active
+    from pmpath.services.workspace import open_workspace
+
+    store = open_workspace(server_workspace.path).store()
+    name = f"kept-{server_workspace.backend}"
+    try:
+        add_user(
+            store,
+            actor="demo-admin",
+            username=name,
+            display_name="Kept",
+            roles=["reviewer"],
+            password="a good long password",
+        )
+
+        def token(user: str, password: str) -> dict[str, str]:
+            answer = client.post(API_TOKEN, data={"username": user, "password": password})
+            assert answer.status_code == 200, answer.text
+            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+        reviewer = token("reviewer", server_workspace.passwords["reviewer"])
+        url = f"/api/v1/cases/{CASE_ID}/assessment"
+        assert client.get(url, headers=reviewer).status_code == 200  # may store the assessment
+        first = client.get(url, headers=reviewer)
+        assert first.status_code == 200 and first.json()["created"] is False
+        _evidence(store, OTHER_CASE_ID, 9001)  # on the other sponsor's platform
+        with _statements(client) as seen:
+            again = client.get(url, headers=reviewer)
+        assert again.json() == first.json()
+        assert len(seen) == 2, seen  # the head, then the one event since
+        assert "audit_head" in seen[0] and "audit_events" in seen[1]
+        with _statements(client) as seen:
+            assert client.get(url, headers=reviewer).json() == first.json()
+        assert len(seen) == 1 and "audit_head" in seen[0], seen
+
+        # the session and the user: ended or disabled, refused at once
+        kept = token(name, "a good long password")
+        assert client.get("/api/v1/auth/me", headers=kept).status_code == 200
+        set_active(store, actor="demo-admin", username=name, active=False)
+        refused = client.get("/api/v1/auth/me", headers=kept)
+        assert refused.status_code == 401
+        assert client.post("/api/v1/auth/logout", headers=reviewer).status_code == 204
+        assert client.get(url, headers=reviewer).status_code == 401
+
+        # a share: the answer kept while it stands is withdrawn with it
+        reviewer = token("reviewer", server_workspace.passwords["reviewer"])
+        other = f"/api/v1/cases/{OTHER_CASE_ID}/assessment"
+        assert client.get(other, headers=reviewer).status_code == 404
+        share = organizations.share_platform(
+            store, actor="other-author", platform_id=OTHER_PLATFORM_ID, org_id="ORG-DEMO-REVIEWER"
+        )
+        assert client.get(other, headers=reviewer).status_code == 200
+        assert client.get(other, headers=reviewer).status_code == 200
+        organizations.revoke_share(store, actor="other-author", share_id=share.id, reason="done")
+        assert client.get(other, headers=reviewer).status_code == 404
+    finally:
+        store.dispose()

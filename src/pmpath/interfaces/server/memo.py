@@ -1,27 +1,30 @@
-"""What the server reads again only when the audit log has moved.
+"""What the server reads again only when the audit log has moved, and then only what moved.
 
 Every change to any record appends one audit event, so while the audit head (its last sequence
 number and hash, one row) stays where it was, nothing read from the records can have changed.
 A request reads the head once (:func:`request_head`, kept on ``request.state``) and reuses what
-earlier requests read at that same head:
+earlier requests read:
 
 - the login session and its user behind a token (:func:`session_user`); whether it is still
   open, unexpired, of an active user and the token's hash is checked on every request against
   the kept records, so only the reading is saved;
 - whether a user may see a record (:func:`require_visible`): the user's organization, the
   record's platform and the platform's shares;
-- the views that are costly to build (the case board and the assessment: ``cached``).
+- the views that are costly to build (the case board and the assessment: :func:`cached`).
 
-A write anywhere moves the head, and the next request reads again. What is read while a write
-lands is kept under the head read *before* it, so it is read again next time (never served
-stale). A view also keeps its scope (the ids of the platform's products, cases, evidence and
-assessments it was read from): when the head has moved, the events since are read (their
-type, id and the platform, product, case or signed record their images name) and, if none of
-them touches the scope, the view is served and kept at the new head. So a review on one
-platform does not make every other platform's views be built again.
+Each kept entry has a scope: the ids of the records it was read from (a session and its user;
+a record and its viewer; a platform's products, cases, evidence and assessments), and the
+record types whose changes can touch it only through those ids. All the entries of a cache are
+valid at one head. When a request reads a newer head, the events since are read once for the
+process (their type, id and the platform, product, case or signed record their images name),
+the entries they touch are dropped and the others are kept at the new head
+(:meth:`ViewCache.advance`). So a review on one platform does not make another platform's
+views, nor anyone's session or visibility answer, be read again. An entry read while a write
+lands is kept under the head read *before* it: if the write touches it, the next advance
+drops it (never served stale).
 
-On a cache hit a request costs one query on the one-row head table plus the session's checks,
-instead of eight to fifty queries.
+On a hit a request costs one query on the one-row head table, plus one on the events for the
+first request after a write, instead of eight to fifty queries.
 
 No caching library keys entries on a database's change counter; this is a dictionary and a lock.
 """
@@ -51,13 +54,25 @@ CACHED_FACTS = 8192
 
 
 class ViewCache:
-    """The last ``size`` entries, each with the audit head it was read at (thread-safe)."""
+    """The last ``size`` entries, all valid at one audit head, each with its scope
+    (thread-safe).
+
+    When a request reads a newer head, :meth:`advance` reads the events since (one query for
+    the process, not one per entry) and drops the entries they touch; the others are kept at
+    the new head."""
 
     def __init__(self, size: int = CACHED_VIEWS) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._views: OrderedDict[tuple[str, ...], tuple[Head, Any, Scope | None]] = OrderedDict()
+        self._advancing = threading.Lock()
+        self._head: Head = None
+        self._views: OrderedDict[tuple[str, ...], tuple[Any, Scope | None]] = OrderedDict()
         self._building: dict[tuple[str, ...], threading.Lock] = {}
+
+    @property
+    def head(self) -> Head:
+        """The audit head every kept entry is valid at (None before the first request)."""
+        return self._head
 
     def building(self, key: tuple[str, ...]) -> threading.Lock:
         """Return the lock held while ``key``'s entry is built, so that many requests arriving
@@ -65,31 +80,97 @@ class ViewCache:
         with self._lock:
             return self._building.setdefault(key, threading.Lock())
 
-    def get(self, key: tuple[str, ...], head: Head) -> Any | None:
-        """Return the entry kept for ``key`` if it was read at ``head``, else None."""
-        if head is None:
+    def advance(self, store: Store, now: Head, read: EventsRead | None = None) -> Head:
+        """Bring the cache to head ``now`` and return the head to read at: drop every entry
+        an event since touches (every entry, if the log does not run unbroken from the kept
+        head to ``now``). A head older than the kept one was read before another request
+        moved the cache on: the head is read again (and if the log itself went back, the
+        cache is emptied). ``read`` keeps the events read, for another cache to advance with."""
+        if now is None:
             return None
+        if now == self._head:
+            return now
+        kept, reread = self._head, False
+        if kept is not None and now[0] <= kept[0]:
+            now, reread = audit_head(store), True  # never older than ``kept``, unless rewritten
+            if now is None or now == self._head:
+                return now
+        with self._advancing:  # one thread reads the events; the others wait for it
+            kept = self._head
+            if now == kept:
+                return now
+            if kept is not None and now[0] <= kept[0] and not reread:
+                return kept  # moved on by another request meanwhile: newer than this head
+            newer = kept is not None and now[0] > kept[0]
+            events = None
+            if newer and kept is not None:
+                read = {} if read is None else read
+                if (kept, now) not in read:
+                    read[(kept, now)] = _events_between(store, kept, now)
+                events = read[(kept, now)]
+            with self._lock:
+                for key in list(self._views):
+                    scope = self._views[key][1]
+                    if events is None or scope is None or scope.touched(events):
+                        del self._views[key]
+                        self._building.pop(key, None)
+                self._head = now
+        return now
+
+    def get(self, key: tuple[str, ...], head: Head) -> Any | None:
+        """Return the entry kept for ``key`` if the cache is at ``head`` or later, else None."""
         with self._lock:
             kept = self._views.get(key)
-            if kept is None or kept[0] != head:
+            if kept is None or not _at_or_after(self._head, head):
                 return None
             self._views.move_to_end(key)
-            return kept[1]
+            return kept[0]
 
     def kept(self, key: tuple[str, ...]) -> tuple[Head, Any, Scope | None] | None:
-        """Return what is kept for ``key`` (its head, the entry and its scope), if anything."""
+        """Return what is kept for ``key`` (the head it is valid at, the entry and its
+        scope), if anything."""
         with self._lock:
-            return self._views.get(key)
+            kept = self._views.get(key)
+            return None if kept is None else (self._head, kept[0], kept[1])
 
     def put(self, key: tuple[str, ...], head: Head, view: Any, scope: Scope | None = None) -> None:
-        """Keep ``view`` for ``key`` as read at ``head``, read from the records of ``scope``
-        (None: from anything); the oldest entry goes beyond size."""
+        """Keep ``view`` for ``key``, read after head ``head`` from the records of ``scope``
+        (None: from anything). It is kept only if ``head`` is the cache's head: read before
+        the cache moved on, it may lack a change the cache has let pass. The oldest entry goes
+        beyond size."""
         with self._lock:
-            self._views[key] = (head, view, scope)
+            if head is None or head != self._head:
+                return
+            self._views[key] = (view, scope)
             self._views.move_to_end(key)
             while len(self._views) > self.size:
                 gone, _ = self._views.popitem(last=False)
                 self._building.pop(gone, None)
+
+
+def _at_or_after(head: Head, than: Head) -> bool:
+    """Return True if ``head`` is ``than`` or a later head (False if either is None)."""
+    if head is None or than is None:
+        return False
+    return head == than or head[0] > than[0]
+
+
+Event = tuple[str, str, frozenset[str]]
+"""An audit event as the cache reads it: entity type, entity id and the ids its images name."""
+EventsRead = dict[tuple[tuple[int, str], tuple[int, str]], list[Event] | None]
+"""The events read between two heads (None: too many, or the log does not run unbroken)."""
+
+
+def _events_between(store: Store, kept: Head, now: Head) -> list[Event] | None:
+    """Return the events after head ``kept`` up to head ``now``; None if there are more than
+    REVALIDATE_AT_MOST, or the log does not run unbroken from one head to the other."""
+    if kept is None or now is None or now[0] <= kept[0] or now[0] - kept[0] > REVALIDATE_AT_MOST:
+        return None
+    with Reader(store) as reader:
+        rows = reader.changes_since(kept[0], SCOPE_FIELDS, now[0] - kept[0])
+    if len(rows) != now[0] - kept[0] or rows[0][1] != kept[1] or rows[-1][2] != now[1]:
+        return None  # the log was rewritten or moved again meanwhile
+    return [(kind, rid, named) for _, _, _, kind, rid, named in rows]
 
 
 def audit_head(store: Store) -> Head:
@@ -122,12 +203,16 @@ def facts_of(app: Any) -> ViewCache:
 
 
 def request_head(request: Request, store: Store) -> Head:
-    """Return the audit head as this request first read it (read once per request)."""
+    """Return the audit head this request reads at (read once per request) and bring the
+    application's caches to it."""
     state = request.state
     if not hasattr(state, "pmpath_head"):
-        state.pmpath_head = audit_head(store)
-    head: Head = state.pmpath_head
-    return head
+        read: EventsRead = {}
+        head = audit_head(store)
+        head = facts_of(request.app).advance(store, head, read)
+        state.pmpath_head = views_of(request.app).advance(store, head, read)
+    found: Head = state.pmpath_head
+    return found
 
 
 UNRELATED_TYPES = frozenset(
@@ -150,21 +235,28 @@ REVALIDATE_AT_MOST = 500
 
 @dataclass(frozen=True)
 class Scope:
-    """The records a view was read from: one platform, its products and cases, and the
-    evidence and assessments of those cases (their ids)."""
+    """The records an entry was read from, by id: for a view one platform, its products and
+    cases, and the evidence and assessments of those cases."""
 
     ids: frozenset[str]
-    unread_types: frozenset[str] = frozenset()
-    """Record types of the scope that the view does not read (a case board: adverse events)."""
+    unread_types: frozenset[str] = UNRELATED_TYPES
+    """Record types whose changes never touch the entry (a case board: also adverse events)."""
+    scoped_types: frozenset[str] | None = SCOPED_TYPES
+    """Record types a change of which touches the entry only through the ids it names; a
+    change to a record of any other type touches every entry (None: every type is scoped)."""
 
     def touched_by(self, entity_type: str, entity_id: str, named: frozenset[str]) -> bool:
         """Return True if an event on ``entity_type:entity_id`` whose images name ``named``
-        (platform, product, case or signed record ids) may change what the view shows."""
-        if entity_type in UNRELATED_TYPES or entity_type in self.unread_types:
+        (platform, product, case or signed record ids) may change what the entry holds."""
+        if entity_type in self.unread_types:
             return False
-        if entity_type not in SCOPED_TYPES:
+        if entity_id in self.ids or not named.isdisjoint(self.ids):
             return True
-        return entity_id in self.ids or not named.isdisjoint(self.ids)
+        return self.scoped_types is not None and entity_type not in self.scoped_types
+
+    def touched(self, events: list[Event]) -> bool:
+        """Return True if any of ``events`` touches the entry."""
+        return any(self.touched_by(kind, rid, named) for kind, rid, named in events)
 
 
 def platform_scope(store: Store, platform_id: str) -> Scope:
@@ -186,7 +278,8 @@ def board_scope(store: Store, case_id: str) -> Scope:
         records = reader.ids_where(EvidenceItem, "case_id", [case_id]) + reader.ids_where(
             Assessment, "case_id", [case_id]
         )
-    return Scope(frozenset([case_id, *records]), unread_types=frozenset({"adverse_event"}))
+    unread = UNRELATED_TYPES | {"adverse_event"}
+    return Scope(frozenset([case_id, *records]), unread_types=unread)
 
 
 def case_scope(store: Store, case_id: str) -> Scope:
@@ -198,18 +291,6 @@ def case_scope(store: Store, case_id: str) -> Scope:
     return platform_scope(store, platform_id)
 
 
-def _still_valid(store: Store, kept: Head, scope: Scope, now: Head) -> bool:
-    """Return True if no event between ``kept`` and ``now`` touches ``scope``, and the log
-    runs unbroken from one to the other."""
-    if kept is None or now is None or now[0] <= kept[0] or now[0] - kept[0] > REVALIDATE_AT_MOST:
-        return False
-    with Reader(store) as reader:
-        events = reader.changes_since(kept[0], SCOPE_FIELDS, now[0] - kept[0])
-    if len(events) != now[0] - kept[0] or events[0][1] != kept[1] or events[-1][2] != now[1]:
-        return False  # the log was rewritten or moved again meanwhile: build it again
-    return not any(scope.touched_by(kind, rid, named) for _, _, _, kind, rid, named in events)
-
-
 def cached(
     cache: ViewCache,
     store: Store,
@@ -218,42 +299,52 @@ def cached(
     head: Head | None = None,
     scope: Callable[[], Scope] | None = None,
 ) -> T:
-    """Return the entry kept for ``key`` while the audit head has not moved (``head``, if this
-    request read it already), else ``build()`` it (once for the requests arriving together)
-    and keep it with the head read before.
+    """Return the entry kept for ``key`` if the cache is at this request's head (``head``, if
+    the request read it already) or later, else ``build()`` it (once for the requests arriving
+    together) and keep it, with its ``scope`` (what it is read from, made before it is built;
+    None: anything), at the head read before.
 
-    With ``scope`` (what the view is read from, made before it is built), an entry kept at an
-    older head is still served when none of the events since touches its scope; it is then
-    kept at the newer head."""
-    now = head if head is not None else audit_head(store)
+    A kept entry outlives writes: each time the cache moves to a newer head it drops only the
+    entries that the events since touch (:meth:`ViewCache.advance`)."""
+    now = head if head is not None else cache.advance(store, audit_head(store))
     hit = cache.get(key, now)
     if hit is not None:
         return cast(T, hit)
-    kept = cache.kept(key)
-    if kept is not None and kept[2] is not None and _still_valid(store, kept[0], kept[2], now):
-        cache.put(key, now, kept[1], kept[2])
-        return cast(T, kept[1])
     with cache.building(key):
-        fresh = audit_head(store)  # again: another request may have built it meanwhile
-        kept = cache.kept(key)
-        if kept is not None and kept[0] is not None and kept[0] == fresh:
-            return cast(T, kept[1])
+        fresh = cache.advance(store, audit_head(store))  # another request may have built it
+        hit = cache.get(key, fresh)
+        if hit is not None:
+            return cast(T, hit)
         read_from = scope() if scope is not None else None
         view = build()
         cache.put(key, fresh, view, read_from)
     return view
 
 
-def _remembered(request: Request, store: Store, key: tuple[str, ...], read: Callable[[], T]) -> T:
-    """Return ``read()`` as kept at this request's head, reading it (unlocked: it is cheap)
-    when it is not kept."""
+VISIBILITY_UNREAD = frozenset({"session", "credential", "checkpoint", "job"})
+"""Records whose changes never change who may see what."""
+VISIBILITY_SCOPED = frozenset({"evidence", "assessment", "adverse_event", "signature"})
+"""Records that hang from one case or record and change who may see only themselves; a change
+to any other record (a user, an organization, a share, a platform, product, case, patient,
+batch, ...) is taken to change who may see anything."""
+
+
+def _remembered(
+    request: Request,
+    store: Store,
+    key: tuple[str, ...],
+    read: Callable[[], T],
+    scope: Callable[[T], Scope],
+) -> T:
+    """Return ``read()`` as kept at this request's head or later, reading it (unlocked: it is
+    cheap) when it is not kept, and keeping it with ``scope(value)``."""
     head = request_head(request, store)
     cache = facts_of(request.app)
     found = cache.get(key, head)
     if found is not None:
         return cast(T, found[0])
     value = read()
-    cache.put(key, head, (value,))
+    cache.put(key, head, (value,), scope(value))
     return value
 
 
@@ -261,7 +352,8 @@ def session_user(
     request: Request, store: Store, session_id: str
 ) -> tuple[LoginSession | None, User | None]:
     """Return the login session ``session_id`` and its user (either None if missing), as
-    stored at this request's audit head. The caller checks the token and the session's state."""
+    stored at this request's audit head or later (kept until a change to the session or the
+    user). The caller checks the token and the session's state."""
 
     def read() -> tuple[LoginSession | None, User | None]:
         with Reader(store, privileged=True) as reader:
@@ -269,18 +361,28 @@ def session_user(
             user = None if session is None else reader.get(User, session.user_id)
         return session, user
 
-    return _remembered(request, store, ("session", session_id), read)
+    def scope(found: tuple[LoginSession | None, User | None]) -> Scope:
+        ids = {session_id} | ({found[0].user_id} if found[0] is not None else set())
+        return Scope(frozenset(ids), unread_types=frozenset(), scoped_types=None)
+
+    return _remembered(request, store, ("session", session_id), read, scope)
 
 
 def require_visible(
     request: Request, store: Store, user_id: str, type_name: str, record_id: str
 ) -> None:
     """Raise ``NotFoundError("no TYPE ID")`` unless the record exists and ``user_id`` may see
-    it (``organizations.is_visible``, as stored at this request's audit head)."""
+    it (``organizations.is_visible``, as stored at this request's audit head or later; kept
+    until a change to the record, the user, or a record that is not one case's own)."""
 
     def read() -> bool:
         with Reader(store) as reader:
             return organizations.is_visible(reader, user_id, type_name, record_id)
 
-    if not _remembered(request, store, ("visible", user_id, type_name, record_id), read):
+    def scope(_: bool) -> Scope:
+        ids = frozenset({record_id, user_id})
+        return Scope(ids, unread_types=VISIBILITY_UNREAD, scoped_types=VISIBILITY_SCOPED)
+
+    key = ("visible", user_id, type_name, record_id)
+    if not _remembered(request, store, key, read, scope):
         raise NotFoundError(f"no {type_name} {record_id}")
