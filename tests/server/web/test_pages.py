@@ -347,3 +347,25 @@ def test_a_job_page_refreshes_until_the_job_ends(app_client: TestClient, world: 
     assert "succeeded" in done.text and 'http-equiv="refresh"' not in done.text
     assert "Stored as evidence" in done.text
     assert _log_in(app_client, "qa-b").get(f"/jobs/{job.id}").status_code == 404
+
+
+def test_a_kept_case_page_carries_each_viewers_own_name_and_token(app_client: TestClient) -> None:
+    """The case page is kept per viewer with a mark where the CSRF token goes: each viewer,
+    each new session, gets its own token in every form and its own name, never the mark."""
+    from pmpath.interfaces.server.pages import CSRF_MARK
+
+    seen: dict[str, str] = {}
+    for username, other in (("qa-a", "author-a"), ("author-a", "qa-a"), ("qa-a", "author-a")):
+        client = _log_in(app_client, username)
+        token = _csrf(client.get("/platforms").text)  # a page that is not kept
+        assert token not in seen.values()  # a new session, a new token
+        for _ in range(2):
+            page = client.get(f"/cases/{CASE}")
+            assert page.status_code == 200
+            assert "content-security-policy" in page.headers
+            fields = re.findall(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert fields and set(fields) == {token}
+            assert CSRF_MARK not in page.text
+            signed_in = re.findall(r"<span>(User [a-z-]+) \(", page.text)  # the header's
+            assert signed_in == [f"User {username}"], (signed_in, other)
+        seen[username] = token

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import secrets
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -40,7 +42,14 @@ from pmpath.domain.models import EvidenceItem, Platform
 from pmpath.domain.teams import FINISHED_STATES
 from pmpath.interfaces.server import pages_figures
 from pmpath.interfaces.server.deps import get_store
-from pmpath.interfaces.server.memo import ViewCache, request_head, require_visible, views_of
+from pmpath.interfaces.server.memo import (
+    ViewCache,
+    board_scope,
+    cached,
+    request_head,
+    require_visible,
+    views_of,
+)
 from pmpath.interfaces.server.pages_session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -322,28 +331,64 @@ def case_page(
     require_visible(request, who.store, who.user.id, "case", case_id)
     chosen = _policy(policy)
     head = request_head(request, who.store)
-    view = case_view(_views(request), who.store, case_id, chosen, actor=who.user.id, head=head)
-    board = view.board
-    differences: list[dict[str, Any]] = []
-    other = None
-    if diff:
-        other = _policy(diff)
-        compared = assessment.preview(who.store, case_id, other)
-        differences = _differences(board.decision.elements, compared.elements)
-    context = {
-        "case": view.case,
-        "board": board,
-        "evidence": view.evidence,
-        "policies": _shipped(),
-        "policy": chosen.policy_id,
-        "policy_version": board.assessment.policy_version,
-        "diff": other.policy_id if other is not None else "",
-        "differences": differences,
-        "signatures": view.signatures,
-        "meanings": [m.value for m in SignatureMeaning if m is not SignatureMeaning.RELEASED],
-        "message": DONE_MESSAGES.get(done, ""),
+    cache = _views(request)
+
+    def page(csrf: str) -> str:
+        view = case_view(cache, who.store, case_id, chosen, actor=who.user.id, head=head)
+        board = view.board
+        differences: list[dict[str, Any]] = []
+        other = None
+        if diff:
+            other = _policy(diff)
+            compared = assessment.preview(who.store, case_id, other)
+            differences = _differences(board.decision.elements, compared.elements)
+        context = {
+            "case": view.case,
+            "board": board,
+            "evidence": view.evidence,
+            "policies": _shipped(),
+            "policy": chosen.policy_id,
+            "policy_version": board.assessment.policy_version,
+            "diff": other.policy_id if other is not None else "",
+            "differences": differences,
+            "signatures": view.signatures,
+            "meanings": [m.value for m in SignatureMeaning if m is not SignatureMeaning.RELEASED],
+            "message": DONE_MESSAGES.get(done, ""),
+        }
+        return _page_text(request, "case.html", context, who=who, csrf=csrf)
+
+    if diff:  # a comparison is read afresh each time
+        return _html(page(who.csrf))
+    # the page as this viewer sees it, kept with a mark where the session's CSRF token goes
+    shown = done if done in DONE_MESSAGES else ""
+    key = ("case-page", case_id, chosen.policy_id, who.user.id, shown)
+    scope = partial(board_scope, who.store, case_id)
+    text = cached(cache, who.store, key, partial(page, CSRF_MARK), head, scope)
+    return _html(text.replace(CSRF_MARK, who.csrf))
+
+
+CSRF_MARK = "csrf-" + secrets.token_hex(16)
+"""What a kept page holds where the viewer's CSRF token goes (random per process, so no text
+of a record can be taken for it)."""
+
+
+def _page_text(
+    request: Request, template: str, context: dict[str, Any], *, who: Viewer, csrf: str
+) -> str:
+    """Return ``template`` rendered as :func:`_render` would, with ``csrf`` as the token."""
+    values = {
+        "request": request,
+        "user": who.user,
+        "csrf": csrf,
+        "csrf_field": CSRF_FIELD,
+        "titles": ELEMENT_TITLES,
+        **context,
     }
-    return _render(request, "case.html", context, who=who)
+    return templates.get_template(template).render(values)
+
+
+def _html(text: str) -> Response:
+    return with_security_headers(HTMLResponse(text))
 
 
 def _views(request: Request) -> ViewCache:

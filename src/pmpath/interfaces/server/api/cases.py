@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem, new_id
 from pmpath.interfaces.server.api.common import permitted, visible
@@ -31,6 +31,7 @@ from pmpath.interfaces.server.memo import (
     require_visible,
     views_of,
 )
+from pmpath.pathway.platform import InheritedEvidence
 from pmpath.services import analyses, assessment, jobs, organizations
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -69,34 +70,46 @@ def _pending(item: EvidenceItem) -> PendingEvidence:
 @router.get("/{case_id}/assessment", response_model=CaseAssessmentOut)
 def case_assessment(
     request: Request, case_id: str, store: StoreDep, user: ApiUser, policy: PolicyQuery = None
-) -> CaseAssessmentOut:
+) -> Response:
     """The five-element board from the accepted evidence, the items pending review and the
     board if they were accepted, as ``pmpath case assess --json`` prints it. Like that command
     it stores the assessment when it is new (a changed policy or accepted evidence). The
-    answer is kept while the audit log has not moved (nothing it reads can have changed; who
-    may see the case is checked on every request)."""
+    answer is kept until a change to the case's platform (who may see the case is checked on
+    every request)."""
     require_visible(request, store, user.id, "case", case_id)
     chosen = shipped_policy(policy)
-
     views, head = views_of(request.app), request_head(request, store)
-    # an answer that stored a new assessment moved the head, so it is never served again; the
-    # board reads the case's evidence, what it inherits every case of the platform
-    outcome = cached(
-        views,
-        store,
-        ("api-board", case_id, chosen.policy_id),
-        partial(assessment.assess, store, case_id, chosen, actor=user.id),
-        head,
-        partial(board_scope, store, case_id),
-    )
-    inherited = cached(
-        views,
-        store,
-        ("api-inherited", case_id, chosen.policy_id, outcome.assessment.id),
-        partial(assessment.case_inheritance, store, case_id, chosen, outcome.decision),
-        head,
-        partial(case_scope, store, case_id),
-    )
+
+    def body() -> bytes:
+        # an answer that stored a new assessment moved the head past a change to the case, so
+        # it is never served again; the board reads the case's evidence (kept through adverse
+        # events), what it inherits every case of the platform
+        outcome = cached(
+            views,
+            store,
+            ("api-board", case_id, chosen.policy_id),
+            partial(assessment.assess, store, case_id, chosen, actor=user.id),
+            head,
+            partial(board_scope, store, case_id),
+        )
+        inherited = cached(
+            views,
+            store,
+            ("api-inherited", case_id, chosen.policy_id, outcome.assessment.id),
+            partial(assessment.case_inheritance, store, case_id, chosen, outcome.decision),
+            head,
+            partial(case_scope, store, case_id),
+        )
+        return _assessment_out(case_id, outcome, inherited).model_dump_json().encode()
+
+    key = ("api-assessment", case_id, chosen.policy_id)
+    answer = cached(views, store, key, body, head, partial(case_scope, store, case_id))
+    return Response(answer, media_type="application/json")
+
+
+def _assessment_out(
+    case_id: str, outcome: assessment.CaseAssessment, inherited: InheritedEvidence
+) -> CaseAssessmentOut:
     decision = outcome.decision
     return CaseAssessmentOut(
         case_id=case_id,
