@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
@@ -316,3 +317,52 @@ def test_sessions_and_visibility_outlive_writes_elsewhere_and_end_with_their_rec
         assert client.get(other, headers=reviewer).status_code == 404
     finally:
         store.dispose()
+
+
+def test_an_entry_read_at_a_passed_head_is_kept_only_if_no_event_since_touches_it(
+    store: Store,
+) -> None:
+    """A request that read the head before another moved the cache on may still keep what it
+    read, when none of the events passed since touches it; never when one does, or when its
+    head is not on the way the cache came."""
+    from pmpath.interfaces.server.memo import board_scope
+
+    _two_platforms(store)
+    cache = ViewCache()
+    first = cache.advance(store, audit_head(store))
+    assert first is not None
+    scope = board_scope(store, "CASE-1")
+    _evidence(store, "CASE-2", 1)  # the other platform
+    second = cache.advance(store, audit_head(store))
+    assert second is not None and second[0] == first[0] + 1
+    cache.put(("kept",), first, "read at the first head", scope)
+    assert cache.get(("kept",), second) == "read at the first head"
+    _evidence(store, "CASE-1", 2)  # this case: what was read at the second head lacks it
+    third = cache.advance(store, audit_head(store))
+    assert cache.get(("kept",), third) is None  # dropped by the advance
+    cache.put(("late",), second, "read at the second head", scope)
+    assert cache.get(("late",), third) is None
+    cache.put(("late",), third, "read at the third head", board_scope(store, "CASE-1"))
+    assert cache.get(("late",), third) == "read at the third head"
+    cache.put(("elsewhere",), (second[0], "0" * 64), "a head not on the way", scope)
+    cache.put(("ahead",), (third[0] + 5, "f" * 64), "a head the cache has not reached", scope)
+    assert cache.get(("elsewhere",), third) is None and cache.get(("ahead",), third) is None
+
+
+def test_only_the_last_passed_events_are_remembered(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pmpath.interfaces.server import memo
+
+    monkeypatch.setattr(memo, "PASSED_KEPT", 3)
+    _two_platforms(store)
+    cache = ViewCache()
+    heads = [cache.advance(store, audit_head(store))]
+    for n in range(5):
+        _evidence(store, "CASE-2", n)
+        heads.append(cache.advance(store, audit_head(store)))
+    scope = memo.board_scope(store, "CASE-1")
+    for n, head in enumerate(heads):
+        cache.put((f"at {n}",), head, n, scope)
+    kept = [n for n in range(len(heads)) if cache.get((f"at {n}",), heads[-1]) is not None]
+    assert kept == [2, 3, 4, 5]  # the three events after head 2 are remembered

@@ -59,7 +59,8 @@ class ViewCache:
 
     When a request reads a newer head, :meth:`advance` reads the events since (one query for
     the process, not one per entry) and drops the entries they touch; the others are kept at
-    the new head."""
+    the new head. The last PASSED_KEPT events passed are kept, so that an entry read at a
+    head the cache has since passed can still be kept if none of them touches it."""
 
     def __init__(self, size: int = CACHED_VIEWS) -> None:
         self.size = size
@@ -68,6 +69,9 @@ class ViewCache:
         self._head: Head = None
         self._views: OrderedDict[tuple[str, ...], tuple[Any, Scope | None]] = OrderedDict()
         self._building: dict[tuple[str, ...], threading.Lock] = {}
+        self._passed: list[Passed] = []
+        """The events passed since head ``_passed_from``, oldest first."""
+        self._passed_from: Head = None
 
     @property
     def head(self) -> Head:
@@ -109,13 +113,40 @@ class ViewCache:
                     read[(kept, now)] = _events_between(store, kept, now)
                 events = read[(kept, now)]
             with self._lock:
+                passed = None if events is None else [event for _, _, event in events]
                 for key in list(self._views):
                     scope = self._views[key][1]
-                    if events is None or scope is None or scope.touched(events):
+                    if passed is None or scope is None or scope.touched(passed):
                         del self._views[key]
                         self._building.pop(key, None)
+                self._pass(now, events)
                 self._head = now
         return now
+
+    def _pass(self, now: tuple[int, str], events: list[Passed] | None) -> None:
+        """Record ``events`` as passed on the way to ``now`` (None: the way is not known, so
+        the record starts again at ``now``), keeping the last PASSED_KEPT (lock held)."""
+        if events is None or self._passed_from is None:
+            self._passed, self._passed_from = [], now
+            return
+        self._passed.extend(events)
+        if len(self._passed) > PASSED_KEPT:
+            dropped = self._passed[-PASSED_KEPT - 1]
+            self._passed_from = (dropped[0], dropped[1])
+            del self._passed[:-PASSED_KEPT]
+
+    def _passed_since(self, head: tuple[int, str]) -> list[Event] | None:
+        """Return the events passed after ``head`` (an older head), None if they are not all
+        recorded or ``head`` is not on the recorded way (lock held)."""
+        start = self._passed_from
+        if start is None or head[0] < start[0]:
+            return None
+        if head == start:
+            return [event for _, _, event in self._passed]
+        at = head[0] - start[0] - 1  # the events are consecutive from ``start``
+        if at >= len(self._passed) or self._passed[at][:2] != head:
+            return None
+        return [event for _, _, event in self._passed[at + 1 :]]
 
     def get(self, key: tuple[str, ...], head: Head) -> Any | None:
         """Return the entry kept for ``key`` if the cache is at ``head`` or later, else None."""
@@ -135,12 +166,16 @@ class ViewCache:
 
     def put(self, key: tuple[str, ...], head: Head, view: Any, scope: Scope | None = None) -> None:
         """Keep ``view`` for ``key``, read after head ``head`` from the records of ``scope``
-        (None: from anything). It is kept only if ``head`` is the cache's head: read before
-        the cache moved on, it may lack a change the cache has let pass. The oldest entry goes
-        beyond size."""
+        (None: from anything). Read at a head the cache has since passed, it is kept only if
+        none of the events passed after that head touches it (it may lack their changes).
+        The oldest entry goes beyond size."""
         with self._lock:
-            if head is None or head != self._head:
+            if head is None or self._head is None or head[0] > self._head[0]:
                 return
+            if head != self._head:
+                passed = self._passed_since(head)
+                if passed is None or scope is None or scope.touched(passed):
+                    return
             self._views[key] = (view, scope)
             self._views.move_to_end(key)
             while len(self._views) > self.size:
@@ -157,11 +192,13 @@ def _at_or_after(head: Head, than: Head) -> bool:
 
 Event = tuple[str, str, frozenset[str]]
 """An audit event as the cache reads it: entity type, entity id and the ids its images name."""
-EventsRead = dict[tuple[tuple[int, str], tuple[int, str]], list[Event] | None]
+Passed = tuple[int, str, Event]
+"""An event with its sequence number and hash (the head right after it)."""
+EventsRead = dict[tuple[tuple[int, str], tuple[int, str]], list[Passed] | None]
 """The events read between two heads (None: too many, or the log does not run unbroken)."""
 
 
-def _events_between(store: Store, kept: Head, now: Head) -> list[Event] | None:
+def _events_between(store: Store, kept: Head, now: Head) -> list[Passed] | None:
     """Return the events after head ``kept`` up to head ``now``; None if there are more than
     REVALIDATE_AT_MOST, or the log does not run unbroken from one head to the other."""
     if kept is None or now is None or now[0] <= kept[0] or now[0] - kept[0] > REVALIDATE_AT_MOST:
@@ -170,7 +207,7 @@ def _events_between(store: Store, kept: Head, now: Head) -> list[Event] | None:
         rows = reader.changes_since(kept[0], SCOPE_FIELDS, now[0] - kept[0])
     if len(rows) != now[0] - kept[0] or rows[0][1] != kept[1] or rows[-1][2] != now[1]:
         return None  # the log was rewritten or moved again meanwhile
-    return [(kind, rid, named) for _, _, _, kind, rid, named in rows]
+    return [(seq, hash_, (kind, rid, named)) for seq, _, hash_, kind, rid, named in rows]
 
 
 def audit_head(store: Store) -> Head:
@@ -231,6 +268,8 @@ a monitoring run, ...) is taken to touch every view."""
 SCOPE_FIELDS = ("platform_id", "product_id", "case_id", "record_id")
 REVALIDATE_AT_MOST = 500
 """Events read to keep a view valid; beyond, the view is built again."""
+PASSED_KEPT = 1000
+"""Events a cache remembers having passed (about 100 bytes each)."""
 
 
 @dataclass(frozen=True)
