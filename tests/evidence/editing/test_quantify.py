@@ -727,20 +727,24 @@ def test_the_reading_process_imports_only_the_reader() -> None:
 
 
 def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_bases(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each chunk's distinct masked reads, counted in order of first occurrence, with the read
     as read of the last read of each that holds an N; checked against the masking rule applied
-    read by read (Phred below 20 -> N), across mask batches and with reads filtered out."""
+    read by read (Phred below 20 -> N), across blocks of FASTQ text and with reads filtered
+    out."""
     import random
     from collections import Counter
 
-    from pmpath.evidence.editing.reads import MASK_BATCH, ReadTally, read_chunks
+    import pmpath.evidence.editing.single_end as single_end
+    from pmpath.evidence.editing.reads import ReadTally, read_chunks
+
+    monkeypatch.setattr(single_end, "BLOCK_BYTES", 700_000)  # about 1,300 records a block
 
     rng = random.Random(5)
     a = AMPLICON
     records = []
-    for i in range(2 * MASK_BATCH + 321):
+    for i in range(10_321):
         sequence = list(a)
         quality = ["I"] * len(a)
         for _ in range(rng.choice((0, 0, 1, 2, 40))):  # 40 low bases: over the 15% limit
@@ -748,7 +752,7 @@ def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_ba
             sequence[at] = rng.choice("ACGT")
             quality[at] = "#"
         records.append((f"r{i}", "".join(sequence), "".join(quality)))
-    chunk_reads = MASK_BATCH + 1000
+    chunk_reads = 6_000
     tally = ReadTally()
     chunks = list(
         read_chunks(
@@ -756,7 +760,7 @@ def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_ba
             chunk_reads=chunk_reads,
         )
     )  # fmt: skip
-    assert len(chunks) == 2  # 6,000 and 4,321 reads, each masked in batches of 5,000
+    assert len(chunks) == 2  # 6,000 and 4,321 reads, chunks ending inside blocks
     for number, chunk in enumerate(chunks):
         counts: Counter[str] = Counter()
         raw: dict[str, str] = {}
@@ -768,7 +772,8 @@ def test_a_chunk_keeps_the_last_read_as_read_of_each_masked_read_with_unknown_ba
             if "N" in masked:
                 raw[masked] = sequence
         assert list(chunk.counts.items()) == list(counts.items())
-        assert chunk.raw == raw
+        assert {m: chunk.raw_of(m) for m in chunk.counts if "N" in m} == raw
+        assert all(len(chunk.unknown[m]) == m.count("N") for m in raw)  # the bases at N only
     assert tally.too_many_unknown_bases > 0
 
 
@@ -823,7 +828,7 @@ def test_the_reading_process_survives_being_stopped_and_continued(tmp_path: Path
     request = ReadingRequest(r1, None, 20, 0.0, 0.15, 1500)
     tally = ReadTally()
     here = [
-        (dict(c.counts), c.raw, c.reads_so_far)
+        (dict(c.counts), c.unknown, c.reads_so_far)
         for c in read_chunks(r1, None, tally, max_unknown_fraction=0.15, chunk_reads=1500)
     ]
     assert sum(len(counts) for counts, _, _ in here) * len(AMPLICON) > 16 * 65536  # pipe fills
@@ -845,7 +850,7 @@ def test_the_reading_process_survives_being_stopped_and_continued(tmp_path: Path
             there = []
             for chunk in reader:
                 time.sleep(0.02)  # the child blocks in its write meanwhile
-                there.append((dict(chunk.counts), chunk.raw, chunk.reads_so_far))
+                there.append((dict(chunk.counts), chunk.unknown, chunk.reads_so_far))
         finally:
             done.set()
             poker.join()

@@ -5,6 +5,8 @@ What each module does, in the order a run uses them:
 - :mod:`.geometry`: the guide on each amplicon, the cut, the quantification window, the target
   and bystander bases;
 - :mod:`.reads`: FASTQ in chunks (dnaio), pair merging, base-quality masking;
+- :mod:`.single_end`: the same chunks of single-end reads from blocks of FASTQ text (numpy);
+- :mod:`.reader`: the reading in a second process while this one counts;
 - :mod:`.assign`: which amplicon and strand a read comes from (k-mer seeds);
 - :mod:`.align`: global affine-gap alignment (WFA via pywfa) with indels placed at the cut, and
   the exact no-DP shortcuts for substitution-only and one-indel reads;

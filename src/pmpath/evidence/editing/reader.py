@@ -5,13 +5,13 @@ merged and masked by the same code, chunk for chunk: each chunk's distinct maske
 their counts, :class:`~pmpath.evidence.editing.reads.DistinctChunk`) in a child Python process,
 so that on a machine with two cores reading (gzip, FASTQ parsing, pair merging, quality masking,
 counting identical reads) overlaps with aligning and classifying, which stay in the calling
-process. At 1,000,000 single-end reads reading is about half of the work, and most reads
-repeat another read of their chunk, so only about a quarter of the sequences cross the pipe.
+process. Most reads repeat another read of their chunk, so only about a quarter of the
+sequences cross the pipe, each with only its bases as read at its ``N`` beside it.
 
 Method: a plain child process (``subprocess``, started with ``python -c``), not
-``multiprocessing``: it imports only this module, :mod:`.reads` and their libraries (numpy,
-dnaio, xopen: about 30 MB), never the parent's command-line, web or statistics stack, and the
-parent's ``__main__`` is not re-imported. Messages are pickles on the child's stdin and stdout;
+``multiprocessing``: it imports only this module, :mod:`.reads`, :mod:`.single_end` and their
+libraries (numpy, dnaio, xopen: about 30 MB), never the parent's command-line, web or
+statistics stack, and the parent's ``__main__`` is not re-imported. Messages are pickles on the child's stdin and stdout;
 the pipe holds the child at most one chunk ahead. The child writes each message with
 ``os.write`` until every byte is out (:func:`_send`): through ``sys.stdout.buffer`` a write cut
 short by the process being stopped and continued (Ctrl-Z then ``fg``, a profiler) lost bytes,

@@ -22,9 +22,11 @@ read is the overlap alone (the bases beyond it are adapter), as fastp's overlap-
 trimming does. We
 write the merge ourselves because dnaio does not merge and fastp is not a Python library:
 :func:`merge_pair` is the rule for one pair, :func:`merge_pairs` the same rule on a chunk (seeds
-by ``str.find``, overlaps compared and merged by numpy). Quality masking runs with numpy on
-batches of :data:`MASK_BATCH` reads, and a chunk is handed on as its distinct masked sequences
-with their counts (:class:`DistinctChunk`): most reads of a run repeat another read.
+by ``str.find``, overlaps compared and merged by numpy). Quality masking (:func:`_mask`) runs
+with numpy on each batch of :data:`PAIR_BATCH` merged pairs, and a chunk is handed on as its
+distinct masked sequences with their counts (:class:`DistinctChunk`): most reads of a run repeat
+another read. Single-end reads take the same rule on blocks of FASTQ text, without a record
+object per read (:mod:`.single_end`); :func:`named_reads` applies it one read at a time.
 
 Memory: one batch of reads and one chunk's distinct sequences at a time; nothing grows with the
 file.
@@ -35,6 +37,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from operator import ne
 from pathlib import Path
 
@@ -91,7 +94,7 @@ class ReadChunk:
         self._ends = ends
         self._index: dict[str, int] | None = None
         self._unknown_rows = unknown_rows
-        """Rows of ``masked`` holding an ``N``, when known (else found by :meth:`unknown_raw`)."""
+        """Rows of ``masked`` holding an ``N``, when known (else found by :meth:`unknown_bases`)."""
 
     def __len__(self) -> int:
         return len(self.masked)
@@ -103,32 +106,46 @@ class ReadChunk:
         row = self._index[masked]
         return self._raw_text[self._starts[row] : self._ends[row]]
 
-    def unknown_raw(self) -> dict[str, str]:
-        """Return the read as read of each masked read holding an ``N`` (of the last such read
-        when several share it, as :meth:`raw`); a read without ``N`` was read as it is."""
+    def unknown_bases(self) -> dict[str, str]:
+        """Return, for each masked read holding an ``N``, the bases as read at its ``N``
+        (:attr:`DistinctChunk.unknown`; of the last such read when several share it, as
+        :meth:`raw`)."""
         masked = self.masked
         rows = self._unknown_rows
         if rows is None:
             rows = [row for row, read in enumerate(masked) if "N" in read]
         last = {masked[row]: row for row in rows}  # the last row of each masked read
-        text, starts, ends = self._raw_text, self._starts, self._ends
-        return {read: text[starts[row] : ends[row]] for read, row in last.items()}
+        text, starts = self._raw_text, self._starts
+        out = {}
+        for read, row in last.items():
+            start, at, bases = starts[row], read.find("N"), []
+            while at >= 0:
+                bases.append(text[start + at])
+                at = read.find("N", at + 1)
+            out[read] = "".join(bases)
+        return out
 
 
 @dataclass(frozen=True)
 class DistinctChunk:
     """One chunk of reads as its distinct masked sequences: ``counts`` in order of first
-    occurrence (the ``collections.Counter`` of the chunk's masked reads), ``raw`` the read as read
-    of each sequence holding an ``N`` (the chunk's last read of it; a sequence without ``N``
-    was read as it is), ``reads_so_far`` the reads (pairs) read up to the chunk's end."""
+    occurrence (the ``collections.Counter`` of the chunk's masked reads), ``unknown`` the bases
+    as read at the ``N`` of each sequence holding one (the chunk's last read of it; a base read
+    as ``N`` stays ``N``), ``reads_so_far`` the reads (pairs) read up to the chunk's end. A read
+    as read differs from its masked sequence only at its ``N``, so only those bases are kept
+    (and sent between processes)."""
 
     counts: Counter[str]
-    raw: dict[str, str]
+    unknown: dict[str, str]
     reads_so_far: int
 
     def raw_of(self, masked: str) -> str:
         """Return the read as read of one of this chunk's masked sequences."""
-        return self.raw.get(masked, masked)
+        bases = self.unknown.get(masked)
+        if not bases:
+            return masked
+        pieces = masked.split("N")
+        return "".join(chain.from_iterable(zip(pieces, bases, strict=False))) + pieces[-1]
 
 
 def _open(path: Path) -> dnaio.SingleEndReader:
@@ -392,46 +409,6 @@ def merge_pairs(
     return out
 
 
-MASK_BATCH = 5_000
-"""Reads masked at a time within a chunk (bounds the memory of the masking arrays)."""
-
-
-def _single_chunks(
-    r1: Path, tally: ReadTally, chunk_reads: int
-) -> Iterator[tuple[list[str], list[str], bool]]:
-    """Yield (sequences, qualities, whether the batch ends its chunk) of single-end reads in
-    batches of at most :data:`MASK_BATCH`, ``chunk_reads`` reads to a chunk (the hot loop of a
-    run: no per-read function calls beyond dnaio's)."""
-    sequences: list[str] = []
-    qualities: list[str] = []
-    add_sequence, add_quality = sequences.append, qualities.append
-    in_chunk = 0
-    limit = min(MASK_BATCH, chunk_reads)
-    with _open(r1) as reader:  # the records of :func:`_records`, without a generator per read
-        if isinstance(reader, dnaio.FastaReader):
-            raise InvalidInputError(f"{r1}: reads must be FASTQ (with qualities), not FASTA")
-        try:
-            for record in reader:
-                add_sequence(record.sequence)
-                add_quality(record.qualities)  # FASTQ: never None
-                if len(sequences) >= limit:
-                    tally.total += len(sequences)
-                    in_chunk += len(sequences)
-                    ends = in_chunk >= chunk_reads
-                    if ends:
-                        in_chunk = 0
-                    yield sequences, qualities, ends
-                    sequences, qualities = [], []
-                    add_sequence, add_quality = sequences.append, qualities.append
-                    limit = min(MASK_BATCH, chunk_reads - in_chunk)
-        except (dnaio.exceptions.FileFormatError, EOFError, OSError, ValueError) as exc:
-            raise _format_error(r1, tally.total + len(sequences) + 1, exc) from None
-    tally.total += len(sequences)
-    if tally.total == 0:
-        raise InvalidInputError(f"{r1}: the file holds no reads")
-    yield sequences, qualities, True
-
-
 PAIR_BATCH = 10_000
 """Pairs merged at a time (bounds the memory of the raw pairs and of the merge arrays)."""
 
@@ -580,22 +557,26 @@ def read_chunks(
     """Yield chunks of at most ``chunk_reads`` reads (merged pairs for paired-end; a chunk of
     merged pairs ends at the pair batch that reaches ``chunk_reads``) as their distinct masked
     sequences, updating ``tally`` (reads seen, merged, dropped by reason); a chunk whose every
-    read is dropped is not yielded. Reads are masked :data:`MASK_BATCH` at a time, so only the
-    distinct sequences of a chunk are held. InvalidInputError names the file and record of any
-    malformed read."""
+    read is dropped is not yielded. Reads are masked a block (single-end) or a batch of pairs at
+    a time, so only the distinct sequences of a chunk are held. InvalidInputError names the file
+    and record of any malformed read."""
     for path in (r1, r2):
         if path is not None:
             for suffix in (".fa", ".fasta", ".fna"):
                 if path.name.lower().removesuffix(".gz").endswith(suffix):
                     raise InvalidInputError(f"{path}: reads must be FASTQ (with qualities)")
     tally.paired = r2 is not None
-    source = (
-        _paired_chunks(r1, r2, tally, chunk_reads)
-        if r2 is not None
-        else _single_chunks(r1, tally, chunk_reads)
-    )
+    if r2 is None:
+        from pmpath.evidence.editing.single_end import single_end_chunks
+
+        yield from single_end_chunks(
+            r1, tally, min_base_quality=min_base_quality, min_mean_quality=min_mean_quality,
+            max_unknown_fraction=max_unknown_fraction, chunk_reads=chunk_reads,
+        )  # fmt: skip
+        return
+    source = _paired_chunks(r1, r2, tally, chunk_reads)
     counts: Counter[str] = Counter()
-    raw: dict[str, str] = {}
+    unknown: dict[str, str] = {}
     for sequences, qualities, ends in source:
         if sequences:
             kept = _mask(
@@ -606,7 +587,7 @@ def read_chunks(
             qualities.clear()
             tally.passed_filter += len(kept)
             counts.update(kept.masked)
-            raw.update(kept.unknown_raw())  # a later read of the same sequence wins
+            unknown.update(kept.unknown_bases())  # a later read of the same sequence wins
         if ends and counts:
-            yield DistinctChunk(counts, raw, tally.total)
-            counts, raw = Counter(), {}
+            yield DistinctChunk(counts, unknown, tally.total)
+            counts, unknown = Counter(), {}
