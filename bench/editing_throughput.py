@@ -20,8 +20,13 @@ and 392 s (base editor), 1.44 GB peak.
 
 Peak memory: the command's own VmHWM, and the peak summed RSS and PSS of it and its child
 processes (the process that reads the reads; sampled every 50 ms; RSS counts the shared library
-pages in each process, PSS splits them). On a shared machine, ``--repeat`` alternates the runs of
-this tree and the previous one and prints the median and best of each.
+pages in each process, PSS splits them). CPU: user + system seconds of the command and its
+reading process. On a shared machine, ``--repeat`` alternates the runs of this tree and the
+previous one and prints the median and best of each, and the load average before each run.
+
+The command runs without ``PYTHONDONTWRITEBYTECODE`` (this machine's shells set it): modules
+load from their cached bytecode, as from an installed package; with it set, every run compiles
+every pmpath module it imports again (about 0.2 s of CPU).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -137,14 +143,17 @@ def _tree_memory_mib(root: int) -> tuple[float, float]:
 
 def run(
     args: list[str], source: Path | None = None
-) -> tuple[float, float, float, float, dict[str, object]]:
+) -> tuple[float, float, float, float, float, dict[str, object]]:
     """Run the CLI in a fresh Python (``source``: another source tree, e.g. the previous
-    release's); return wall time, its peak RSS (VmHWM of the process after exec, so the
-    parent's simulation memory is not counted), the peak summed RSS and PSS of the process and
-    its worker processes (sampled every 50 ms), and the JSON it printed."""
+    release's); return wall time, CPU seconds (user + system, its reading process included),
+    its peak RSS (VmHWM of the process after exec, so the parent's simulation memory is not
+    counted), the peak summed RSS and PSS of the process and its worker processes (sampled
+    every 50 ms), and the JSON it printed."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as an installed package's
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-c", _WRAPPER, *args],
@@ -157,12 +166,14 @@ def run(
         time.sleep(0.05)
     stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if child.returncode != 0:
         sys.exit(stderr)
     peak_kb = next(
         int(line.split("=")[1]) for line in stderr.splitlines() if "peak_rss_kB=" in line
     )
-    return wall, peak_kb / 1024, tree_rss, tree_pss, json.loads(stdout)
+    return wall, cpu, peak_kb / 1024, tree_rss, tree_pss, json.loads(stdout)
 
 
 def aligners(a: str) -> None:
@@ -254,27 +265,32 @@ def main() -> None:
         releases.append(("previous", args.previous))
     for mode, extra in modes.items():
         walls: dict[str, list[float]] = {release: [] for release, _ in releases}
+        cpus: dict[str, list[float]] = {release: [] for release, _ in releases}
         for repeat in range(args.repeat):
             for release, source in releases:  # alternated: both see the same load
                 out = folder / f"out-{mode}-{release}"
                 load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-                wall, rss_mb, tree_rss, tree_pss, answer = run(
+                wall, cpu, rss_mb, tree_rss, tree_pss, answer = run(
                     [*pmpath, *common, *extra, "--out", str(out)], source
                 )
                 walls[release].append(wall)
+                cpus[release].append(cpu)
                 if source is None:
                     summary = answer
                 print(f"\n{mode} ({kind}, {release}, run {repeat + 1}): {n:,} reads in "
-                      f"{wall:.1f} s = {n / wall:,.0f} reads/s; peak RSS {rss_mb:,.0f} MiB "
+                      f"{wall:.1f} s = {n / wall:,.0f} reads/s, CPU {cpu:.1f} s (user + system, "
+                      f"both processes); peak RSS {rss_mb:,.0f} MiB "
                       f"(main process), process tree peak RSS {tree_rss:,.0f} MiB / PSS "
                       f"{tree_pss:,.0f} MiB (reading process included); load average before "
                       f"{load}")  # fmt: skip
         if args.repeat > 1:
             for release, times in walls.items():
                 best, median = min(times), sorted(times)[len(times) // 2]
+                cpu_median = sorted(cpus[release])[len(times) // 2]
                 print(
                     f"{mode} ({release}): median {median:.1f} s = {n / median:,.0f} reads/s, "
-                    f"best {best:.1f} s = {n / best:,.0f} reads/s over {len(times)} runs"
+                    f"best {best:.1f} s = {n / best:,.0f} reads/s over {len(times)} runs; "
+                    f"CPU median {cpu_median:.1f} s, best {min(cpus[release]):.1f} s"
                 )
         outcomes = summary["outcomes"]
         assert isinstance(outcomes, dict)
