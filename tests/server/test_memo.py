@@ -366,3 +366,53 @@ def test_only_the_last_passed_events_are_remembered(
         cache.put((f"at {n}",), head, n, scope)
     kept = [n for n in range(len(heads)) if cache.get((f"at {n}",), heads[-1]) is not None]
     assert kept == [2, 3, 4, 5]  # the three events after head 2 are remembered
+
+
+def test_a_request_that_waited_for_a_build_may_answer_with_it_if_it_is_as_new(
+    store: Store,
+) -> None:
+    """What another request built after this one read the head is as new as this request
+    needs, even when a write meanwhile kept it out of the cache; older is never served."""
+    from pmpath.interfaces.server.memo import board_scope
+
+    _two_platforms(store)
+    cache = ViewCache()
+    first = cache.advance(store, audit_head(store))
+    cache.put(("board",), first, "built after the first head", board_scope(store, "CASE-1"))
+    _evidence(store, "CASE-1", 1)  # touches it: the next advance drops it
+    second = cache.advance(store, audit_head(store))
+    assert cache.get(("board",), second) is None
+    assert cache.built_since(("board",), first) == "built after the first head"
+    assert cache.built_since(("board",), second) is None  # read before this request's head
+    assert cache.built_since(("other",), first) is None
+
+
+def test_a_kept_platform_scope_always_holds_the_ids_a_fresh_read_gives(store: Store) -> None:
+    """Adverse events and signatures keep the kept scope; a new case or evidence item on the
+    platform, which adds an id, drops it."""
+    from pmpath.interfaces.server.memo import case_scope, kept_case_scope
+
+    _two_platforms(store)
+    cache = ViewCache()
+    rng = random.Random(3)
+    items: list[EvidenceItem] = []
+    reads = 0
+    for n in range(25):
+        action = rng.choice(["ae", "evidence", "signature", "case"])
+        if action == "ae":
+            _adverse_event(store, "CASE-1", n)
+        elif action == "evidence":
+            items.append(_evidence(store, rng.choice(["CASE-1", "CASE-2"]), n))
+        elif action == "signature" and items:
+            _signature(store, rng.choice(items))
+        elif action == "case":
+            with UnitOfWork(store, actor="setup", reason="a case") as uow:
+                uow.add(factories.case(id=f"CASE-N{n}", product_id="PROD-1"))
+                uow.commit()
+        head = cache.advance(store, audit_head(store))
+        kept = cache.get(("scope", "CASE-1"), head) is not None
+        reads += not kept
+        assert kept_case_scope(cache, store, "CASE-1", head).ids == case_scope(store, "CASE-1").ids
+        if action in ("ae", "signature"):
+            assert kept or n == 0, (n, action)
+    assert 0 < reads < 25

@@ -42,6 +42,9 @@ DEFAULT_MAX_UPLOAD_MB = 1024
 REQUEST_THREADS = 64
 """Threads for the routes (anyio's default is 40): more than the 50 clients of the benchmark, so
 that requests queued for the password-hashing thread never keep a read from starting."""
+KEPT_RECORDS = 4096
+"""Evidence items and adverse events kept in memory by id and version (read again only when
+their version moved)."""
 UPLOADS_DIR = "uploads"
 
 CONTENT_SECURITY_POLICY = (
@@ -180,7 +183,8 @@ def create_app(
     store = settings.workspace.store()
     store.require_current_schema()
     store.require_matching_key()
-    store.keep_records(frozenset({"evidence"}))  # boards re-read every item of a case
+    # boards re-read every item of a case, a platform's decision every adverse event
+    store.keep_records(frozenset({"evidence", "adverse_event"}), size=KEPT_RECORDS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -66,6 +66,18 @@ def access_token(session_id: str, token: str) -> str:
 
 def bearer_user(request: Request, token: Annotated[str | None, Depends(_oauth2)] = None) -> User:
     """Return the active user whose open, unexpired session the bearer token is; 401 if none."""
+    return user_of_token(request, token)
+
+
+async def _raw_token(token: Annotated[str | None, Depends(_oauth2)] = None) -> str | None:
+    """The bearer token as sent (``async``: read without a thread; checked by
+    :func:`user_of_token` where the route reads the database)."""
+    return token
+
+
+def user_of_token(request: Request, token: str | None) -> User:
+    """Return the active user whose open, unexpired session ``token`` is; 401 if none (what
+    :func:`bearer_user` checks, for a route that reads the database in one thread)."""
     from pmpath.interfaces.server.memo import session_user
     from pmpath.services.sessions import NotLoggedInError, SessionToken, session_holder
 
@@ -104,3 +116,5 @@ async def _settings_dependency(request: Request) -> ServerSettings:
 StoreDep = Annotated[Store, Depends(_store_dependency)]
 SettingsDep = Annotated[ServerSettings, Depends(_settings_dependency)]
 ApiUser = Annotated[User, Depends(bearer_user)]
+ApiToken = Annotated[str | None, Depends(_raw_token)]
+"""The bearer token of a route that checks it itself with :func:`user_of_token`."""

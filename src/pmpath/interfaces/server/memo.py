@@ -69,6 +69,8 @@ class ViewCache:
         self._head: Head = None
         self._views: OrderedDict[tuple[str, ...], tuple[Any, Scope | None]] = OrderedDict()
         self._building: dict[tuple[str, ...], threading.Lock] = {}
+        self._built: dict[tuple[str, ...], tuple[Head, Any]] = {}
+        """The last entry built per key, with the head read before it was built."""
         self._passed: list[Passed] = []
         """The events passed since head ``_passed_from``, oldest first."""
         self._passed_from: Head = None
@@ -157,6 +159,17 @@ class ViewCache:
             self._views.move_to_end(key)
             return kept[0]
 
+    def built_since(self, key: tuple[str, ...], head: Head) -> Any | None:
+        """Return the last entry built for ``key`` if it was read after ``head`` or a later
+        head, kept or not: a request that read ``head`` and waited while another built it may
+        answer with it (it is as new as the request), instead of building it again when a
+        write meanwhile kept it out of the cache."""
+        with self._lock:
+            built = self._built.get(key)
+            if built is None or not _at_or_after(built[0], head):
+                return None
+            return built[1]
+
     def kept(self, key: tuple[str, ...]) -> tuple[Head, Any, Scope | None] | None:
         """Return what is kept for ``key`` (the head it is valid at, the entry and its
         scope), if anything."""
@@ -170,6 +183,9 @@ class ViewCache:
         none of the events passed after that head touches it (it may lack their changes).
         The oldest entry goes beyond size."""
         with self._lock:
+            self._built[key] = (head, view)
+            while len(self._built) > self.size:
+                del self._built[next(iter(self._built))]
             if head is None or self._head is None or head[0] > self._head[0]:
                 return
             if head != self._head:
@@ -266,6 +282,8 @@ SCOPED_TYPES = frozenset(
 signed record they name. A change to a record of any other type (a user, a patient, a batch,
 a monitoring run, ...) is taken to touch every view."""
 SCOPE_FIELDS = ("platform_id", "product_id", "case_id", "record_id")
+SCOPE_UNREAD = UNRELATED_TYPES | {"adverse_event", "signature"}
+"""Records whose changes never change which ids a platform's scope holds."""
 REVALIDATE_AT_MOST = 500
 """Events read to keep a view valid; beyond, the view is built again."""
 PASSED_KEPT = 1000
@@ -330,6 +348,21 @@ def case_scope(store: Store, case_id: str) -> Scope:
     return platform_scope(store, platform_id)
 
 
+def kept_case_scope(cache: ViewCache, store: Store, case_id: str, head: Head) -> Scope:
+    """Return :func:`case_scope` of ``case_id`` as kept in ``cache`` at ``head`` or later: the
+    ids change only with a new product, case, evidence item or assessment on the platform (an
+    adverse event or a signature adds none), so it outlives the writes that rebuild the views
+    it is the scope of (six queries fewer for each rebuild)."""
+    key = ("scope", case_id)
+    hit = cache.get(key, head)
+    if hit is not None:
+        return cast(Scope, hit)
+    fresh = cache.advance(store, audit_head(store))
+    found = case_scope(store, case_id)
+    cache.put(key, fresh, found, Scope(found.ids, unread_types=SCOPE_UNREAD))
+    return found
+
+
 def cached(
     cache: ViewCache,
     store: Store,
@@ -352,6 +385,8 @@ def cached(
     with cache.building(key):
         fresh = cache.advance(store, audit_head(store))  # another request may have built it
         hit = cache.get(key, fresh)
+        if hit is None:
+            hit = cache.built_since(key, now)
         if hit is not None:
             return cast(T, hit)
         read_from = scope() if scope is not None else None

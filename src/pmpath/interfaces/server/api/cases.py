@@ -6,7 +6,9 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from pmpath.adapters.store import Store
 from pmpath.domain.models import AdverseEvent, Case, EvidenceItem, new_id
 from pmpath.interfaces.server.api.common import permitted, visible
 from pmpath.interfaces.server.api.policies import PolicyQuery, shipped_policy
@@ -22,11 +24,11 @@ from pmpath.interfaces.server.api.schemas import (
     PendingEvidence,
     records_out,
 )
-from pmpath.interfaces.server.deps import ApiUser, SettingsDep, StoreDep
+from pmpath.interfaces.server.deps import ApiToken, ApiUser, SettingsDep, StoreDep, user_of_token
 from pmpath.interfaces.server.memo import (
     board_scope,
     cached,
-    case_scope,
+    kept_case_scope,
     request_head,
     require_visible,
     views_of,
@@ -68,17 +70,28 @@ def _pending(item: EvidenceItem) -> PendingEvidence:
 
 
 @router.get("/{case_id}/assessment", response_model=CaseAssessmentOut)
-def case_assessment(
-    request: Request, case_id: str, store: StoreDep, user: ApiUser, policy: PolicyQuery = None
+async def case_assessment(
+    request: Request, case_id: str, store: StoreDep, token: ApiToken, policy: PolicyQuery = None
 ) -> Response:
     """The five-element board from the accepted evidence, the items pending review and the
     board if they were accepted, as ``pmpath case assess --json`` prints it. Like that command
     it stores the assessment when it is new (a changed policy or accepted evidence). The
     answer is kept until a change to the case's platform (who may see the case is checked on
     every request)."""
+    # one thread for the whole answer (the token, the head, the kept JSON): under load each
+    # thread hop waits for the interpreter lock
+    answer = await run_in_threadpool(_assessment_json, request, store, token, case_id, policy)
+    return Response(answer, media_type="application/json")
+
+
+def _assessment_json(
+    request: Request, store: Store, token: str | None, case_id: str, policy: str | None
+) -> bytes:
+    user = user_of_token(request, token)
     require_visible(request, store, user.id, "case", case_id)
     chosen = shipped_policy(policy)
     views, head = views_of(request.app), request_head(request, store)
+    scope = partial(kept_case_scope, views, store, case_id, head)  # the platform's records
 
     def body() -> bytes:
         # an answer that stored a new assessment moved the head past a change to the case, so
@@ -98,13 +111,12 @@ def case_assessment(
             ("api-inherited", case_id, chosen.policy_id, outcome.assessment.id),
             partial(assessment.case_inheritance, store, case_id, chosen, outcome.decision),
             head,
-            partial(case_scope, store, case_id),
+            scope,
         )
         return _assessment_out(case_id, outcome, inherited).model_dump_json().encode()
 
     key = ("api-assessment", case_id, chosen.policy_id)
-    answer = cached(views, store, key, body, head, partial(case_scope, store, case_id))
-    return Response(answer, media_type="application/json")
+    return cached(views, store, key, body, head, scope)
 
 
 def _assessment_out(
