@@ -405,7 +405,7 @@ def inherited_evidence(
             f"Beta({policy.platform.prior_alpha:g}, {policy.platform.prior_beta:g}) updated by "
             "the earlier patients (fewer than two other products with outcomes)"
         )
-        mean, sd, ess = a / (a + b), float(stats.beta(a, b).std()), a + b
+        mean, sd, ess = a / (a + b), float(stats.beta.std(a, b)), a + b
         prior = BetaMixture.beta(a, b)
     mine = next((p for p in decision.patients if p.case_id == case_id), None)
     own_outcome = mine.outcome if mine is not None else None

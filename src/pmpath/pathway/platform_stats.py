@@ -219,7 +219,7 @@ def responder_analysis(
     if patients < 0 or not 0 <= successes <= patients:
         raise InvalidInputError(f"successes {successes} must lie in 0..patients={patients}")
     a, b = prior_alpha + successes, prior_beta + patients - successes
-    posterior = stats.beta(a, b)
+    posterior = stats.beta  # its methods with (a, b): a frozen distribution costs ~1.5 ms
     if patients > 0:
         ci = stats.binomtest(successes, patients).proportion_ci(method="exact")
         low, high = float(ci.low), float(ci.high)
@@ -232,11 +232,11 @@ def responder_analysis(
         prior_beta=prior_beta,
         posterior_alpha=a,
         posterior_beta=b,
-        posterior_mean=float(posterior.mean()),
-        credible_low=float(posterior.ppf(0.025)),
-        credible_high=float(posterior.ppf(0.975)),
+        posterior_mean=float(posterior.mean(a, b)),
+        credible_low=float(posterior.ppf(0.025, a, b)),
+        credible_high=float(posterior.ppf(0.975, a, b)),
         threshold=threshold,
-        posterior_probability_above_threshold=float(posterior.sf(threshold)),
+        posterior_probability_above_threshold=float(posterior.sf(threshold, a, b)),
         exact_ci_low=low,
         exact_ci_high=high,
         predictive_next_patients=next_patients,
