@@ -10,13 +10,13 @@ sequences cross the pipe, each with only its bases as read at its ``N`` beside i
 
 Method: a plain child process (``subprocess``, started with ``python -c``), not
 ``multiprocessing``: it imports only this module, :mod:`.reads`, :mod:`.single_end` and their
-libraries (numpy, dnaio, xopen: about 30 MB), never the parent's command-line, web or
-statistics stack, and the parent's ``__main__`` is not re-imported. Messages are pickles on the child's stdin and stdout;
-the pipe holds the child at most one chunk ahead. The child writes each message with
-``os.write`` until every byte is out (:func:`_send`): through ``sys.stdout.buffer`` a write cut
-short by the process being stopped and continued (Ctrl-Z then ``fg``, a profiler) lost bytes,
-and the parent read a corrupt pickle. Bad input raises in the child the InvalidInputError the
-serial run raises (same file, record and line), re-raised here.
+libraries (numpy, dnaio, xopen: about 30 MB), never the parent's command-line, web or statistics
+stack, and the parent's ``__main__`` is not re-imported. Messages are pickles on the child's
+stdin and stdout; the pipe holds the child at most one chunk ahead. The child writes each
+message with ``os.write`` until every byte is out (:func:`_send`): through ``sys.stdout.buffer``
+a write cut short by the process being stopped and continued (Ctrl-Z then ``fg``, a profiler)
+lost bytes, and the parent read a corrupt pickle. Bad input raises in the child the
+InvalidInputError the serial run raises (same file, record and line), re-raised here.
 
 Hand-written because the protocol is four message kinds on one pipe; ``multiprocessing`` would
 start the child by re-importing the parent's main module (the whole CLI) or by forking it (every
