@@ -236,21 +236,28 @@ def test_a_case_board_is_not_rebuilt_for_adverse_events(store: Store) -> None:
 @contextmanager
 def _statements(client: TestClient) -> Iterator[list[str]]:
     """The SQL statements the application runs inside the block (SQLite's ``BEGIN`` of each
-    transaction left out)."""
+    transaction left out; the head, read on a driver connection, as ``audit_head``)."""
     from sqlalchemy import event
 
     seen: list[str] = []
-    engine = client.app.state.store.engine  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
+    read_head = store.read_audit_head
 
     def run(*args: object) -> None:
         if not str(args[2]).startswith("BEGIN"):
             seen.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", run)
+    def head() -> object:
+        seen.append("audit_head")
+        return read_head()
+
+    event.listen(store.engine, "before_cursor_execute", run)
+    store.read_audit_head = head
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", run)
+        event.remove(store.engine, "before_cursor_execute", run)
+        del store.read_audit_head
 
 
 def test_sessions_and_visibility_outlive_writes_elsewhere_and_end_with_their_records(

@@ -89,6 +89,10 @@ class KeptRecords:
                 self._records.popitem(last=False)
 
 
+HEAD_QUERY = "SELECT seq, hash FROM audit_head WHERE id = 1"
+"""The audit log's head row (the one row of table ``audit_head``)."""
+
+
 class Store:
     """The database behind one workspace (or one team).
 
@@ -289,6 +293,36 @@ class Store:
         """Return a new connection; ``write=True`` makes its transactions take the write lock."""
         connection = self._connect()
         return connection.execution_options(pmpath_write=write) if write else connection
+
+    def read_audit_head(self) -> tuple[int, str] | None:
+        """Return (seq, hash) of the audit log's last event as its head row records it (None
+        if the row is missing), by one statement on a pooled driver connection outside a
+        transaction (one row: no transaction is needed for a consistent read). A server reads
+        the head on every request; through a Reader it costs three round trips on PostgreSQL
+        (BEGIN, SELECT, ROLLBACK) and about 0.5 ms of CPU in SQLAlchemy, this one round trip."""
+        try:
+            connection = self.engine.raw_connection()
+        except OperationalError as exc:
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise PmpathError(f"cannot open database {self.display_url}: {first}") from None
+        try:
+            driver = connection.driver_connection
+            postgres = self.engine.dialect.name == "postgresql"
+            if postgres:
+                driver.autocommit = True  # type: ignore[union-attr]
+            try:
+                cursor = connection.cursor()
+                cursor.execute(HEAD_QUERY)
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                if postgres:
+                    driver.autocommit = False  # type: ignore[union-attr]
+                else:
+                    connection.rollback()
+        finally:
+            connection.close()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def keep_records(self, type_names: frozenset[str], size: int = 256) -> None:
         """Keep up to ``size`` records of ``type_names`` in memory between reads: a later

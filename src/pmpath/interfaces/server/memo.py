@@ -228,8 +228,7 @@ def _events_between(store: Store, kept: Head, now: Head) -> list[Passed] | None:
 
 def audit_head(store: Store) -> Head:
     """Return the audit log's head (last sequence number and hash); None if it is missing."""
-    with Reader(store) as reader:
-        return reader.audit_head()
+    return store.read_audit_head()
 
 
 _caches_lock = threading.Lock()
