@@ -74,7 +74,11 @@ class QuantifySettings:
     min_read_identity: float = 0.7
     max_unknown_fraction: float = 0.15
     max_end_gap: int = 10
-    chunk_reads: int = 50_000
+    chunk_reads: int = 100_000
+    """Reads counted together: a sequence is aligned and classified once per chunk, so a larger
+    chunk does less work (1M single-end reads: 271,227 distinct sequences in chunks of 50,000,
+    238,327 in chunks of 100,000) for a chunk's distinct sequences more in memory (process tree
+    peak RSS about 195 -> 220 MiB)."""
     max_cached_alignments: int = 200_000
     max_alleles: int = 100_000
     workers: int = 0
