@@ -302,6 +302,24 @@ def test_sessions_and_visibility_outlive_writes_elsewhere_and_end_with_their_rec
             assert client.get(url, headers=reviewer).json() == first.json()
         assert len(seen) == 1 and "audit_head" in seen[0], seen
 
+        # an adverse event on the case rebuilds its assessment, not who may see the case
+        from pmpath.interfaces.server.memo import facts_of
+
+        facts = facts_of(client.app)
+        _adverse_event(store, CASE_ID, 9002)
+        now = facts.advance(store, store.read_audit_head())
+        assert facts.get(("visible", "reviewer", "case", CASE_ID), now) == (True,)
+        assert client.get(url, headers=reviewer).status_code == 200
+        with UnitOfWork(store, actor="demo-admin", reason="a case record changed") as uow:
+            case = uow.require(Case, CASE_ID)
+            uow.update(case.model_copy(update={"notes": "changed"}))
+            uow.commit()
+        facts.advance(store, store.read_audit_head())  # a case's change drops the answer
+        assert facts.head != now
+        assert facts.get(("visible", "reviewer", "case", CASE_ID), facts.head) is None
+        assert client.get(url, headers=reviewer).status_code == 200
+        assert facts.get(("visible", "reviewer", "case", CASE_ID), facts.head) == (True,)
+
         # the session and the user: ended or disabled, refused at once
         kept = token(name, "a good long password")
         assert client.get("/api/v1/auth/me", headers=kept).status_code == 200

@@ -300,13 +300,17 @@ class Scope:
     scoped_types: frozenset[str] | None = SCOPED_TYPES
     """Record types a change of which touches the entry only through the ids it names; a
     change to a record of any other type touches every entry (None: every type is scoped)."""
+    by_name: bool = True
+    """Whether a change to a scoped record touches the entry when its images name one of the
+    ids (an adverse event naming a case touches the case's views); False: only its own id
+    does (an adverse event on a case does not change who may see the case)."""
 
     def touched_by(self, entity_type: str, entity_id: str, named: frozenset[str]) -> bool:
         """Return True if an event on ``entity_type:entity_id`` whose images name ``named``
         (platform, product, case or signed record ids) may change what the entry holds."""
         if entity_type in self.unread_types:
             return False
-        if entity_id in self.ids or not named.isdisjoint(self.ids):
+        if entity_id in self.ids or (self.by_name and not named.isdisjoint(self.ids)):
             return True
         return self.scoped_types is not None and entity_type not in self.scoped_types
 
@@ -454,7 +458,9 @@ def require_visible(
 
     def scope(_: bool) -> Scope:
         ids = frozenset({record_id, user_id})
-        return Scope(ids, unread_types=VISIBILITY_UNREAD, scoped_types=VISIBILITY_SCOPED)
+        return Scope(
+            ids, unread_types=VISIBILITY_UNREAD, scoped_types=VISIBILITY_SCOPED, by_name=False
+        )
 
     key = ("visible", user_id, type_name, record_id)
     if not _remembered(request, store, key, read, scope):
