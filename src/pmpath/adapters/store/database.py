@@ -80,6 +80,21 @@ class KeptRecords:
             self._records.move_to_end((type_name, record_id))
             return kept[1]
 
+    def get_many(self, type_name: str, wanted: list[tuple[str, int]]) -> dict[str, Any | None]:
+        """Return, for each (id, version) of ``wanted``, the record kept at that version, else
+        None (one lock for all: a platform's decision asks for every adverse event)."""
+        found: dict[str, Any | None] = {}
+        records = self._records
+        with self._lock:
+            for record_id, version in wanted:
+                kept = records.get((type_name, record_id))
+                if kept is None or kept[0] != version:
+                    found[record_id] = None
+                else:
+                    records.move_to_end((type_name, record_id))
+                    found[record_id] = kept[1]
+        return found
+
     def put(self, type_name: str, record_id: str, version: int, record: Any) -> None:
         """Keep ``record`` as ``type_name:record_id`` at ``version``."""
         with self._lock:

@@ -126,8 +126,8 @@ class Reader:
         """``find`` through the store's kept records: the ids and versions first, then the
         full rows of the records not kept at their version."""
         keys = query.with_only_columns(spec.table.c.id, spec.table.c.version)
-        found = [(str(r[0]), int(r[1])) for r in self.connection.execute(keys.order_by("id"))]
-        records = {i: kept.get(spec.type_name, i, v) for i, v in found}
+        found = [(str(i), int(v)) for i, v in self.connection.execute(keys.order_by("id")).all()]
+        records = kept.get_many(spec.type_name, found)
         missing = [i for i, record in records.items() if record is None]
         if missing:
             rows = self.connection.execute(select(spec.table).where(spec.table.c.id.in_(missing)))
