@@ -48,6 +48,7 @@ from pmpath.pathway.decision import CaseDecision
 from pmpath.pathway.platform_stats import (
     BetaMixture,
     ResponderAnalysis,
+    exact_proportion_ci,
     map_prior,
     responder_analysis,
 )
@@ -113,7 +114,7 @@ def pooled_safety(patients: int, events: Sequence[AdverseEvent]) -> PooledSafety
             related_sae_count=sum(e.causality in related for e in serious),
             fatal_count=sum(e.outcome is AdverseEventOutcome.FATAL for e in events),
         )  # fmt: skip
-    ci = stats.binomtest(with_sae, patients).proportion_ci(method="exact")
+    ci_low, ci_high = exact_proportion_ci(with_sae, patients)
     count = len(serious)
     low = 0.0 if count == 0 else float(stats.chi2.ppf(0.025, 2 * count)) / 2 / patients
     high = float(stats.chi2.ppf(0.975, 2 * count + 2)) / 2 / patients
@@ -121,8 +122,8 @@ def pooled_safety(patients: int, events: Sequence[AdverseEvent]) -> PooledSafety
         patients=patients,
         patients_with_sae=with_sae,
         proportion_with_sae=with_sae / patients,
-        proportion_ci_low=float(ci.low),
-        proportion_ci_high=float(ci.high),
+        proportion_ci_low=ci_low,
+        proportion_ci_high=ci_high,
         sae_count=count,
         sae_per_patient=count / patients,
         sae_per_patient_ci_low=low,

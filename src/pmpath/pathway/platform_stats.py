@@ -201,6 +201,15 @@ class ResponderAnalysis(BaseModel):
     predictive_probability_all_next_succeed: float
 
 
+@functools.cache
+def exact_proportion_ci(successes: int, trials: int) -> tuple[float, float]:
+    """Return the exact (Clopper-Pearson) 95% interval of ``successes`` of ``trials`` (scipy
+    ``binomtest``), kept per pair: a server decides a platform again after every adverse event
+    and each ``binomtest`` costs about a millisecond."""
+    ci = stats.binomtest(successes, trials).proportion_ci(method="exact")
+    return float(ci.low), float(ci.high)
+
+
 def responder_analysis(
     successes: int,
     patients: int,
@@ -221,8 +230,7 @@ def responder_analysis(
     a, b = prior_alpha + successes, prior_beta + patients - successes
     posterior = stats.beta  # its methods with (a, b): a frozen distribution costs ~1.5 ms
     if patients > 0:
-        ci = stats.binomtest(successes, patients).proportion_ci(method="exact")
-        low, high = float(ci.low), float(ci.high)
+        low, high = exact_proportion_ci(successes, patients)
     else:
         low, high = 0.0, 1.0
     return ResponderAnalysis(
