@@ -1,10 +1,10 @@
-"""What the case page shows, read again only when the audit log has moved.
+"""What the case page shows, read again only when a write touches the case's board.
 
 A case page needs the case's assessment under a policy (``assessment.assess``: it reads every
 evidence item of the case, with results of up to a few hundred kilobytes of JSON, and stores the
 assessment when it is new), the evidence list and the signatures on the assessment: about 50
-queries and 60 ms on PostgreSQL. The view is kept per (case, policy) with the audit head read
-before it was built, and reused while the head is unchanged (:mod:`.memo` says why that is
+queries and 60 ms on PostgreSQL. The view is kept per (case, policy) with the scope of the
+case's board, and dropped by the first write that touches it (:mod:`.memo` says why that is
 exact). Who may see the case is still checked on every request, before the view is used; the
 view holds nothing that depends on the viewer.
 """
