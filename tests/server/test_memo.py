@@ -180,8 +180,8 @@ def test_the_cache_serves_what_a_fresh_read_gives_and_skips_other_platforms(stor
         assert len(builds) == before + (1 if touched else 0), (n, action, case_id)
     assert writes["other"] > 5 and writes["PLAT-1"] > 5
     # once kept at the newest head, a hit reads nothing but the head
-    kept = cache.kept(("view", "PLAT-1"))
-    assert kept is not None and kept[0] == audit_head(store)
+    assert cache.head == audit_head(store)
+    assert cache.get(("view", "PLAT-1"), cache.head) == _truth(store)
 
 
 def test_a_change_outside_the_scoped_types_rebuilds(store: Store) -> None:

@@ -71,15 +71,6 @@ class KeptRecords:
         self._lock = threading.Lock()
         self._records: OrderedDict[tuple[str, str], tuple[int, Any]] = OrderedDict()
 
-    def get(self, type_name: str, record_id: str, version: int) -> Any | None:
-        """Return the record kept at ``version``, else None."""
-        with self._lock:
-            kept = self._records.get((type_name, record_id))
-            if kept is None or kept[0] != version:
-                return None
-            self._records.move_to_end((type_name, record_id))
-            return kept[1]
-
     def get_many(self, type_name: str, wanted: list[tuple[str, int]]) -> dict[str, Any | None]:
         """Return, for each (id, version) of ``wanted``, the record kept at that version, else
         None (one lock for all: a platform's decision asks for every adverse event)."""
@@ -301,8 +292,11 @@ class Store:
         try:
             return self.engine.connect()
         except OperationalError as exc:
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise PmpathError(f"cannot open database {self.display_url}: {first}") from None
+            raise self._cannot_open(exc) from None
+
+    def _cannot_open(self, exc: OperationalError) -> PmpathError:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return PmpathError(f"cannot open database {self.display_url}: {first}")
 
     def connect(self, *, write: bool) -> Connection:
         """Return a new connection; ``write=True`` makes its transactions take the write lock."""
@@ -318,8 +312,7 @@ class Store:
         try:
             connection = self.engine.raw_connection()
         except OperationalError as exc:
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise PmpathError(f"cannot open database {self.display_url}: {first}") from None
+            raise self._cannot_open(exc) from None
         try:
             driver = connection.driver_connection
             postgres = self.engine.dialect.name == "postgresql"

@@ -170,13 +170,6 @@ class ViewCache:
                 return None
             return built[1]
 
-    def kept(self, key: tuple[str, ...]) -> tuple[Head, Any, Scope | None] | None:
-        """Return what is kept for ``key`` (the head it is valid at, the entry and its
-        scope), if anything."""
-        with self._lock:
-            kept = self._views.get(key)
-            return None if kept is None else (self._head, kept[0], kept[1])
-
     def put(self, key: tuple[str, ...], head: Head, view: Any, scope: Scope | None = None) -> None:
         """Keep ``view`` for ``key``, read after head ``head`` from the records of ``scope``
         (None: from anything). Read at a head the cache has since passed, it is kept only if
