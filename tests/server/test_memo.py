@@ -302,14 +302,20 @@ def test_sessions_and_visibility_outlive_writes_elsewhere_and_end_with_their_rec
             assert client.get(url, headers=reviewer).json() == first.json()
         assert len(seen) == 1 and "audit_head" in seen[0], seen
 
-        # an adverse event on the case rebuilds its assessment, not who may see the case
+        # an adverse event on the case changes neither its assessment (the board and what it
+        # inherits read no adverse event) nor who may see the case: both are kept
         from pmpath.interfaces.server.memo import facts_of
 
         facts = facts_of(client.app)
         _adverse_event(store, CASE_ID, 9002)
         now = facts.advance(store, store.read_audit_head())
         assert facts.get(("visible", "reviewer", "case", CASE_ID), now) == (True,)
-        assert client.get(url, headers=reviewer).status_code == 200
+        with _statements(client) as seen:
+            kept = client.get(url, headers=reviewer)
+        assert len(seen) == 2, seen  # the head, then the one event since: nothing rebuilt
+        assert kept.json() == first.json()
+        client.app.state.pmpath_views = None  # type: ignore[attr-defined]  # a fresh read
+        assert client.get(url, headers=reviewer).json() == kept.json()
         with UnitOfWork(store, actor="demo-admin", reason="a case record changed") as uow:
             case = uow.require(Case, CASE_ID)
             uow.update(case.model_copy(update={"notes": "changed"}))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from fastapi import Request
@@ -357,6 +357,16 @@ def kept_case_scope(cache: ViewCache, store: Store, case_id: str, head: Head) ->
     found = case_scope(store, case_id)
     cache.put(key, fresh, found, Scope(found.ids, unread_types=SCOPE_UNREAD))
     return found
+
+
+def inherited_scope(cache: ViewCache, store: Store, case_id: str, head: Head) -> Scope:
+    """Return the scope of what case ``case_id`` inherits from its platform, and of the API's
+    assessment (that with the case's own board): :func:`kept_case_scope` with adverse events
+    unread. What a case inherits is read from the platform's patients and their outcomes, never
+    from its pooled safety (``pathway.platform.inherited_evidence``), and the board reads no
+    adverse event: an adverse event anywhere on the platform leaves both as they are."""
+    found = kept_case_scope(cache, store, case_id, head)
+    return replace(found, unread_types=found.unread_types | {"adverse_event"})
 
 
 def cached(

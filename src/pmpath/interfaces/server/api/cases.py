@@ -28,7 +28,7 @@ from pmpath.interfaces.server.deps import ApiToken, ApiUser, SettingsDep, StoreD
 from pmpath.interfaces.server.memo import (
     board_scope,
     cached,
-    kept_case_scope,
+    inherited_scope,
     request_head,
     require_visible,
     views_of,
@@ -76,8 +76,8 @@ async def case_assessment(
     """The five-element board from the accepted evidence, the items pending review and the
     board if they were accepted, as ``pmpath case assess --json`` prints it. Like that command
     it stores the assessment when it is new (a changed policy or accepted evidence). The
-    answer is kept until a change to the case's platform (who may see the case is checked on
-    every request)."""
+    answer is kept until a change to the case's platform other than an adverse event (who may
+    see the case is checked on every request)."""
     # one thread for the whole answer (the token, the head, the kept JSON): under load each
     # thread hop waits for the interpreter lock
     answer = await run_in_threadpool(_assessment_json, request, store, token, case_id, policy)
@@ -91,12 +91,12 @@ def _assessment_json(
     require_visible(request, store, user.id, "case", case_id)
     chosen = shipped_policy(policy)
     views, head = views_of(request.app), request_head(request, store)
-    scope = partial(kept_case_scope, views, store, case_id, head)  # the platform's records
+    scope = partial(inherited_scope, views, store, case_id, head)  # the platform's records
 
     def body() -> bytes:
         # an answer that stored a new assessment moved the head past a change to the case, so
-        # it is never served again; the board reads the case's evidence (kept through adverse
-        # events), what it inherits every case of the platform
+        # it is never served again; the board reads the case's evidence, what it inherits every
+        # case of the platform (both kept through adverse events: neither reads them)
         outcome = cached(
             views,
             store,
