@@ -6,7 +6,9 @@ their counts in order of first occurrence, the bases as read at the ``N`` of the
 each that holds one, the same reads dropped for the same reasons) without a record object per
 read and without a masked string for a read the masking leaves as it was read.
 
-Method: the FASTQ text (decompressed by ISA-L through xopen, in this thread) is read in blocks
+Method: the FASTQ text (decompressed by ISA-L through xopen, in a second thread: xopen's
+``threads=1`` opens ISA-L's threaded reader, whose thread decompresses without the GIL while
+this one parses; 1M reads of 250 bp, 141 MB of gzip: reading 6.5 -> 5.3 s) is read in blocks
 of :data:`BLOCK_BYTES`, decoded as ASCII and split into lines (``str.split``); in a file of
 4-line records whose '+' lines are bare, the sequences and qualities are every fourth line, and
 the block's records are the whole ones (the rest waits for the next block). The masking rule of
@@ -224,7 +226,7 @@ def single_end_chunks(
     reads ``r1``, updating ``tally``; InvalidInputError as the record-by-record reading raises
     it for a malformed or truncated file."""
     try:
-        stream = xopen(r1, "rb", threads=0)
+        stream = xopen(r1, "rb", threads=1)
     except (OSError, ValueError):
         raise _first_error(r1) from None
     chunk = _ChunkCounter()
