@@ -117,6 +117,36 @@ def _positions_tsv(result: EditingQuantification) -> str:
     return "\t".join(header or []) + "\n" + "\n".join(lines) + "\n"
 
 
+_PNG = {"compress_level": 1}
+"""zlib level of the figures' PNG (Pillow's default 6 took 3 times longer for files about 15%
+smaller)."""
+
+
+def _bars(
+    ax: Any,
+    x: list[int],
+    heights: list[float],
+    color: str,
+    label: str,
+    bottom: list[float] | None = None,
+) -> None:
+    """Draw bars of width 0.8 at ``x`` as ``ax.bar`` draws them (same rectangles, color, legend
+    entry and y axis starting at 0), as one PolyCollection: ``ax.bar`` makes a Rectangle artist
+    per bar, and adding and drawing the 120-odd of the per-position profile took a third of the
+    figures' time."""
+    from matplotlib.collections import PolyCollection
+
+    base = bottom or [0.0] * len(x)
+    verts = [
+        [(p - 0.4, b), (p - 0.4, b + h), (p + 0.4, b + h), (p + 0.4, b)]
+        for p, h, b in zip(x, heights, base, strict=True)
+    ]
+    bars = PolyCollection(verts, facecolors=color, edgecolors="none", linewidths=0, label=label)
+    bars.sticky_edges.y.append(0.0)
+    ax.add_collection(bars)
+    ax.autoscale_view()
+
+
 def _figures(result: EditingQuantification, folder: Path) -> None:
     """Draw the three figures into ``folder`` (outcomes.png, positions.png, alleles.png)."""
     from matplotlib.figure import Figure
@@ -138,7 +168,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
     ax.set_ylabel("% of aligned reads")
     ax.set_title(f"{on_target.name}: outcomes ({on_target.aligned_reads:,} aligned reads)")
     fig.tight_layout()
-    fig.savefig(folder / "outcomes.png", dpi=110)
+    fig.savefig(folder / "outcomes.png", dpi=110, pil_kwargs=_PNG)
 
     start = max(0, on_target.window_start_position - 21)
     end = min(on_target.length, on_target.window_end_position + 20)
@@ -147,24 +177,20 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
     fig = Figure(figsize=(9, 5))
     top, bottom = fig.subplots(2, 1, sharex=True)
     if on_target.conversion is not None:
-        conv_all = [(r.conversion_fraction_of_aligned_reads or 0.0) * 100 for r in rows]
-        conv_inf = [(r.conversion_fraction_of_informative_reads or 0.0) * 100 for r in rows]
-        top.bar(positions, conv_all, 0.8, label="% of all aligned reads")
-        top.plot(positions, conv_inf, "k.", label="% of reads informative at the position")
+        changed = [(r.conversion_fraction_of_aligned_reads or 0.0) * 100 for r in rows]
+        informative = [(r.conversion_fraction_of_informative_reads or 0.0) * 100 for r in rows]
         top.set_ylabel(f"{on_target.conversion} conversion (%)")
     else:
-        subs = [r.substitution_fraction_of_aligned_reads * 100 for r in rows]
-        subs_inf = [r.substitution_fraction_of_informative_reads * 100 for r in rows]
-        top.bar(positions, subs, 0.8, label="% of all aligned reads")
-        top.plot(positions, subs_inf, "k.", label="% of reads informative at the position")
+        changed = [r.substitution_fraction_of_aligned_reads * 100 for r in rows]
+        informative = [r.substitution_fraction_of_informative_reads * 100 for r in rows]
         top.set_ylabel("substitution (%)")
+    top.plot(positions, informative, "k.", label="% of reads informative at the position")
+    _bars(top, positions, changed, "C0", "% of all aligned reads")
     top.legend(fontsize=7)
-    bottom.bar(
-        positions, [r.deletion_fraction_of_aligned_reads * 100 for r in rows], 0.8, label="deleted"
-    )
-    bottom.bar(positions, [r.insertion_fraction_of_aligned_reads * 100 for r in rows], 0.8,
-               bottom=[r.deletion_fraction_of_aligned_reads * 100 for r in rows],
-               label="insertion after")  # fmt: skip
+    deleted = [r.deletion_fraction_of_aligned_reads * 100 for r in rows]
+    _bars(bottom, positions, deleted, "C0", "deleted")
+    _bars(bottom, positions, [r.insertion_fraction_of_aligned_reads * 100 for r in rows], "C1",
+          "insertion after", bottom=deleted)  # fmt: skip
     bottom.set_ylabel("% of all aligned reads")
     bottom.set_xlabel("amplicon position (shaded: quantification window; line: cut)")
     bottom.legend(fontsize=7)
@@ -178,7 +204,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
         axis.axvline(on_target.cut_after_position + 0.5, color="red", lw=0.8)
     fig.suptitle(f"{on_target.name}: per-position profile")
     fig.tight_layout()
-    fig.savefig(folder / "positions.png", dpi=110)
+    fig.savefig(folder / "positions.png", dpi=110, pil_kwargs=_PNG)
 
     top_rows = on_target.alleles[:12]
     fig = Figure(figsize=(11, 0.28 * (len(top_rows) + 1) + 0.5))
@@ -206,7 +232,7 @@ def _figures(result: EditingQuantification, folder: Path) -> None:
     # every cell's text once more (a third of the figures' drawing time)
     height = fig.get_figheight()
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.05 / height, top=1 - 0.35 / height)
-    fig.savefig(folder / "alleles.png", dpi=110)
+    fig.savefig(folder / "alleles.png", dpi=110, pil_kwargs=_PNG)
 
 
 def _amplicon_rows(amplicons: list[AmpliconQuantification]) -> str:
