@@ -812,6 +812,40 @@ def quantify_sample(
     )
 
 
+class InputDigests:
+    """The sha256 of input files by role (in the order given), computed in a thread while the
+    reads are counted: hashlib hashes without holding the GIL, so on a second core it overlaps
+    with the counting instead of following it (1M reads, 141 MB of gzip: about 0.2 s).
+    :meth:`result` waits for them and raises what the hashing raised."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        import threading
+
+        self._digests: dict[str, str] = {}
+        self._error: BaseException | None = None
+        self._files = files
+        self._thread = threading.Thread(target=self._run, name="pmpath-sha256-inputs")
+        self._thread.start()
+
+    def _run(self) -> None:
+        from pmpath.domain.canonical import sha256_file
+
+        try:
+            for key, path in self._files.items():  # in the order of the files
+                self._digests[key] = sha256_file(path)
+        except BaseException as exc:  # raised by result(), in the calling thread
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> dict[str, str]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digests
+
+
 def quantify_editing(
     *,
     amplicons: list[tuple[str, str]],
@@ -836,7 +870,6 @@ def quantify_editing(
     amplicon's (the first).
     """
     from pmpath import __version__
-    from pmpath.domain.canonical import sha256_file
 
     settings = settings or QuantifySettings()
     if control_r2 is not None and control_r1 is None:
@@ -845,10 +878,18 @@ def quantify_editing(
         raise InvalidInputError("treated and control must both be single-end or both paired-end")
     geometries, expected = layout(amplicons, guide, spec, guides)
     files = {"r1": r1, "r2": r2, "control_r1": control_r1, "control_r2": control_r2}
-    treated = quantify_sample(r1, r2, geometries, expected, settings, progress)
-    control = None
-    if control_r1 is not None:
-        control = quantify_sample(control_r1, control_r2, geometries, expected, settings, progress)
+    inputs = {k: v for k, v in files.items() if v is not None}
+    digests = InputDigests(inputs if digest_inputs else {})
+    try:
+        treated = quantify_sample(r1, r2, geometries, expected, settings, progress)
+        control = None
+        if control_r1 is not None:
+            control = quantify_sample(
+                control_r1, control_r2, geometries, expected, settings, progress
+            )
+    finally:
+        digests.join()  # an error of the counting wins over one of the hashing
+    input_sha256 = digests.result()
     nets = {}
     position_comparisons = {}
     if control is not None:
@@ -866,9 +907,7 @@ def quantify_editing(
     return EditingQuantification(
         pmpath_version=__version__,
         parameters=dict(parameters or {}),
-        input_sha256={k: sha256_file(v) for k, v in files.items() if v is not None}
-        if digest_inputs
-        else {},
+        input_sha256=input_sha256,
         reads=treated.reads,
         outcomes=on_target.outcomes,
         intended_edit_clean=on_target.intended_edit_clean,
