@@ -2,7 +2,7 @@
 JSON output and storing a result as evidence on a case.
 
 Command groups live in their own modules (``pmpath.interfaces.cli.<group>``), each defining
-``app = typer.Typer(...)``, and are registered in ``pmpath.interfaces.cli.main._GROUPS``. Heavy
+``app = typer.Typer(...)``, and are registered in ``pmpath.interfaces.cli.main._LAZY``. Heavy
 libraries are imported inside command functions, never at module level.
 """
 

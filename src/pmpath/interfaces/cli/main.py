@@ -33,8 +33,27 @@ from pmpath.interfaces.cli.common import (
 if TYPE_CHECKING:
     from pmpath.demo.app import DemoResult
 
+
+class _LazyGroup(TyperGroup):
+    """The root group: the command groups and commands of :data:`_LAZY` are imported only when
+    one is invoked (``pmpath editing ...`` imports the editing module alone). Until then each
+    stands in the command list as a placeholder with its help text, so ``pmpath --help`` lists
+    them all, in their place, without importing any."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in _LAZY and args[0] not in self._loaded:
+            self.commands[args[0]] = _load(args[0])
+            self._loaded.add(args[0])
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
     name="pmpath",
+    cls=_LazyGroup,
     help="Evidence, audit and decisions for the FDA plausible-mechanism pathway.",
     no_args_is_help=True,
     add_completion=False,
@@ -45,34 +64,111 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
+
+# Commands and command groups in their own modules, imported when invoked (_LazyGroup):
+# name -> (module, attribute: a Typer ``app`` for a group, a function for a command, the help
+# line ``pmpath --help`` shows, the first paragraph of the group's or command's own help; a
+# test checks each against its module). One line per entry.
+_LAZY: dict[str, tuple[str, str, str]] = {
+    "reproduce": (
+        "pmpath.interfaces.cli.evidence", "reproduce_command",
+        "Re-run a stored request against the same inputs (checked by sha256) and compare.",
+    ),
+    "serve": (
+        "pmpath.interfaces.cli.serve", "serve",
+        "Serve the workspace: REST API under /api/v1 (OpenAPI at /openapi.json, docs at /docs)\n"
+        "and the web pages, on SQLite by default or on PostgreSQL with PMPATH_DATABASE_URL.",
+    ),
+    "variant": (
+        "pmpath.interfaces.cli.variant", "app",
+        "Element 1: classify a variant (ACMG/AMP 2015 rules and points) and map it.",
+    ),
+    "design": (
+        "pmpath.interfaces.cli.design", "app",
+        "Element 2: check a guide, pegRNA, ASO or siRNA against the patient allele.",
+    ),
+    "case": (
+        "pmpath.interfaces.cli.case", "app", "Assess cases against the pathway's five elements.",
+    ),
+    "platform": (
+        "pmpath.interfaces.cli.platform", "app", "Assess a platform's consecutive patients.",
+    ),
+    "crosswalk": (
+        "pmpath.interfaces.cli.crosswalk", "app",
+        "Admin-only link from patient pseudonyms to hospital identifiers.",
+    ),
+    "editing": (
+        "pmpath.interfaces.cli.editing", "app",
+        "Quantify editing outcomes from amplicon sequencing (element 4).",
+    ),
+    "natural-history": (
+        "pmpath.interfaces.cli.natural_history", "app",
+        "Natural-history models (element 3) and treated patients against them (element 5).",
+    ),
+    "offtarget": (
+        "pmpath.interfaces.cli.offtarget", "app",
+        "Element 4: nominate off-target sites genome-wide and build the follow-up panel.",
+    ),
+    "spec": ("pmpath.interfaces.cli.spec", "app", "A platform's release specification."),
+    "batch": ("pmpath.interfaces.cli.batch", "app", "Batch records, release and certificates."),
+    "coi": ("pmpath.interfaces.cli.coi", "app", "Chain of identity and custody of batches."),
+    "evidence": (
+        "pmpath.interfaces.cli.evidence", "app",
+        "Read and review stored evidence items (requests, results, provenance, status).",
+    ),
+    "surveil": (
+        "pmpath.interfaces.cli.surveil", "app",
+        "Post-market monitoring: safety signals, durability, growth on OMOP data.",
+    ),
+    "growth": (
+        "pmpath.interfaces.cli.growth", "app",
+        "Child growth z-scores and percentiles (WHO 2006, CDC 2000).",
+    ),
+    "rwd": (
+        "pmpath.interfaces.cli.rwd", "app", "Real-world data (OMOP CDM): the synthetic generator.",
+    ),
+    "org": (
+        "pmpath.interfaces.cli.org", "app",
+        "Organizations: who owns which platform, and which platforms are shared with whom.",
+    ),
+}  # fmt: skip
+
+
+def _load(name: str) -> Any:
+    """Return the click command of the lazy entry ``name``, built as ``app.add_typer`` or
+    ``app.command`` would have built it in the root group."""
+    module, attribute, _ = _LAZY[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+def _placeholder() -> None:
+    """Stands in for a lazy entry until it is invoked (never run: :class:`_LazyGroup`)."""
+
+
+def _add_placeholder(name: str) -> None:
+    _, attribute, help_line = _LAZY[name]
+    if attribute == "app":
+        app.add_typer(typer.Typer(help=help_line), name=name)
+    else:
+        app.command(name, help=help_line)(_placeholder)
+
+
+# the order of ``pmpath --help``: the lazy commands, this module's commands, audit and user,
+# the lazy groups, sign (last, below)
+for _name, (_, _attribute, _) in _LAZY.items():
+    if _attribute != "app":
+        _add_placeholder(_name)
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
-
-# Command groups in their own modules: (name, module defining `app`). One line per group.
-_GROUPS: list[tuple[str, str]] = [
-    ("variant", "pmpath.interfaces.cli.variant"),
-    ("design", "pmpath.interfaces.cli.design"),
-    ("case", "pmpath.interfaces.cli.case"),
-    ("platform", "pmpath.interfaces.cli.platform"),
-    ("crosswalk", "pmpath.interfaces.cli.crosswalk"),
-    ("editing", "pmpath.interfaces.cli.editing"),
-    ("natural-history", "pmpath.interfaces.cli.natural_history"),
-    ("offtarget", "pmpath.interfaces.cli.offtarget"),
-    ("spec", "pmpath.interfaces.cli.spec"),
-    ("batch", "pmpath.interfaces.cli.batch"),
-    ("coi", "pmpath.interfaces.cli.coi"),
-    ("evidence", "pmpath.interfaces.cli.evidence"),
-    ("surveil", "pmpath.interfaces.cli.surveil"),
-    ("growth", "pmpath.interfaces.cli.growth"),
-    ("rwd", "pmpath.interfaces.cli.rwd"),
-    ("org", "pmpath.interfaces.cli.org"),
-]
-for _name, _module in _GROUPS:
-    app.add_typer(importlib.import_module(_module).app, name=_name)
-app.command("reproduce")(
-    importlib.import_module("pmpath.interfaces.cli.evidence").reproduce_command
-)
-app.command("serve")(importlib.import_module("pmpath.interfaces.cli.serve").serve)
+for _name, (_, _attribute, _) in _LAZY.items():
+    if _attribute == "app":
+        _add_placeholder(_name)
 
 
 def _version(value: bool) -> None:
