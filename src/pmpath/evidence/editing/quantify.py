@@ -684,6 +684,16 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def prestart_reading(r1: Path) -> None:
+    """Start the reading process of a coming :func:`quantify_sample` of ``r1`` now, when the
+    default ``workers`` will use one (:func:`.reader.prestart`): its Python starts while the
+    caller validates the request and lays out the amplicons."""
+    if r1.is_file() and r1.stat().st_size >= PARALLEL_MIN_BYTES and _cores() >= 2:
+        from pmpath.evidence.editing.reader import prestart
+
+        prestart()
+
+
 def _count_serially(
     r1: Path,
     r2: Path | None,

@@ -206,10 +206,12 @@ def quantify(
 ) -> None:
     """Quantify indels, intended edits and bystanders, treated against control."""
     from pmpath.domain.errors import InvalidInputError
+    from pmpath.evidence.editing.quantify import prestart_reading
     from pmpath.reports.editing import summary_dict, write_report
 
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {out} exists and is not a folder")
+    prestart_reading(r1)  # the reading process starts while the request is checked
     request = _request(
         **_amplicon_fields(amplicon),
         guide=guide,
