@@ -22,5 +22,7 @@ from pmpath.interfaces.server.api.schemas import ERRORS
 PREFIX = "/api/v1"
 
 router = APIRouter(prefix=PREFIX, responses=ERRORS)
-for _module in (auth, records, cases, evidence, signatures, audit, policies, jobs):
+# cases first: the most requested (FastAPI tries the routes in order; no two routers share a
+# path, so the order changes no match)
+for _module in (cases, auth, records, evidence, signatures, audit, policies, jobs):
     router.include_router(_module.router)
