@@ -143,9 +143,9 @@ def _assessment_out(
 
 
 @router.get("/{case_id}/evidence", response_model=list[EvidenceSummary])
-def case_evidence(case_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
+def case_evidence(request: Request, case_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
     """The case's evidence items, oldest first, with their review state."""
-    visible(store, user, "case", case_id)
+    visible(request, store, user, "case", case_id)
     return records_out(EvidenceSummary, analyses.evidence_for_case(store, case_id))
 
 
@@ -158,9 +158,11 @@ def list_adverse_events(case_id: str, store: StoreDep, user: ApiUser) -> list[An
 
 
 @router.post("/{case_id}/adverse-events", response_model=AdverseEventOut, status_code=201)
-def add_adverse_event(case_id: str, event: AdverseEventIn, store: StoreDep, user: ApiUser) -> Any:
+def add_adverse_event(
+    request: Request, case_id: str, event: AdverseEventIn, store: StoreDep, user: ApiUser
+) -> Any:
     """Record an adverse event on a treated case (needs ``write``)."""
-    visible(store, user, "case", case_id)
+    visible(request, store, user, "case", case_id)
     permitted(store, user, "write")
     record = AdverseEvent(id=new_id("AE", 12), case_id=case_id, **event.model_dump())
     return AdverseEventOut.from_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from pmpath.domain.enums import EvidenceStatus
 from pmpath.domain.errors import NotFoundError
@@ -19,10 +19,10 @@ router = APIRouter(prefix="/evidence", tags=["evidence"])
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut)
-def get_evidence(evidence_id: str, store: StoreDep, user: ApiUser) -> Any:
+def get_evidence(request: Request, evidence_id: str, store: StoreDep, user: ApiUser) -> Any:
     """One evidence item: the request as run, the result with its provenance, the input
     sha256s, the review state and the URLs of its figures."""
-    visible(store, user, "evidence", evidence_id)
+    visible(request, store, user, "evidence", evidence_id)
     item = analyses.get_evidence(store, evidence_id)
     out = EvidenceOut.from_record(item)
     if pages_figures.has_figures(item):
@@ -36,9 +36,11 @@ def get_evidence(evidence_id: str, store: StoreDep, user: ApiUser) -> Any:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "the figure (PNG)"}},
 )
-def get_figure(evidence_id: str, name: str, store: StoreDep, user: ApiUser) -> Response:
+def get_figure(
+    request: Request, evidence_id: str, name: str, store: StoreDep, user: ApiUser
+) -> Response:
     """One figure of an evidence item, as PNG."""
-    visible(store, user, "evidence", evidence_id)
+    visible(request, store, user, "evidence", evidence_id)
     drawn = pages_figures.figures(analyses.get_evidence(store, evidence_id))
     if name not in drawn:
         raise NotFoundError(f"no figure {name} of evidence {evidence_id}")
@@ -46,12 +48,14 @@ def get_figure(evidence_id: str, name: str, store: StoreDep, user: ApiUser) -> R
 
 
 @router.post("/{evidence_id}/review", response_model=ReviewOut)
-def review(evidence_id: str, body: ReviewIn, store: StoreDep, user: ApiUser) -> ReviewOut:
+def review(
+    request: Request, evidence_id: str, body: ReviewIn, store: StoreDep, user: ApiUser
+) -> ReviewOut:
     """Accept, reject or supersede an item: your password again, signed ``reviewed``; a
     reason is required to reject or supersede."""
-    visible(store, user, "evidence", evidence_id)
+    visible(request, store, user, "evidence", evidence_id)
     if body.superseded_by is not None:
-        visible(store, user, "evidence", body.superseded_by)
+        visible(request, store, user, "evidence", body.superseded_by)
     outcome = review_evidence(
         store,
         username=user.id,

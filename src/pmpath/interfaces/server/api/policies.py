@@ -11,7 +11,7 @@ import difflib
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from pmpath.domain.errors import InvalidInputError
 from pmpath.interfaces.server.api.common import visible
@@ -62,6 +62,7 @@ def list_policies(user: ApiUser) -> list[PolicyOut]:
 
 @router.get("/diff", response_model=PolicyDiffOut)
 def diff(
+    request: Request,
     store: StoreDep,
     user: ApiUser,
     a: Annotated[str, Query(max_length=80)],
@@ -73,7 +74,7 @@ def diff(
     lines = list(difflib.unified_diff(_text(a), _text(b), a, b, lineterm=""))
     changes = []
     if case_id is not None:
-        visible(store, user, "case", case_id)
+        visible(request, store, user, "case", case_id)
         mine, theirs = preview(store, case_id, first), preview(store, case_id, second)
         for x, y in zip(mine.elements, theirs.elements, strict=True):
             if x.status is not y.status:

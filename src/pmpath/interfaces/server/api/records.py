@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from pmpath.domain.models import Disease, Patient, Platform, Product
 from pmpath.interfaces.server.api.common import visible
@@ -50,20 +50,24 @@ def platform_products(platform_id: str, store: StoreDep, user: ApiUser) -> list[
 
 
 @router.get("/platforms/{platform_id}/cases", response_model=list[CaseOut])
-def platform_cases(platform_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
+def platform_cases(request: Request, platform_id: str, store: StoreDep, user: ApiUser) -> list[Any]:
     """The cases of every product on a platform."""
-    visible(store, user, "platform", platform_id)
+    visible(request, store, user, "platform", platform_id)
     cases = organizations.visible_cases(store, user.id, platform_id=platform_id)
     return records_out(CaseOut, cases)
 
 
 @router.get("/platforms/{platform_id}/assessment")
 def platform_assessment(
-    platform_id: str, store: StoreDep, user: ApiUser, policy: PolicyQuery = None
+    request: Request,
+    platform_id: str,
+    store: StoreDep,
+    user: ApiUser,
+    policy: PolicyQuery = None,
 ) -> dict[str, Any]:
     """The consecutive treated patients and the recommendation, as ``pmpath platform assess
     --json`` prints it."""
-    visible(store, user, "platform", platform_id)
+    visible(request, store, user, "platform", platform_id)
     decision = assess_platform(store, platform_id, shipped_policy(policy))
     result: dict[str, Any] = decision.model_dump(mode="json")
     return result

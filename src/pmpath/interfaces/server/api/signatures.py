@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from pmpath.interfaces.server.api.common import visible
 from pmpath.interfaces.server.api.schemas import SignatureCheckOut, SignatureOut, SignIn
@@ -16,20 +16,22 @@ from pmpath.services.signatures import sign, verify_signatures
 router = APIRouter(prefix="/signatures", tags=["signatures"])
 
 
-def _signable(store: StoreDep, user: ApiUser, record_type: str, record_id: str) -> None:
+def _signable(
+    request: Request, store: StoreDep, user: ApiUser, record_type: str, record_id: str
+) -> None:
     """404 unless the record is one of the visible types and ``user`` may see it."""
     from pmpath.domain.errors import NotFoundError
 
     if record_type not in VISIBLE_TYPES:
         raise NotFoundError(f"no {record_type} {record_id}")
-    visible(store, user, record_type, record_id)
+    visible(request, store, user, record_type, record_id)
 
 
 @router.post("", response_model=SignatureOut, status_code=201)
-def sign_record(body: SignIn, store: StoreDep, user: ApiUser) -> Any:
+def sign_record(request: Request, body: SignIn, store: StoreDep, user: ApiUser) -> Any:
     """Sign the current version of a record as yourself (Ed25519, your password again); the
     role must grant ``sign:<meaning>``."""
-    _signable(store, user, body.record_type, body.record_id)
+    _signable(request, store, user, body.record_type, body.record_id)
     signature = sign(
         store,
         username=user.id,
@@ -43,11 +45,11 @@ def sign_record(body: SignIn, store: StoreDep, user: ApiUser) -> Any:
 
 @router.get("/{record_type}/{record_id}", response_model=list[SignatureCheckOut])
 def record_signatures(
-    record_type: str, record_id: str, store: StoreDep, user: ApiUser
+    request: Request, record_type: str, record_id: str, store: StoreDep, user: ApiUser
 ) -> list[SignatureCheckOut]:
     """Every signature on a record, oldest first, each verified (Ed25519 and the record's
     digest at the signed version)."""
-    _signable(store, user, record_type, record_id)
+    _signable(request, store, user, record_type, record_id)
     return [
         SignatureCheckOut(
             signature=SignatureOut.from_record(check.signature),
