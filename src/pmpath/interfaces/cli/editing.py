@@ -8,6 +8,7 @@ them into this command's flags.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import threading
@@ -206,12 +207,12 @@ def quantify(
 ) -> None:
     """Quantify indels, intended edits and bystanders, treated against control."""
     from pmpath.domain.errors import InvalidInputError
-    from pmpath.evidence.editing.quantify import prestart_reading
     from pmpath.reports.editing import summary_dict, write_report
+    from pmpath.services.analyses import prestart_editing_reads
 
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {out} exists and is not a folder")
-    prestart_reading(r1)  # the reading process starts while the request is checked
+    prestart_editing_reads(r1)  # the reading process starts while the request is checked
     request = _request(
         **_amplicon_fields(amplicon),
         guide=guide,
@@ -255,11 +256,9 @@ def _import_plotting() -> threading.Thread:
     it. A failed import is left for the report to raise."""
 
     def load() -> None:
-        try:
+        with contextlib.suppress(Exception):  # the report imports it again and says why
             import matplotlib.backends.backend_agg
             import matplotlib.figure  # noqa: F401 (what the report draws with)
-        except Exception:  # the report imports it again and says why
-            pass
 
     thread = threading.Thread(target=load, name="pmpath-import-plotting")
     thread.start()
