@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import Connection, Row, Select, and_, select
 
@@ -229,6 +229,12 @@ class UnitOfWork(Reader):
         self.reason = reason.strip()
         self._head: tuple[int, str] | None = None
         self.events: list[AuditEvent] = []
+        self._read: dict[tuple[str, str], Entity] = {}
+        """The records this unit of work has read, by (type name, id). Every writer takes the
+        chain's lock first, so none of them changes before the commit unless this unit of work
+        writes it (a write forgets it): each is read once, however many checks ask for it (an
+        adverse event's case was read three times: the service's check, the reference, the
+        date rule)."""
 
     def __enter__(self) -> Self:
         super().__enter__()
@@ -251,6 +257,17 @@ class UnitOfWork(Reader):
         self.connection.close()
         self._connection = None
 
+    def get(self, model: type[E], record_id: str) -> E | None:
+        """Return the record of type ``model`` with id ``record_id``, or None; read once in
+        this unit of work (see ``_read``)."""
+        key = (self._spec(model).type_name, record_id)
+        found = self._read.get(key)
+        if found is None:
+            found = super().get(model, record_id)
+            if found is not None:
+                self._read[key] = found
+        return cast("E | None", found)
+
     # --- writes -----------------------------------------------------------------------------
 
     def add(self, record: E) -> E:
@@ -261,6 +278,7 @@ class UnitOfWork(Reader):
             raise ConflictError(f"{spec.type_name} {record.id!r} already exists")
         self._check_references(spec, record)
         self._check_rules(record)
+        self._read.pop((spec.type_name, record.id), None)
         self.connection.execute(spec.table.insert().values(**self._row(record)))
         self._append(AuditAction.CREATE, spec, record.id, None, self.image(record))
         return record
@@ -283,6 +301,7 @@ class UnitOfWork(Reader):
         self._check_references(spec, record)
         self._check_rules(record)
         updated = record.model_copy(update={"version": record.version + 1})
+        self._read.pop((spec.type_name, record.id), None)
         result = self.connection.execute(
             spec.table.update()
             .where(and_(spec.table.c.id == record.id, spec.table.c.version == record.version))
@@ -313,6 +332,7 @@ class UnitOfWork(Reader):
                         f"cannot delete {spec.type_name} {record.id!r}: "
                         f"{other.type_name} {referring.id!r} refers to it"
                     )
+        self._read.pop((spec.type_name, record.id), None)
         self.connection.execute(
             spec.table.delete().where(
                 and_(spec.table.c.id == record.id, spec.table.c.version == record.version)
@@ -323,6 +343,8 @@ class UnitOfWork(Reader):
     # --- helpers ----------------------------------------------------------------------------
 
     def _exists(self, spec: EntitySpec, record_id: str) -> bool:
+        if (spec.type_name, record_id) in self._read:
+            return True
         found = self.connection.execute(
             select(spec.table.c.id).where(spec.table.c.id == record_id)
         ).first()
