@@ -17,7 +17,6 @@ from pmpath.domain.requests.editing import EditingQuantificationRequest
 from pmpath.evidence.design.editors import load_editor
 from pmpath.evidence.editing.geometry import EditSpec, clean_dna
 from pmpath.evidence.editing.quantify import (
-    InputDigests,
     QuantifySettings,
     layout,
     quantify_editing,
@@ -146,26 +145,21 @@ def run_quantification(
     spec = edit_spec(request)
     amplicons, guides = amplicons_of(request)
     settings = _settings(request)
-    digests = InputDigests(request.input_files())  # what the registry would hash after
-    try:
-        result = quantify_editing(
-            amplicons=amplicons,
-            guide=request.guide,
-            guides=guides if any(guides) else None,
-            spec=spec,
-            r1=request.r1,
-            r2=request.r2,
-            control_r1=request.control_r1,
-            control_r2=request.control_r2,
-            settings=settings,
-            alpha=request.alpha,
-            progress=progress,
-            digest_inputs=False,
-        )
-    finally:
-        digests.join()  # an error of the counting wins over one of the hashing
-    update = {"method": METHOD, "citations": list(CITATIONS), "input_sha256": digests.result()}
-    return result.model_copy(update=update)
+    result = quantify_editing(
+        amplicons=amplicons,
+        guide=request.guide,
+        guides=guides if any(guides) else None,
+        spec=spec,
+        r1=request.r1,
+        r2=request.r2,
+        control_r1=request.control_r1,
+        control_r2=request.control_r2,
+        settings=settings,
+        alpha=request.alpha,
+        progress=progress,
+        digest_files=request.input_files(),  # every input, the amplicon FASTA included
+    )
+    return result.model_copy(update={"method": METHOD, "citations": list(CITATIONS)})
 
 
 register(

@@ -870,14 +870,15 @@ def quantify_editing(
     alpha: float = 0.05,
     progress: ProgressCallback | None = None,
     guides: list[str | None] | None = None,
-    digest_inputs: bool = True,
+    digest_files: dict[str, Path] | None = None,
 ) -> EditingQuantification:
     """Return the quantification of a treated sample and, given a control, its comparison.
 
     Lays out the amplicons (:func:`layout`), quantifies each sample (:func:`quantify_sample`),
-    compares treated against control per amplicon (:mod:`.stats`), and records the inputs'
-    sha256 and the parameters. ``outcomes`` and ``intended_edit_clean`` are the on-target
-    amplicon's (the first).
+    compares treated against control per amplicon (:mod:`.stats`), and records the sha256 of
+    ``digest_files`` (by role; default the reads), hashed while the reads are counted
+    (:class:`InputDigests`), and the parameters. ``outcomes`` and ``intended_edit_clean`` are
+    the on-target amplicon's (the first).
     """
     from pmpath import __version__
 
@@ -887,9 +888,10 @@ def quantify_editing(
     if (control_r1 is not None) and ((r2 is None) != (control_r2 is None)):
         raise InvalidInputError("treated and control must both be single-end or both paired-end")
     geometries, expected = layout(amplicons, guide, spec, guides)
-    files = {"r1": r1, "r2": r2, "control_r1": control_r1, "control_r2": control_r2}
-    inputs = {k: v for k, v in files.items() if v is not None}
-    digests = InputDigests(inputs if digest_inputs else {})
+    if digest_files is None:
+        files = {"r1": r1, "r2": r2, "control_r1": control_r1, "control_r2": control_r2}
+        digest_files = {k: v for k, v in files.items() if v is not None}
+    digests = InputDigests(digest_files)
     try:
         treated = quantify_sample(r1, r2, geometries, expected, settings, progress)
         control = None
