@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmpath.domain.errors import InvalidInputError
-from pmpath.evidence.offtarget.genome import Genome
+from pmpath.evidence.offtarget.genome import Genome, _find_header
 from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, search_genome
 from tests.evidence.offtarget.bruteforce import Key, brute_force, revcomp
 
@@ -151,3 +153,13 @@ def test_bad_letters_are_named_with_their_contig(tmp_path: Path) -> None:
     path.write_bytes(b">c1\n>c2\n")
     with pytest.raises(InvalidInputError, match="has no sequence"):
         search_genome(Genome(path), guides, ScanSettings(pam="NGG"))
+
+
+@given(
+    data=st.binary(max_size=40).map(lambda b: bytes(b"\n>A"[x % 3] for x in b)),
+    pos=st.integers(0, 41),
+)
+@settings(max_examples=500, deadline=None)
+def test_header_search_is_bytes_find_of_line_break_and_gt(data: bytes, pos: int) -> None:
+    # The oracle is CPython's two-byte bytes.find, which the memchr search replaces.
+    assert _find_header(data, pos) == data.find(b"\n>", pos)

@@ -238,12 +238,12 @@ class Genome:
                     break
                 cut = text.rfind(b"\n")
                 carry, text = (text[cut + 1 :], text[: cut + 1]) if cut >= 0 else (text, b"")
-                pos = 0 if text.startswith(b">") else text.find(b"\n>")
+                pos = 0 if text.startswith(b">") else _find_header(text, 0)
                 while pos >= 0:
                     start = pos if text[pos : pos + 1] == b">" else pos + 1
                     eol = text.find(b"\n", start)
                     names.append(_contig_name(text[start + 1 : eol], self.path))
-                    pos = text.find(b"\n>", eol)
+                    pos = _find_header(text, eol)
         return names
 
     def _open_stream(self) -> tuple[BinaryIO, _HashingReader]:
@@ -394,7 +394,7 @@ class Genome:
                     if line_start and chunk[pos] == 62:  # '>' opening a line: a header
                         header, pos = bytearray(), pos + 1
                         continue
-                    after = chunk.find(b"\n>", pos)
+                    after = _find_header(chunk, pos)
                     end = end_of_chunk if after < 0 else after + 1
                     piece = chunk if pos == 0 and end == end_of_chunk else chunk[pos:end]
                     if self.strip_all:
@@ -553,6 +553,18 @@ class _HashingReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _find_header(data: bytes, pos: int) -> int:
+    """Return ``data.find(b"\\n>", pos)``: the index of the first line break at or after ``pos``
+    that a header line follows, -1 if none. Searched as ``>`` (memchr: about 1 ms per 16 MiB)
+    and checked for the line break before it, where ``bytes.find`` of the two-byte needle
+    takes about 20 ms per 16 MiB of 60-column lines (3.7 s of a 3.1-Gb genome, holding the
+    GIL), as a line break starts every 61st byte."""
+    gt = data.find(b">", pos + 1)
+    while gt > 0 and data[gt - 1] != 10:
+        gt = data.find(b">", gt + 1)
+    return gt - 1 if gt > 0 else -1
 
 
 def _contig_name(header: bytes, path: Path) -> str:
