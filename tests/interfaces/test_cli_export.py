@@ -83,6 +83,9 @@ def test_export_holds_what_a_reviewer_needs_and_verifies_offline(
     code, out, err = run("audit", "verify-export", str(folder))
     assert (code, err) == (0, "")
     assert "1 signatures verify" in out
+    # the five records, no adverse event, the case's assessment(s) and the evidence item
+    n_records = 5 + len(records["adverse_events"]) + len(records["assessments"]) + 1
+    assert f", {n_records} records as audited, " in out
     # and the live log still extends the export's checkpoint
     code, out, err = run(
         "audit", "verify", "--checkpoint", str(folder / "checkpoint.json"), "-w", str(workspace)
@@ -109,7 +112,30 @@ def test_edits_of_an_export_are_named(exported: tuple[Path, Path, str], run: Run
     assert code == 1
     assert f"evidence/{evidence_id}.json does not match its manifest digest" in err
     _rewrite_manifest(folder, f"evidence/{evidence_id}.json")
-    assert run("audit", "verify-export", str(folder))[0] == 0  # evidence files: manifest only
+    # the manifest now agrees, but the checkpointed audit trail holds the item's image
+    code, _, err = run("audit", "verify-export", str(folder))
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert (
+        f"evidence/{evidence_id}.json: evidence {evidence_id} differs from its audited image "
+        "in status: it was edited"
+    ) in err
+    records = json.loads((folder / "records.json").read_text())
+    records["patient"]["sex"] = "female" if records["patient"]["sex"] != "female" else "male"
+    records["case"]["version"] = records["case"]["version"] + 1
+    (folder / "records.json").write_text(json.dumps(records))
+    _rewrite_manifest(folder, "records.json")
+    code, _, err = run("audit", "verify-export", str(folder))
+    assert code == 1
+    patient, case = records["patient"], records["case"]
+    assert (
+        f"records.json: patient {patient['id']} differs from its audited image in sex: "
+        "it was edited"
+    ) in err
+    assert (
+        f"records.json: case {case['id']} is version {case['version']}, but its last audited "
+        f"version is {case['version'] - 1}"
+    ) in err
     lines = (folder / "audit.jsonl").read_text().splitlines()
     edited = [line.replace('"tester"', '"someone else"', 1) for line in lines]
     (folder / "audit.jsonl").write_text("\n".join(edited) + "\n")

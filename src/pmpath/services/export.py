@@ -17,6 +17,8 @@ The folder is built in a temporary sibling and renamed into place when complete.
 :func:`verify_export` (``pmpath audit verify-export DIR``) needs no database: it checks the
 manifest digests, the checkpoint's Ed25519 signature and that its leaf hashes give its signed
 root (RFC 9162), that every exported audit event is the leaf at its position in that tree, and
+that every exported record (``records.json``, the evidence files) is, field for field, its last
+image in that audit trail (so an edit hidden by recomputing the manifest is still caught), and
 that every signature verifies from its public key over the record's image as the exported audit
 trail shows it. With the database at hand, ``pmpath audit verify --checkpoint DIR/checkpoint.json``
 proves the live log still extends the export.
@@ -73,6 +75,9 @@ class ExportCheck:
     n_events: int = 0
     n_signatures: int = 0
     tree_size: int = 0
+    n_records: int = 0
+    """Exported records (records.json and evidence files) found equal to their last audited
+    image."""
 
     @property
     def intact(self) -> bool:
@@ -180,6 +185,79 @@ def export_case(
     )
 
 
+_RECORD_TYPES = {
+    "platform": "platform",
+    "product": "product",
+    "disease": "disease",
+    "patient": "patient",
+    "case": "case",
+    "adverse_events": "adverse_event",
+    "assessments": "assessment",
+}
+"""records.json's keys -> the audit log's type names of the records under them."""
+
+
+def _check_records(
+    folder: Path,
+    listed: dict[str, str],
+    images: dict[tuple[str, str, int], dict[str, Any]],
+    check: ExportCheck,
+) -> None:
+    """Add to ``check`` a problem for every exported record (records.json, evidence files) that
+    is not, field for field, the last image of it in the exported audit trail: the audit events
+    are checkpointed, so an edit of a record hidden by recomputing the manifest shows here."""
+    latest: dict[tuple[str, str], int] = {}
+    for image_type, image_id, image_version in images:
+        key = (image_type, image_id)
+        latest[key] = max(image_version, latest.get(key, image_version))
+    exported: list[tuple[str, str, Any]] = []
+    if "records.json" in listed and (folder / "records.json").is_file():
+        try:
+            records = _read_json(folder / "records.json")
+        except InvalidInputError as exc:
+            check.problems.append(str(exc))
+            records = {}
+        if not isinstance(records, dict):
+            check.problems.append("records.json is not a JSON object of records")
+            records = {}
+        for key, value in records.items():
+            listed_type = _RECORD_TYPES.get(key)
+            if listed_type is None:
+                check.problems.append(f"records.json holds {key!r}, which no export writes")
+                continue
+            for record in value if isinstance(value, list) else [value]:
+                exported.append(("records.json", listed_type, record))
+    for name in sorted(listed):
+        if name.startswith("evidence/") and (folder / name).is_file():
+            try:
+                exported.append((name, "evidence", _read_json(folder / name)))
+            except InvalidInputError as exc:
+                check.problems.append(str(exc))
+    for name, type_name, record in exported:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            check.problems.append(f"{name} holds a {type_name} record without an id")
+            continue
+        record_id, version = record["id"], record.get("version")
+        what = f"{name}: {type_name} {record_id}"
+        if (type_name, record_id) not in latest:
+            check.problems.append(f"{what} has no event in audit.jsonl: it cannot be traced")
+            continue
+        if version != latest[(type_name, record_id)]:
+            check.problems.append(
+                f"{what} is version {version}, but its last audited version is "
+                f"{latest[(type_name, record_id)]}"
+            )
+            continue
+        image = images[(type_name, record_id, version)]
+        differ = sorted(k for k in set(record) | set(image) if record.get(k) != image.get(k))
+        if differ:
+            check.problems.append(
+                f"{what} differs from its audited image in {', '.join(differ)}: it was edited"
+            )
+        else:
+            check.n_records += 1
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -249,6 +327,7 @@ def verify_export(folder: Path) -> ExportCheck:
             )
         if event.after is not None:
             images[(event.entity_type, event.entity_id, int(event.after["version"]))] = event.after
+    _check_records(folder, listed, images, check)
     from pmpath.services.signatures import check_signature
 
     signatures = _read_json(folder / "signatures.json")

@@ -490,15 +490,16 @@ def audit_verify_export(
     folder: Annotated[Path, typer.Argument(help="A folder written by pmpath case export.")],
 ) -> None:
     """Verify a case export without the database: file digests, the checkpoint's signature and
-    Merkle root, every exported audit event against it, every signature from its public key.
-    Exits 1 naming each problem."""
+    Merkle root, every exported audit event against it, every exported record against its last
+    audited image, every signature from its public key. Exits 1 naming each problem."""
     from pmpath.services.export import verify_export
 
     check = verify_export(folder)
     if check.intact:
         typer.echo(
             f"export {folder} intact: {check.n_events} audit events in the checkpointed tree of "
-            f"{check.tree_size}, {check.n_signatures} signatures verify"
+            f"{check.tree_size}, {check.n_records} records as audited, "
+            f"{check.n_signatures} signatures verify"
         )
         return
     for problem in check.problems:
