@@ -292,6 +292,28 @@ def test_sessions_expire_end_at_logout_and_need_a_private_file(
     assert code == 2 and "session ended (logged out or password changed)" in err
 
 
+def test_a_session_unused_for_the_idle_timeout_ends(ws: Path, run: Run) -> None:
+    config = ws / "pmpath.toml"
+    assert "session_idle_minutes = 30\n" in config.read_text()  # the default, written by init
+    config.write_text(config.read_text().replace("idle_minutes = 30", "idle_minutes = 0.02"))
+    assert _login(run, ws, "rita")[0] == 0
+    for _ in range(2):  # 0.02 min = 1.2 s: each use within it keeps the session alive
+        time.sleep(0.7)
+        assert run("whoami", "-w", str(ws))[:2] == (0, "rita\n")
+    time.sleep(1.5)
+    code, _, err = run("whoami", "-w", str(ws))
+    assert (code, err) == (
+        2,
+        "error: session idle for 0.02 minutes: not logged in: run pmpath login USER\n",
+    )
+    config.write_text(config.read_text().replace("idle_minutes = 0.02", "idle_minutes = -1"))
+    code, _, err = run("whoami", "-w", str(ws))
+    assert (code, err) == (
+        2,
+        f"error: {config}: [security] session_idle_minutes must be a number >= 0\n",
+    )
+
+
 def test_passwd_reencrypts_the_key_and_ends_sessions(ws: Path, run: Run) -> None:
     assert _login(run, ws, "rita")[0] == 0
     keys_before = _sql(ws, "SELECT public_key_ed25519 FROM users WHERE id = 'rita'")

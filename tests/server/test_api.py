@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import time
 from datetime import date
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pmpath.demo.accounts import OTHER_CASE_ID, OTHER_PLATFORM_ID
 from pmpath.demo.records import CASE_ID, PLATFORM_ID
+from pmpath.domain.security import DEFAULT_SIGN_IN
 from tests.server.conftest import Login, ServerWorkspace
 
 API = "/api/v1"
@@ -41,6 +45,29 @@ def test_token_is_a_session_and_wrong_passwords_are_refused(
         f"{API}/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
     assert after.status_code == 401 and "session ended" in after.json()["detail"]
+
+
+def test_a_token_unused_for_the_idle_timeout_ends(
+    client: TestClient,
+    server_app: FastAPI,
+    server_workspace: ServerWorkspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = server_app.state.store
+    settings = dataclasses.replace(store.sign_in or DEFAULT_SIGN_IN, session_idle_minutes=0.02)
+    monkeypatch.setattr(store, "sign_in", settings)
+    response = client.post(
+        f"{API}/auth/token",
+        data={"username": "reviewer", "password": server_workspace.passwords["reviewer"]},
+    )
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    for _ in range(2):  # 0.02 min = 1.2 s: each request within it keeps the token alive
+        time.sleep(0.7)
+        assert client.get(f"{API}/auth/me", headers=headers).status_code == 200
+    time.sleep(1.5)
+    idle = client.get(f"{API}/auth/me", headers=headers)
+    assert idle.status_code == 401
+    assert idle.json()["detail"].startswith("session idle for 0.02 minutes: not logged in: get")
 
 
 def test_lockout_applies_to_the_api(

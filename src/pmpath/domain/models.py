@@ -634,7 +634,8 @@ class Credential(Entity):
 
 
 class LoginSession(Entity):
-    """A login session: the sha256 of its random token, its user and when it expires.
+    """A login session: the sha256 of its random token, its user, when it expires and when it
+    was last used (``last_used_at``; None: not since ``created_at``), for the idle timeout.
 
     The client holds the token in a file only its owner can read; the database holds only the
     hash, so reading the table does not let anyone act as the user (OWASP ASVS 3.2).
@@ -645,6 +646,7 @@ class LoginSession(Entity):
     created_at: AwareDatetime
     expires_at: AwareDatetime
     revoked_at: AwareDatetime | None = None
+    last_used_at: AwareDatetime | None = None
 
 
 class Checkpoint(Entity):

@@ -2,7 +2,11 @@
 
 ``login`` checks the password (audited, throttled, locking: ``pmpath.services.users``), makes
 a 256-bit random token (``secrets.token_urlsafe(32)``; OWASP ASVS 4.0 V3.2.2 asks for at least
-64 bits) and stores its sha256 with the user and an absolute expiry (12 h by default). The
+64 bits) and stores its sha256 with the user and an absolute expiry (12 h by default). A session
+not used for ``session_idle_minutes`` (30 by default; NIST SP 800-63B AAL2, ASVS V3.3.2) ends
+too: each use that finds its last-use time older than a tenth of that rewrites it
+(:func:`touch`, an audited update "session in use"), so an active session is written once in a
+few minutes and the idle clock runs early by at most that tenth. The
 client keeps the token in a session file that only its owner may read (mode 0600): the
 workspace's ``session.json``, or ``$PMPATH_SESSION_FILE``. Every command that writes resolves
 the acting user from that file against the database (:func:`current_user`); no environment
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.canonical import sha256_hex
-from pmpath.domain.errors import InvalidInputError, PermissionDeniedError
+from pmpath.domain.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from pmpath.domain.models import LoginSession, User, new_id
 from pmpath.domain.security import DEFAULT_SIGN_IN, SignInSettings
 from pmpath.services.users import check_password
@@ -78,25 +82,36 @@ def login(
     return SessionToken(session_id=session.id, token=token, username=user.id)
 
 
-def current_user(store: Store, token: SessionToken | None) -> User:
-    """Return the active user whose valid session ``token`` is; NotLoggedInError otherwise.
+def current_user(store: Store, token: SessionToken | None, *, now: datetime | None = None) -> User:
+    """Return the active user whose valid session ``token`` is (at ``now``, default the clock);
+    NotLoggedInError otherwise. The use is recorded for the idle timeout (:func:`touch`).
 
     Valid: the session exists, its token hashes to the stored sha256 (constant-time compare),
-    it is neither revoked nor expired, and its user is active.
+    it is neither revoked, expired nor idle, and its user is active.
     """
     if token is None:
         raise NotLoggedInError(NOT_LOGGED_IN)
+    when = now or datetime.now(UTC)
     with Reader(store, privileged=True) as reader:
         session = reader.get(LoginSession, token.session_id)
         user = None if session is None else reader.get(User, session.user_id)
-    return session_holder(session, user, token, datetime.now(UTC))
+    sign_in = store.sign_in or DEFAULT_SIGN_IN
+    holder = session_holder(session, user, token, when, sign_in)
+    assert session is not None
+    touch(store, session, when, sign_in)
+    return holder
 
 
 def session_holder(
-    session: LoginSession | None, user: User | None, token: SessionToken, now: datetime
+    session: LoginSession | None,
+    user: User | None,
+    token: SessionToken,
+    now: datetime,
+    sign_in: SignInSettings = DEFAULT_SIGN_IN,
 ) -> User:
     """Return ``user`` if ``session`` (as read, with its user) is ``token``'s and valid at
-    ``now`` (see :func:`current_user`); NotLoggedInError otherwise."""
+    ``now`` under ``sign_in``'s idle timeout (see :func:`current_user`); NotLoggedInError
+    otherwise."""
     if (
         session is None
         or user is None
@@ -108,9 +123,35 @@ def session_holder(
         raise NotLoggedInError(f"session ended (logged out or password changed): {NOT_LOGGED_IN}")
     if session.expires_at <= now:
         raise NotLoggedInError(f"session expired: {NOT_LOGGED_IN}")
+    idle = sign_in.session_idle_minutes
+    if idle > 0 and now - (session.last_used_at or session.created_at) >= timedelta(minutes=idle):
+        raise NotLoggedInError(f"session idle for {idle:g} minutes: {NOT_LOGGED_IN}")
     if not user.active:
         raise NotLoggedInError(f"user {user.id!r} is disabled: {NOT_LOGGED_IN}")
     return user
+
+
+def touch(
+    store: Store, session: LoginSession, now: datetime, sign_in: SignInSettings = DEFAULT_SIGN_IN
+) -> bool:
+    """Record that ``session`` (as read, and found valid) is in use at ``now`` if its last-use
+    time is older than ``sign_in.touch_seconds``; return whether it was written. A use that
+    another request recorded first (the session changed since it was read) is left to that one.
+    """
+    if sign_in.session_idle_minutes <= 0:
+        return False
+    last = session.last_used_at or session.created_at
+    if now - last < timedelta(seconds=sign_in.touch_seconds):
+        return False
+    try:
+        with UnitOfWork(
+            store, actor=session.user_id, reason="session in use", privileged=True
+        ) as uow:
+            uow.update(session.model_copy(update={"last_used_at": now}))
+            uow.commit()
+    except ConflictError:
+        return False
+    return True
 
 
 def logout(store: Store, token: SessionToken) -> bool:

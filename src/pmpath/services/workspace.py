@@ -19,7 +19,8 @@ with another key is told "workspace key does not match this database".
 
 The ``[security]`` table of ``pmpath.toml`` sets the sign-in settings
 (``pmpath.domain.security.SignInSettings``): ``max_failed_logins``, ``lockout_window_minutes``,
-``failed_login_delay_seconds``, ``max_failed_login_delay_seconds``, ``session_hours``.
+``failed_login_delay_seconds``, ``max_failed_login_delay_seconds``, ``session_hours``,
+``session_idle_minutes`` (0: no idle timeout).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ _POLICY_KEYS = {
     "failed_login_delay_seconds": "delay_seconds",
     "max_failed_login_delay_seconds": "max_delay_seconds",
     "session_hours": "session_hours",
+    "session_idle_minutes": "session_idle_minutes",
 }
 
 
@@ -279,6 +281,8 @@ def init_workspace(
             f"failed_login_delay_seconds = {DEFAULT_SIGN_IN.delay_seconds:g}\n"
             f"max_failed_login_delay_seconds = {DEFAULT_SIGN_IN.max_delay_seconds:g}\n"
             f"session_hours = {DEFAULT_SIGN_IN.session_hours:g}\n"
+            "# A session not used for this many minutes ends (0: never; NIST SP 800-63B AAL2).\n"
+            f"session_idle_minutes = {DEFAULT_SIGN_IN.session_idle_minutes:g}\n"
             + (
                 "\n[review]\n"
                 "# A demo workspace: evidence is accepted as it is recorded, with no reviewer's\n"

@@ -5,7 +5,9 @@ after a write."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from pmpath.adapters.store import Reader, Store, UnitOfWork
 from pmpath.domain.enums import EvidenceStatus
 from pmpath.domain.models import EvidenceItem
 from pmpath.domain.requests.variants import VariantClassificationRequest
+from pmpath.domain.security import DEFAULT_SIGN_IN
 from pmpath.interfaces.server.app import create_app
 from pmpath.services import organizations
 from pmpath.services.analyses import run_analysis
@@ -310,6 +313,21 @@ def test_logout_ends_the_session(app_client: TestClient) -> None:
     response = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login"
     client.cookies.set("pmpath_session", kept)
+    again = client.get("/platforms", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/login")
+
+
+def test_a_session_unused_for_the_idle_timeout_ends(
+    app_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = app_client.app.state.store  # type: ignore[attr-defined]
+    settings = dataclasses.replace(store.sign_in or DEFAULT_SIGN_IN, session_idle_minutes=0.02)
+    monkeypatch.setattr(store, "sign_in", settings)
+    client = _log_in(app_client, "qa-a")
+    for _ in range(2):  # 0.02 min = 1.2 s: each page within it keeps the session alive
+        time.sleep(0.7)
+        assert client.get("/platforms", follow_redirects=False).status_code == 200
+    time.sleep(1.5)
     again = client.get("/platforms", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].startswith("/login")
 

@@ -368,8 +368,11 @@ def login_command(
     finally:
         store.dispose()
     write_session_file(path, token)
+    idle = opened.sign_in.session_idle_minutes
+    unused = f", or {idle:g} min unused" if idle > 0 else ""
     typer.echo(
-        f"logged in as {token.username} for {opened.sign_in.session_hours:g} h (session {path})"
+        f"logged in as {token.username} for {opened.sign_in.session_hours:g} h{unused} "
+        f"(session {path})"
     )
 
 
