@@ -2,7 +2,8 @@
 
 Computes, per outcome category and per amplicon position (conversion and indel frequencies), the
 net frequency (treated minus control), the one-sided p-value of Fisher's exact test that the
-treated frequency exceeds the control's (Fisher 1935; ``scipy.stats.fisher_exact``), and, per
+treated frequency exceeds the control's (Fisher 1935; computed as ``scipy.stats.fisher_exact``
+does, on whole arrays: :func:`fisher_greater_p`), and, per
 category, the detection limit: the smallest treated frequency, at the treated depth, that the
 same test would call above the control's background at ``alpha``. Position p-values are adjusted
 by Benjamini-Hochberg (``scipy.stats.false_discovery_control``).
@@ -16,7 +17,9 @@ jackpotting make the test anti-conservative; a reviewer should look at the net s
 
 from __future__ import annotations
 
-from scipy.stats import false_discovery_control, fisher_exact
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import false_discovery_control, hypergeom
 
 from pmpath.evidence.editing.results import (
     CATEGORIES,
@@ -29,31 +32,65 @@ from pmpath.evidence.editing.results import (
 EDIT_CATEGORIES = ("indel", "intended_edit", "bystander_only")
 
 
+Counts = int | npt.NDArray[np.int64]
+
+
+def fisher_greater_p(
+    treated: Counts, treated_total: Counts, control: Counts, control_total: Counts
+) -> npt.NDArray[np.float64]:
+    """Return the one-sided Fisher exact p-values that the treated proportion exceeds the
+    control's, elementwise over the (broadcast) counts of 2x2 tables of events and non-events.
+
+    As ``scipy.stats.fisher_exact(table, alternative="greater")`` computes it, for whole arrays
+    at once: the hypergeometric cdf of the treated non-events (``scipy.stats.hypergeom``, Boost's
+    implementation), and 1 for a table with an empty row or column. One call instead of one
+    ``fisher_exact`` per table: a position table of an amplicon needs hundreds, and its detection
+    limits a binary search over each.
+    """
+    k1, n1, k0, n0 = (np.asarray(v, dtype=np.int64) for v in (treated, treated_total, control,
+                                                             control_total))  # fmt: skip
+    misses = (n1 - k1) + (n0 - k0)
+    p = np.asarray(hypergeom.cdf(n1 - k1, n1 + n0, n1, misses), dtype=np.float64)
+    empty = (n1 == 0) | (n0 == 0) | (k1 + k0 == 0) | (misses == 0)
+    return np.where(empty, 1.0, np.clip(p, 0.0, 1.0))
+
+
 def fisher_greater(treated: int, treated_total: int, control: int, control_total: int) -> float:
     """Return the one-sided Fisher exact p-value that the treated proportion exceeds the
-    control's (2x2 table of events and non-events)."""
-    table = [[treated, treated_total - treated], [control, control_total - control]]
-    return float(fisher_exact(table, alternative="greater").pvalue)
+    control's (2x2 table of events and non-events; :func:`fisher_greater_p`)."""
+    return float(fisher_greater_p(treated, treated_total, control, control_total))
+
+
+def detection_limits(
+    treated_total: int, controls: npt.ArrayLike, control_total: int, alpha: float
+) -> list[float | None]:
+    """Return, for each control count, the smallest treated fraction k/treated_total with a
+    one-sided Fisher p < alpha against it (a binary search on k for all of them at once; the
+    p-value falls as k grows), or None where even all reads edited would not reach it."""
+    k0 = np.asarray(controls, dtype=np.int64).reshape(-1)
+    if treated_total == 0 or control_total == 0:
+        return [None] * len(k0)
+    reachable = fisher_greater_p(treated_total, treated_total, k0, control_total) < alpha
+    low = np.zeros(len(k0), np.int64)
+    high = np.full(len(k0), treated_total, np.int64)
+    while (active := low < high).any():
+        middle = (low + high) // 2
+        below = fisher_greater_p(middle, treated_total, k0, control_total) < alpha
+        high = np.where(active & below, middle, high)
+        low = np.where(active & ~below, middle + 1, low)
+    return [
+        int(k) / treated_total if ok else None
+        for k, ok in zip(low.tolist(), reachable.tolist(), strict=True)
+    ]
 
 
 def detection_limit(
     treated_total: int, control: int, control_total: int, alpha: float
 ) -> float | None:
     """Return the smallest treated fraction k/treated_total with a one-sided Fisher p < alpha
-    against the control's counts (binary search on k; the p-value falls as k grows), or None if
-    even all reads edited would not reach it."""
-    if treated_total == 0 or control_total == 0:
-        return None
-    if fisher_greater(treated_total, treated_total, control, control_total) >= alpha:
-        return None
-    low, high = 0, treated_total
-    while low < high:
-        middle = (low + high) // 2
-        if fisher_greater(middle, treated_total, control, control_total) < alpha:
-            high = middle
-        else:
-            low = middle + 1
-    return low / treated_total
+    against the control's counts, or None if even all reads edited would not reach it
+    (:func:`detection_limits` of one control count)."""
+    return detection_limits(treated_total, [control], control_total, alpha)[0]
 
 
 def compare_category(
@@ -106,8 +143,16 @@ def compare_positions(
                 (t_row.position, "conversion", getattr(t_row, to), getattr(c_row, to),
                  t_row.in_window)
             )  # fmt: skip
-    p_values = [fisher_greater(k1, n1, k0, n0) for _, _, k1, k0, _ in tests]
+    p_values = fisher_greater_p(
+        np.array([t[2] for t in tests], np.int64), n1, np.array([t[3] for t in tests], np.int64), n0
+    ).tolist()
     q_values = false_discovery_control(p_values, method="bh").tolist()
+    windowed = [i for i, t in enumerate(tests) if t[4]]
+    limits: list[float | None] = [None] * len(tests)
+    for i, limit in zip(
+        windowed, detection_limits(n1, [tests[i][3] for i in windowed], n0, alpha), strict=True
+    ):
+        limits[i] = limit
     return [
         PositionComparison(
             position=position,
@@ -117,11 +162,11 @@ def compare_positions(
             net_fraction=k1 / n1 - k0 / n0,
             p_value=p,
             q_value=float(q),
-            detection_limit_fraction=detection_limit(n1, k0, n0, alpha) if in_window else None,
+            detection_limit_fraction=limit,
             above_background=q < alpha,
         )
-        for (position, measure, k1, k0, in_window), p, q in zip(
-            tests, p_values, q_values, strict=True
+        for (position, measure, k1, k0, _), p, q, limit in zip(
+            tests, p_values, q_values, limits, strict=True
         )
     ]
 
