@@ -95,10 +95,23 @@ def current_user(store: Store, token: SessionToken | None, *, now: datetime | No
     with Reader(store, privileged=True) as reader:
         session = reader.get(LoginSession, token.session_id)
         user = None if session is None else reader.get(User, session.user_id)
+    return use_session(store, session, user, token, when)
+
+
+def use_session(
+    store: Store,
+    session: LoginSession | None,
+    user: User | None,
+    token: SessionToken,
+    now: datetime,
+) -> User:
+    """Return ``user`` if ``session`` (as read, with its user) is ``token``'s and valid at
+    ``now`` under the store's sign-in settings (:func:`session_holder`), and record the use
+    (:func:`touch`); NotLoggedInError otherwise."""
     sign_in = store.sign_in or DEFAULT_SIGN_IN
-    holder = session_holder(session, user, token, when, sign_in)
-    assert session is not None
-    touch(store, session, when, sign_in)
+    holder = session_holder(session, user, token, now, sign_in)
+    assert session is not None  # session_holder refuses None
+    touch(store, session, now, sign_in)
     return holder
 
 

@@ -78,9 +78,8 @@ async def _raw_token(token: Annotated[str | None, Depends(_oauth2)] = None) -> s
 def user_of_token(request: Request, token: str | None) -> User:
     """Return the active user whose open, unexpired session ``token`` is; 401 if none (what
     :func:`bearer_user` checks, for a route that reads the database in one thread)."""
-    from pmpath.domain.security import DEFAULT_SIGN_IN
     from pmpath.interfaces.server.memo import session_user
-    from pmpath.services.sessions import NotLoggedInError, SessionToken, session_holder, touch
+    from pmpath.services.sessions import NotLoggedInError, SessionToken, use_session
 
     if not token:
         raise _unauthorized(UNAUTHENTICATED)
@@ -91,11 +90,7 @@ def user_of_token(request: Request, token: str | None) -> User:
         store = get_store(request)
         session, user = session_user(request, store, session_id)
         token_of = SessionToken(session_id=session_id, token=secret, username="")
-        now, sign_in = datetime.now(UTC), store.sign_in or DEFAULT_SIGN_IN
-        holder = session_holder(session, user, token_of, now, sign_in)
-        assert session is not None
-        touch(store, session, now, sign_in)
-        return holder
+        return use_session(store, session, user, token_of, datetime.now(UTC))
     except NotLoggedInError as exc:
         message = str(exc).replace("run pmpath login USER", f"get a new token from {TOKEN_URL}")
         raise _unauthorized(message) from None

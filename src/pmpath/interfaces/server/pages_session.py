@@ -26,10 +26,9 @@ from fastapi import Request, Response
 from pmpath.adapters.store import Store
 from pmpath.domain.errors import PermissionDeniedError
 from pmpath.domain.models import User
-from pmpath.domain.security import DEFAULT_SIGN_IN
 from pmpath.interfaces.server.deps import get_store
 from pmpath.interfaces.server.memo import session_user
-from pmpath.services.sessions import NotLoggedInError, SessionToken, session_holder, touch
+from pmpath.services.sessions import NotLoggedInError, SessionToken, use_session
 
 SESSION_COOKIE = "pmpath_session"
 LOGIN_CSRF_COOKIE = "pmpath_login_csrf"
@@ -96,12 +95,9 @@ def viewer(request: Request) -> Viewer:
         raise LoginRequired
     try:
         session, user_read = session_user(request, store, token.session_id)
-        now, sign_in = datetime.now(UTC), store.sign_in or DEFAULT_SIGN_IN
-        user = session_holder(session, user_read, token, now, sign_in)
+        user = use_session(store, session, user_read, token, datetime.now(UTC))
     except NotLoggedInError:
         raise LoginRequired from None
-    assert session is not None
-    touch(store, session, now, sign_in)
     return Viewer(store=store, user=user, token=token)
 
 
