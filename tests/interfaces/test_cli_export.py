@@ -145,6 +145,27 @@ def test_edits_of_an_export_are_named(exported: tuple[Path, Path, str], run: Run
     assert "is not the checkpointed leaf at its position: it was edited" in err
 
 
+def test_a_record_removed_from_an_export_is_named(
+    exported: tuple[Path, Path, str], run: Run
+) -> None:
+    _, folder, evidence_id = exported
+    (folder / f"evidence/{evidence_id}.json").unlink()
+    records = json.loads((folder / "records.json").read_text())
+    (assessment, *_) = records.pop("assessments")
+    (folder / "records.json").write_text(json.dumps(records))
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    del manifest["files"][f"evidence/{evidence_id}.json"]  # hidden from the manifest as well
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    _rewrite_manifest(folder, "records.json")
+    code, _, err = run("audit", "verify-export", str(folder))
+    assert code == 1
+    assert (
+        f"evidence/{evidence_id}.json leaves out evidence {evidence_id}, which the audit trail "
+        "holds (version 2): it was removed"
+    ) in err
+    assert f"records.json leaves out assessment {assessment['id']}, which the audit" in err
+
+
 def test_a_forged_signature_in_an_export_is_refused(
     exported: tuple[Path, Path, str], run: Run
 ) -> None:

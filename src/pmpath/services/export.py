@@ -18,7 +18,8 @@ The folder is built in a temporary sibling and renamed into place when complete.
 manifest digests, the checkpoint's Ed25519 signature and that its leaf hashes give its signed
 root (RFC 9162), that every exported audit event is the leaf at its position in that tree, and
 that every exported record (``records.json``, the evidence files) is, field for field, its last
-image in that audit trail (so an edit hidden by recomputing the manifest is still caught), and
+image in that audit trail and that none it shows alive is left out (so an edit or a removal
+hidden by recomputing the manifest is still caught), and
 that every signature verifies from its public key over the record's image as the exported audit
 trail shows it. With the database at hand, ``pmpath audit verify --checkpoint DIR/checkpoint.json``
 proves the live log still extends the export.
@@ -201,15 +202,19 @@ def _check_records(
     folder: Path,
     listed: dict[str, str],
     images: dict[tuple[str, str, int], dict[str, Any]],
+    last: dict[tuple[str, str], dict[str, Any] | None],
     check: ExportCheck,
 ) -> None:
     """Add to ``check`` a problem for every exported record (records.json, evidence files) that
-    is not, field for field, the last image of it in the exported audit trail: the audit events
-    are checkpointed, so an edit of a record hidden by recomputing the manifest shows here."""
+    is not, field for field, the last image of it in the exported audit trail (``images`` by
+    type, id and version; ``last``: each record's last image, None if deleted), and for every
+    record that trail shows alive that the export leaves out: the audit events are
+    checkpointed, so an edit or a removal hidden by recomputing the manifest shows here."""
     latest: dict[tuple[str, str], int] = {}
     for image_type, image_id, image_version in images:
         key = (image_type, image_id)
         latest[key] = max(image_version, latest.get(key, image_version))
+    present: set[tuple[str, str]] = set()
     exported: list[tuple[str, str, Any]] = []
     if "records.json" in listed and (folder / "records.json").is_file():
         try:
@@ -239,6 +244,7 @@ def _check_records(
             continue
         record_id, version = record["id"], record.get("version")
         what = f"{name}: {type_name} {record_id}"
+        present.add((type_name, record_id))
         if (type_name, record_id) not in latest:
             check.problems.append(f"{what} has no event in audit.jsonl: it cannot be traced")
             continue
@@ -256,6 +262,18 @@ def _check_records(
             )
         else:
             check.n_records += 1
+    exported_types = {*_RECORD_TYPES.values(), "evidence"}
+    for (type_name, record_id), alive in sorted(last.items()):
+        if (
+            type_name in exported_types
+            and alive is not None
+            and (type_name, record_id) not in present
+        ):
+            where = f"evidence/{record_id}.json" if type_name == "evidence" else "records.json"
+            check.problems.append(
+                f"{where} leaves out {type_name} {record_id}, which the audit trail holds "
+                f"(version {alive['version']}): it was removed"
+            )
 
 
 def _read_json(path: Path) -> Any:
@@ -308,6 +326,7 @@ def verify_export(folder: Path) -> ExportCheck:
     if manifest.get("checkpoint_root_sha256") != signed.root_sha256:
         check.problems.append("MANIFEST.json names another checkpoint root than checkpoint.json")
     images: dict[tuple[str, str, int], dict[str, Any]] = {}
+    last: dict[tuple[str, str], dict[str, Any] | None] = {}  # None: deleted
     try:
         lines = (folder / "audit.jsonl").read_text(encoding="utf-8").splitlines()
         events = [AuditEvent.model_validate_json(line) for line in lines if line.strip()]
@@ -327,7 +346,8 @@ def verify_export(folder: Path) -> ExportCheck:
             )
         if event.after is not None:
             images[(event.entity_type, event.entity_id, int(event.after["version"]))] = event.after
-    _check_records(folder, listed, images, check)
+        last[(event.entity_type, event.entity_id)] = event.after
+    _check_records(folder, listed, images, last, check)
     from pmpath.services.signatures import check_signature
 
     signatures = _read_json(folder / "signatures.json")
