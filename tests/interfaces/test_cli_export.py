@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.interfaces.conftest import TESTER_PASSWORD, Run
 from tests.interfaces.test_cli_case_run import CASE_FILE
@@ -59,6 +60,7 @@ def test_export_holds_what_a_reviewer_needs_and_verifies_offline(
     names = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     assert names == {
         "MANIFEST.json",
+        "MANIFEST.sig.json",
         "records.json",
         f"evidence/{evidence_id}.json",
         "signatures.json",
@@ -80,9 +82,18 @@ def test_export_holds_what_a_reviewer_needs_and_verifies_offline(
         _rfc9162_root([bytes.fromhex(h) for h in checkpoint["leaf_sha256"]]).hex()
         == (checkpoint["root_sha256"])
     )
+    # the manifest is signed by the checkpoint's key: checked here with cryptography alone
+    manifest_signature = json.loads((folder / "MANIFEST.sig.json").read_text())
+    assert manifest_signature["public_key_ed25519"] == checkpoint["public_key_ed25519"]
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint["public_key_ed25519"])).verify(
+        bytes.fromhex(manifest_signature["signature_ed25519"]),
+        (folder / "MANIFEST.json").read_bytes(),
+    )
     code, out, err = run("audit", "verify-export", str(folder))
     assert (code, err) == (0, "")
-    assert "1 signatures verify" in out
+    assert "1 signatures verify" in out and "not signed" not in out
+    key = bytes.fromhex(checkpoint["public_key_ed25519"])
+    assert f"signed with key {hashlib.sha256(key).hexdigest()[:16]}" in out
     # the five records, no adverse event, the case's assessment(s) and the evidence item
     n_records = 5 + len(records["adverse_events"]) + len(records["assessments"]) + 1
     assert f", {n_records} records as audited, " in out
@@ -112,10 +123,12 @@ def test_edits_of_an_export_are_named(exported: tuple[Path, Path, str], run: Run
     assert code == 1
     assert f"evidence/{evidence_id}.json does not match its manifest digest" in err
     _rewrite_manifest(folder, f"evidence/{evidence_id}.json")
-    # the manifest now agrees, but the checkpointed audit trail holds the item's image
+    # the manifest now agrees, but its signature does not, and the checkpointed audit trail
+    # holds the item's image
     code, _, err = run("audit", "verify-export", str(folder))
     assert code == 1
-    assert err.count("\n") == 1, err
+    assert err.count("\n") == 2, err
+    assert "MANIFEST.sig.json: the manifest's signature does not verify: it was edited" in err
     assert (
         f"evidence/{evidence_id}.json: evidence {evidence_id} differs from its audited image "
         "in status: it was edited"
@@ -164,6 +177,25 @@ def test_a_record_removed_from_an_export_is_named(
         "holds (version 2): it was removed"
     ) in err
     assert f"records.json leaves out assessment {assessment['id']}, which the audit" in err
+
+
+def test_an_export_passed_off_as_unsigned_still_shows_its_edits(
+    exported: tuple[Path, Path, str], run: Run
+) -> None:
+    _, folder, evidence_id = exported
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    manifest["format"] = "pmpath-case-export/1"  # the format made before manifests were signed
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    (folder / "MANIFEST.sig.json").unlink()
+    code, out, err = run("audit", "verify-export", str(folder))
+    assert (code, err) == (0, "")
+    assert out.rstrip().endswith("; its manifest is not signed (format 1)")
+    path = folder / f"evidence/{evidence_id}.json"
+    path.write_text(path.read_text().replace('"accepted"', '"rejected"'))
+    _rewrite_manifest(folder, f"evidence/{evidence_id}.json")
+    code, _, err = run("audit", "verify-export", str(folder))
+    assert code == 1
+    assert f"evidence {evidence_id} differs from its audited image in status: it was edited" in err
 
 
 def test_a_forged_signature_in_an_export_is_refused(

@@ -10,7 +10,9 @@
 * ``audit.jsonl``: the audit events of those records, one JSON object per line;
 * ``checkpoint.json``: a signed tree head of the whole audit log taken at the export (issue 11:
   "a checkpoint travels with every export"), with every leaf hash;
-* ``MANIFEST.json``: the sha256 of every other file, written last.
+* ``MANIFEST.json``: the sha256 of every other file, written last, and ``MANIFEST.sig.json``:
+  its Ed25519 signature by the checkpoint's signer (format 2; a format-1 export has none), so
+  that no file can be changed, added or taken out without the signer's key.
 
 The folder is built in a temporary sibling and renamed into place when complete.
 
@@ -38,7 +40,7 @@ from pmpath.adapters.store import Reader, Store
 from pmpath.domain import merkle
 from pmpath.domain.audit import AuditEvent
 from pmpath.domain.canonical import sha256_hex, to_jsonable
-from pmpath.domain.crypto import verify_message
+from pmpath.domain.crypto import fingerprint, public_key_of, sign_message, verify_message
 from pmpath.domain.errors import InvalidInputError
 from pmpath.domain.models import (
     AdverseEvent,
@@ -52,7 +54,10 @@ from pmpath.domain.models import (
     Signature,
 )
 
-EXPORT_FORMAT = "pmpath-case-export/1"
+EXPORT_FORMAT = "pmpath-case-export/2"
+UNSIGNED_FORMAT = "pmpath-case-export/1"
+"""The format of exports made before the manifest was signed (still verified, but for that)."""
+MANIFEST_SIGNATURE = "MANIFEST.sig.json"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,11 @@ class ExportCheck:
     n_records: int = 0
     """Exported records (records.json and evidence files) found equal to their last audited
     image."""
+    key_fingerprint: str = ""
+    """The fingerprint of the key that signed the checkpoint (and the manifest): compare it with
+    the one the sponsor published (``checkpoint-key.pub``)."""
+    manifest_signed: bool = False
+    """Whether the manifest carries a signature (format 2); a format-1 export's does not."""
 
     @property
     def intact(self) -> bool:
@@ -166,7 +176,15 @@ def export_case(
             "checkpoint_root_sha256": signed.root_sha256,
             "files": {name: sha256_hex(text) for name, text in sorted(files.items())},
         }
-        (staging / "MANIFEST.json").write_text(_dump(manifest), encoding="utf-8")
+        manifest_text = _dump(manifest)
+        (staging / "MANIFEST.json").write_text(manifest_text, encoding="utf-8")
+        manifest_signature = {
+            "signs": "MANIFEST.json",
+            "signer": signer,
+            "public_key_ed25519": public_key_of(private_raw),
+            "signature_ed25519": sign_message(private_raw, manifest_text.encode("utf-8")),
+        }
+        (staging / MANIFEST_SIGNATURE).write_text(_dump(manifest_signature), encoding="utf-8")
         if out.is_dir():
             out.rmdir()
         staging.rename(out)
@@ -184,6 +202,30 @@ def export_case(
         checkpoint_tree_size=signed.tree_size,
         checkpoint_root_sha256=signed.root_sha256,
     )
+
+
+def _check_manifest_signature(
+    folder: Path, manifest_path: Path, checkpoint_key: str, check: ExportCheck
+) -> None:
+    """Add to ``check`` a problem unless MANIFEST.sig.json holds an Ed25519 signature of the
+    manifest's bytes by the key that signed the checkpoint."""
+    path = folder / MANIFEST_SIGNATURE
+    if not path.is_file():
+        check.problems.append(f"{MANIFEST_SIGNATURE} is missing: the manifest is not signed")
+        return
+    try:
+        signature = _read_json(path)
+        public_key = str(signature["public_key_ed25519"])
+        signature_hex = str(signature["signature_ed25519"])
+    except (InvalidInputError, TypeError, KeyError) as exc:
+        check.problems.append(f"{MANIFEST_SIGNATURE} is not a manifest signature: {exc}")
+        return
+    if public_key != checkpoint_key:
+        check.problems.append(f"{MANIFEST_SIGNATURE}: signed by another key than the checkpoint")
+    elif not verify_message(public_key, manifest_path.read_bytes(), signature_hex):
+        check.problems.append(
+            f"{MANIFEST_SIGNATURE}: the manifest's signature does not verify: it was edited"
+        )
 
 
 _RECORD_TYPES = {
@@ -295,14 +337,17 @@ def verify_export(folder: Path) -> ExportCheck:
     if not manifest_path.is_file():
         raise InvalidInputError(f"{folder} is not a pmpath case export: it has no MANIFEST.json")
     manifest = _read_json(manifest_path)
-    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in (
+        EXPORT_FORMAT,
+        UNSIGNED_FORMAT,
+    ):
         raise InvalidInputError(f"{manifest_path}: format is not {EXPORT_FORMAT}")
     check = ExportCheck(path=folder)
     listed = manifest.get("files", {})
     present = {
         str(p.relative_to(folder))
         for p in folder.rglob("*")
-        if p.is_file() and p.name != "MANIFEST.json"
+        if p.is_file() and str(p.relative_to(folder)) not in ("MANIFEST.json", MANIFEST_SIGNATURE)
     }
     for name in sorted(present - set(listed)):
         check.problems.append(f"{name} is not in the manifest: a file was added")
@@ -325,6 +370,10 @@ def verify_export(folder: Path) -> ExportCheck:
         check.problems.append("checkpoint.json: its leaf hashes do not give its signed root")
     if manifest.get("checkpoint_root_sha256") != signed.root_sha256:
         check.problems.append("MANIFEST.json names another checkpoint root than checkpoint.json")
+    check.key_fingerprint = fingerprint(signed.public_key_ed25519)
+    check.manifest_signed = manifest.get("format") == EXPORT_FORMAT
+    if check.manifest_signed:
+        _check_manifest_signature(folder, manifest_path, signed.public_key_ed25519, check)
     images: dict[tuple[str, str, int], dict[str, Any]] = {}
     last: dict[tuple[str, str], dict[str, Any] | None] = {}  # None: deleted
     try:

@@ -493,8 +493,9 @@ def audit_verify_export(
     folder: Annotated[Path, typer.Argument(help="A folder written by pmpath case export.")],
 ) -> None:
     """Verify a case export without the database: file digests, the checkpoint's signature and
-    Merkle root, every exported audit event against it, every exported record against its last
-    audited image, every signature from its public key. Exits 1 naming each problem."""
+    Merkle root, the manifest's signature, every exported audit event against the checkpoint,
+    every exported record against its last audited image, every signature from its public key.
+    Exits 1 naming each problem."""
     from pmpath.services.export import verify_export
 
     check = verify_export(folder)
@@ -502,7 +503,8 @@ def audit_verify_export(
         typer.echo(
             f"export {folder} intact: {check.n_events} audit events in the checkpointed tree of "
             f"{check.tree_size}, {check.n_records} records as audited, "
-            f"{check.n_signatures} signatures verify"
+            f"{check.n_signatures} signatures verify; signed with key {check.key_fingerprint}"
+            + ("" if check.manifest_signed else "; its manifest is not signed (format 1)")
         )
         return
     for problem in check.problems:
