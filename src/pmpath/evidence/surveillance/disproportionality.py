@@ -167,7 +167,7 @@ def _nb_logpmf(n: np.ndarray, e: np.ndarray, alpha: float, beta: float) -> np.nd
 def _qn(n: np.ndarray, e: np.ndarray, prior: GammaPoissonPrior) -> np.ndarray:
     l1 = math.log(prior.p) + _nb_logpmf(n, e, prior.alpha1, prior.beta1)
     l2 = math.log(1 - prior.p) + _nb_logpmf(n, e, prior.alpha2, prior.beta2)
-    return np.asarray(1.0 / (1.0 + np.exp(l2 - l1)), dtype=float)
+    return np.asarray(special.expit(l1 - l2), dtype=float)  # 1 / (1 + e^(l2 - l1)), no overflow
 
 
 def _posterior_cdf(x: float, n: int, e: float, qn: float, prior: GammaPoissonPrior) -> float:
