@@ -419,7 +419,7 @@ def open_demo_workspace(path: Path) -> tuple[Workspace, str]:
     store = workspace.store()
     try:
         if password_path.is_file():
-            try:  # still logged in as the demo admin: reuse the session (a rerun writes nothing)
+            try:  # still logged in as the demo admin: reuse the session (a rerun adds no record)
                 if current_user(store, read_session_file(session_file(path))).id == DEMO_ADMIN:
                     return workspace, DEMO_ADMIN
             except PmpathError:
