@@ -243,19 +243,14 @@ _RECORD_TYPES = {
 def _check_records(
     folder: Path,
     listed: dict[str, str],
-    images: dict[tuple[str, str, int], dict[str, Any]],
     last: dict[tuple[str, str], dict[str, Any] | None],
     check: ExportCheck,
 ) -> None:
     """Add to ``check`` a problem for every exported record (records.json, evidence files) that
-    is not, field for field, the last image of it in the exported audit trail (``images`` by
-    type, id and version; ``last``: each record's last image, None if deleted), and for every
-    record that trail shows alive that the export leaves out: the audit events are
-    checkpointed, so an edit or a removal hidden by recomputing the manifest shows here."""
-    latest: dict[tuple[str, str], int] = {}
-    for image_type, image_id, image_version in images:
-        key = (image_type, image_id)
-        latest[key] = max(image_version, latest.get(key, image_version))
+    is not, field for field, the last image of it in the exported audit trail (``last``, by type
+    and id; None for a record deleted), and for every record that trail shows alive that the
+    export leaves out: the audit events are checkpointed, so an edit or a removal hidden by
+    recomputing the manifest shows here."""
     present: set[tuple[str, str]] = set()
     exported: list[tuple[str, str, Any]] = []
     if "records.json" in listed and (folder / "records.json").is_file():
@@ -287,16 +282,18 @@ def _check_records(
         record_id, version = record["id"], record.get("version")
         what = f"{name}: {type_name} {record_id}"
         present.add((type_name, record_id))
-        if (type_name, record_id) not in latest:
+        if (type_name, record_id) not in last:
             check.problems.append(f"{what} has no event in audit.jsonl: it cannot be traced")
             continue
-        if version != latest[(type_name, record_id)]:
+        image = last[(type_name, record_id)]
+        if image is None:
+            check.problems.append(f"{what} was deleted, as audit.jsonl shows")
+            continue
+        if version != image["version"]:
             check.problems.append(
-                f"{what} is version {version}, but its last audited version is "
-                f"{latest[(type_name, record_id)]}"
+                f"{what} is version {version}, but its last audited version is {image['version']}"
             )
             continue
-        image = images[(type_name, record_id, version)]
         differ = sorted(k for k in set(record) | set(image) if record.get(k) != image.get(k))
         if differ:
             check.problems.append(
@@ -396,7 +393,7 @@ def verify_export(folder: Path) -> ExportCheck:
         if event.after is not None:
             images[(event.entity_type, event.entity_id, int(event.after["version"]))] = event.after
         last[(event.entity_type, event.entity_id)] = event.after
-    _check_records(folder, listed, images, last, check)
+    _check_records(folder, listed, last, check)
     from pmpath.services.signatures import check_signature
 
     signatures = _read_json(folder / "signatures.json")
