@@ -147,12 +147,8 @@ def compare_positions(
         np.array([t[2] for t in tests], np.int64), n1, np.array([t[3] for t in tests], np.int64), n0
     ).tolist()
     q_values = false_discovery_control(p_values, method="bh").tolist()
-    windowed = [i for i, t in enumerate(tests) if t[4]]
-    limits: list[float | None] = [None] * len(tests)
-    for i, limit in zip(
-        windowed, detection_limits(n1, [tests[i][3] for i in windowed], n0, alpha), strict=True
-    ):
-        limits[i] = limit
+    in_window = iter(detection_limits(n1, [t[3] for t in tests if t[4]], n0, alpha))
+    limits = [next(in_window) if t[4] else None for t in tests]
     return [
         PositionComparison(
             position=position,
