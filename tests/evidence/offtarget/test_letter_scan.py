@@ -1,5 +1,6 @@
-"""The letter scan of plain FASTA files (:func:`pmpath.evidence.offtarget.kernel.scan_ascii`, the
-file's letters compared as they are) finds exactly what the naive string search of
+"""The letter scan of plain FASTA files (the file's letters compared as they are, by the native
+loop ``scan_ascii.c`` and by its numba twin :func:`pmpath.evidence.offtarget.kernel.scan_ascii`,
+each test run with both) finds exactly what the naive string search of
 ``bruteforce.py`` finds, however the FASTA is laid out: soft-masked (lower-case) runs, IUPAC
 letters and N, lines of random widths, Windows line ends and stray blanks, an unwrapped contig,
 sites across the pieces the file is read in and across the two threads' halves of a piece, both
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmpath.domain.errors import InvalidInputError
+from pmpath.evidence.offtarget import native
 from pmpath.evidence.offtarget.genome import Genome, _find_header
 from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, search_genome
 from tests.evidence.offtarget.bruteforce import Key, brute_force, revcomp
@@ -75,6 +77,16 @@ def _write_messy(path: Path, records: list[tuple[str, str]], rng: np.random.Gene
                 at += width
 
 
+@pytest.fixture(params=["native", "numba"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the native letter loop (``scan_ascii.c``), then with numba's."""
+    if request.param == "numba":
+        monkeypatch.setattr(native, "_loaded", {"scan_ascii": None})
+    elif native.scan_ascii() is None:
+        pytest.skip(f"no native letter scan here: {native.why_not}")
+    return str(request.param)
+
+
 def _keys(hits: list, guide_index: int) -> dict[Key, str]:  # type: ignore[type-arg]
     return {
         (h.contig, h.start_bp, h.end_bp, h.strand, h.bulge_type, h.bulge_size, h.mismatches): h.site
@@ -90,7 +102,7 @@ def _keys(hits: list, guide_index: int) -> dict[Key, str]:  # type: ignore[type-
 @pytest.mark.parametrize("genome_n", ["skip", "mismatch"])
 @pytest.mark.parametrize("n_guides", [1, 3])
 def test_letter_scan_equals_brute_force_on_messy_files(
-    tmp_path: Path, pam: str, pam_site: str, side: str, genome_n: str, n_guides: int
+    tmp_path: Path, pam: str, pam_site: str, side: str, genome_n: str, n_guides: int, kernel: str
 ) -> None:
     rng = np.random.default_rng(sum(map(ord, pam + genome_n)) + n_guides)
     records = _records(rng, [3000, 2500, 1800], pam_site, side)
@@ -107,7 +119,7 @@ def test_letter_scan_equals_brute_force_on_messy_files(
             assert any(key[-1] == 4 for key in expected) and any(key[3] == "-" for key in expected)
 
 
-def test_sites_across_the_threads_halves_and_the_pieces(tmp_path: Path) -> None:
+def test_sites_across_the_threads_halves_and_the_pieces(tmp_path: Path, kernel: str) -> None:
     """A contig long enough to be split between two threads, read in pieces whose junctions
     fall inside planted sites: the letter scan, the one-word kernel and the brute force agree
     (site text included), and the digest and names come from the same pass."""
@@ -141,7 +153,7 @@ def test_sites_across_the_threads_halves_and_the_pieces(tmp_path: Path) -> None:
     assert {(k[1], k[3], k[6]) for k in expected} >= {(149_960, "+", 0), (149_989, "-", 1)}
 
 
-def test_bad_letters_are_named_with_their_contig(tmp_path: Path) -> None:
+def test_bad_letters_are_named_with_their_contig(tmp_path: Path, kernel: str) -> None:
     path = tmp_path / "g.fa"
     path.write_bytes(b">c1\n" + b"ACGT" * 40 + b"\n>c2 x\n" + b"ACGTACGT" * 9 + b"A>C\n")
     guides = [Guide(name="g", sequence=GUIDES[0])]

@@ -24,8 +24,10 @@ Definitions (the contract the tests check against a brute-force search):
   strand, protospacer then PAM (or PAM first for a 5' PAM), mismatched and DNA-bulge bases in
   lower case, '-' for each guide base of an RNA bulge.
 
-Heavy lifting: the inner loop is compiled with numba (:mod:`.kernel`) and releases the GIL, so
-the anchors of a block are split among threads. No library offers an exhaustive mismatch- and
+Heavy lifting: the inner loops are compiled with numba (:mod:`.kernel`) and release the GIL, so
+the anchors of a block are split among threads; the letter scan's loop also exists in C
+(:mod:`.native`), used where a C compiler is found, since loading numba costs more than that
+scan of a 100-Mb genome. No library offers an exhaustive mismatch- and
 bulge-tolerant PAM-anchored scan in Python (Cas-OFFinder is a C++/OpenCL program), hence this
 module.
 """
@@ -243,7 +245,8 @@ class SiteFinder:
     """The compiled search for a set of guides and settings: call :meth:`find` on a buffer.
 
     Building it checks the inputs (InvalidInputError for a bad guide or PAM); the first call
-    of :meth:`find` in a process loads (or compiles, once) the numba kernel.
+    of :meth:`find` (:meth:`find_letters`) in a process loads (or compiles, once) the numba
+    kernel (the native letter loop, else numba's).
     """
 
     def __init__(self, guides: list[Guide], settings: ScanSettings) -> None:
@@ -575,9 +578,14 @@ class SiteFinder:
     def _letter_kernel(
         self, group: _LetterGroup, letters: np.ndarray, lo: int, hi: int, check_to: int
     ) -> tuple[np.ndarray, ...]:
+        from pmpath.evidence.offtarget import native
         from pmpath.evidence.offtarget.genome import _STREAM_LUT
-        from pmpath.evidence.offtarget.kernel import scan_ascii
 
+        scan_ascii = native.scan_ascii()
+        if scan_ascii is None:  # no C compiler here: numba's copy of the loop
+            from pmpath.evidence.offtarget import kernel
+
+            scan_ascii = kernel.scan_ascii
         word = group.word
         cap = 1024
         state = np.zeros(2, np.int64)
