@@ -8,6 +8,8 @@ numba with the same sites (the whole-search comparison with the naive search is 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,6 +148,12 @@ def test_the_library_is_built_once_and_rebuilt_for_a_new_source(
     monkeypatch.setattr(native, "_loaded", {})
     _compiled()
     assert sorted(fresh.glob("*.so")) == built and built[0].stat().st_mtime_ns == stamp
+    built[0].unlink()  # a damaged cache entry is built again (in a new process: this one has
+    built[0].write_bytes(b"not a shared library")  # the library loaded under that name)
+    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+    assert sorted(fresh.glob("*.so")) == built and built[0].stat().st_size > 1000
     changed = tmp_path / "scan_ascii.c"
     changed.write_text(native.SOURCE.read_text() + "\n/* changed */\n")
     monkeypatch.setattr(native, "SOURCE", changed)

@@ -63,35 +63,51 @@ def _library_path(compiler: str, flags: tuple[str, ...]) -> Path:
 
 
 def _build(compiler: str) -> ctypes.CDLL:
-    """Return the loaded library, compiling it first unless the cache holds it."""
+    """Return the loaded library, compiling it first unless the cache holds it (a cached file
+    that does not load is removed and built again)."""
     errors: list[str] = []
     for flags in (FLAGS, PORTABLE_FLAGS):
         target = _library_path(compiler, flags)
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
-            os.close(handle)
+        for attempt in range(2):
+            cached = target.is_file()
+            if not cached:
+                error = _compile(compiler, flags, target)
+                if error is not None:
+                    errors.append(error)
+                    break
             try:
-                done = subprocess.run(
-                    [compiler, *flags, "-o", temporary, str(SOURCE)],
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    lines = (done.stderr or done.stdout).strip().splitlines()
-                    errors.append(lines[0] if lines else f"exit {done.returncode}")
+                return ctypes.CDLL(str(target))
+            except OSError as exc:
+                if cached and attempt == 0:
+                    target.unlink(missing_ok=True)
                     continue
-                os.replace(temporary, target)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
-        try:
-            return ctypes.CDLL(str(target))
-        except OSError as exc:
-            errors.append(str(exc))
+                errors.append(str(exc))
+                break
     raise OSError("; ".join(errors))
+
+
+def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> str | None:
+    """Compile :data:`SOURCE` to ``target`` (by way of a temporary file); return the
+    compiler's first line of error, or None."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(handle)
+    try:
+        done = subprocess.run(
+            [compiler, *flags, "-o", temporary, str(SOURCE)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            return lines[0] if lines else f"exit {done.returncode}"
+        os.replace(temporary, target)
+        return None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def scan_ascii() -> ScanAscii | None:
