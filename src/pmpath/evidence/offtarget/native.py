@@ -130,7 +130,7 @@ def scan_ascii() -> ScanAscii | None:
                 try:
                     function = _bind(_build(found))
                     why_not = None
-                except (OSError, subprocess.SubprocessError) as exc:
+                except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
                     why_not = f"C build failed: {exc}"
         _loaded["scan_ascii"] = function
         return function
