@@ -119,6 +119,29 @@ def test_letter_scan_equals_brute_force_on_messy_files(
             assert any(key[-1] == 4 for key in expected) and any(key[3] == "-" for key in expected)
 
 
+def test_eight_guides_take_the_letter_scan_with_the_native_loop_only(
+    tmp_path: Path, kernel: str
+) -> None:
+    """Up to 10 guides with the C loop, 6 with numba's; the sites are the naive search's."""
+    rng = np.random.default_rng(8)
+    guides = ["".join(rng.choice(list("ACGT"), 20)) for _ in range(8)]
+    records = []
+    for number, size in enumerate([4000, 2600]):
+        seq = list("".join(rng.choice(list("ACGT"), size)))
+        for at in range(30, size - 40, 61):
+            _plant(rng, seq, at, guides[at % 8], "AGG", "3prime")
+        records.append((f"chr{number + 1}", "".join(seq)))
+    path = tmp_path / "g.fa"
+    _write_messy(path, records, rng)
+    settings = ScanSettings(pam="NGG", max_mismatches=4)
+    finder = SiteFinder([Guide(name=f"g{i}", sequence=g) for i, g in enumerate(guides)], settings)
+    assert (finder._letters is not None) == (kernel == "native")
+    hits = search_genome(Genome(path), finder.guides, settings, block_bp=997, threads=2)
+    for i, guide in enumerate(guides):
+        assert _keys(hits, i) == brute_force(records, guide, "NGG", 4), guide
+    assert len(hits) > 80
+
+
 def test_sites_across_the_threads_halves_and_the_pieces(tmp_path: Path, kernel: str) -> None:
     """A contig long enough to be split between two threads, read in pieces whose junctions
     fall inside planted sites: the letter scan, the one-word kernel and the brute force agree

@@ -4,8 +4,8 @@ once per machine by the system C compiler and called through :mod:`ctypes`.
 Why: numba costs 0.5-0.7 s in every process before its first kernel runs (importing numba,
 filling its target registries, the BLAS check that imports ``scipy.linalg``), all of it holding
 the GIL, which is more than scanning a 100-Mb genome for one guide takes. The letter scan, the
-loop of every unbulged search of a plain FASTA for up to six guides, is short enough to keep a C
-copy of; loading it takes milliseconds. The C loop is the numba loop
+loop of every unbulged search of a plain FASTA for up to 6 guides (10 with this copy), is short
+enough to keep a C copy of; loading it takes milliseconds. The C loop is the numba loop
 (:func:`.kernel.scan_ascii`) statement for statement, and the tests compare the two on random
 letters, so a search reports the same sites whichever runs.
 

@@ -187,6 +187,11 @@ LETTER_SCAN_MAX_GUIDES = 6
 directly (:func:`.kernel.scan_ascii`, whose cost grows with the guides); more go through the
 packed-word kernel, which tests all guides at once after one PAM test."""
 
+NATIVE_LETTER_SCAN_MAX_GUIDES = 10
+"""The same bound when the letter loop runs in C (:mod:`.native`): at 10 guides it costs what
+the packed-word kernel does on a 3.1-Gb genome (17.7 s against 17.9 s end to end) and less on
+small ones, where it spares loading numba (100 Mb: 1.43 s against 1.93 s)."""
+
 
 @dataclass(frozen=True)
 class _LetterGroup:
@@ -241,6 +246,16 @@ def _pam_masks(pam: str) -> list[int]:
     return [sum(1 << BASE_CODES.index(b) for b in IUPAC[ch]) for ch in pam]
 
 
+def _letter_scan_takes(n_guides: int) -> bool:
+    """Whether the letter scan serves ``n_guides`` guides (the bounds above; the native loop is
+    looked for only when the count needs it)."""
+    if n_guides <= LETTER_SCAN_MAX_GUIDES:
+        return True
+    from pmpath.evidence.offtarget import native
+
+    return n_guides <= NATIVE_LETTER_SCAN_MAX_GUIDES and native.scan_ascii() is not None
+
+
 class SiteFinder:
     """The compiled search for a set of guides and settings: call :meth:`find` on a buffer.
 
@@ -267,7 +282,7 @@ class SiteFinder:
         self._fast = self._word_groups(masks)
         self._letters = (
             [_LetterGroup.of(group) for group in self._fast]
-            if self._fast is not None and len(guides) <= LETTER_SCAN_MAX_GUIDES
+            if self._fast is not None and _letter_scan_takes(len(guides))
             else None
         )
 
@@ -623,7 +638,9 @@ class SiteFinder:
         :class:`_Whitespace` for white space, to be stripped by the caller). Uses ``pool``
         to split the letters between its threads.
 
-        Only for finders with a letter scan (``self._letters``): unbulged, <= 4 guides.
+        Only for finders with a letter scan (``self._letters``: unbulged, and no more guides
+        than :data:`LETTER_SCAN_MAX_GUIDES`, or :data:`NATIVE_LETTER_SCAN_MAX_GUIDES` with the
+        native loop).
         """
         assert self._letters is not None
         array = np.frombuffer(letters, np.uint8)
