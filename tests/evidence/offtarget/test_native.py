@@ -162,6 +162,24 @@ def test_the_library_is_built_once_and_rebuilt_for_a_new_source(
     assert len(list(fresh.glob("*.so"))) == 2
 
 
+def test_a_library_others_can_change_is_not_loaded_as_it_is(
+    fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _compiled()
+    fresh.chmod(0o775)
+    monkeypatch.setattr(native, "_loaded", {})
+    assert native.scan_ascii() is None
+    assert "can be changed by other users" in (native.why_not or "")
+    fresh.chmod(0o755)
+    library = next(fresh.glob("*.so"))
+    library.chmod(0o757)  # built again (in a new process: this one has it loaded by name)
+    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+    assert [p.name for p in fresh.glob("*.so")] == [library.name]
+    assert library.stat().st_mode & 0o777 == 0o755
+
+
 @pytest.mark.parametrize(
     ("environment", "reason"),
     [

@@ -16,6 +16,8 @@ else ``~/.cache/pmpath``) under ``native/``, named by a digest of the source, th
 (path, size, modification time), the flags, the machine and the host name (the code is built
 for the host's CPU, and a home folder may be shared by different machines); it is compiled to a
 temporary name and renamed, so concurrent first runs are safe and a changed source is rebuilt.
+A folder that other users can write to is not loaded from; a library they could have changed is
+built again.
 No library offers this (numba's ahead-of-time compiler, ``numba.pycc``, is deprecated).
 """
 
@@ -63,8 +65,9 @@ def _library_path(compiler: str, flags: tuple[str, ...]) -> Path:
 
 
 def _build(compiler: str) -> ctypes.CDLL:
-    """Return the loaded library, compiling it first unless the cache holds it (a cached file
-    that does not load is removed and built again)."""
+    """Return the loaded library, compiling it first unless the cache holds it. A cached file
+    that does not load, or that other users could have changed, is removed and built again; a
+    cache folder that other users can write to is not used (OSError)."""
     errors: list[str] = []
     for flags in (FLAGS, PORTABLE_FLAGS):
         target = _library_path(compiler, flags)
@@ -75,7 +78,11 @@ def _build(compiler: str) -> ctypes.CDLL:
                 if error is not None:
                     errors.append(error)
                     break
+            if not _only_ours(target.parent):
+                raise OSError(f"{target.parent} can be changed by other users: not loaded from")
             try:
+                if not _only_ours(target):
+                    raise OSError(f"{target} can be changed by other users")
                 return ctypes.CDLL(str(target))
             except OSError as exc:
                 if cached and attempt == 0:
@@ -86,10 +93,19 @@ def _build(compiler: str) -> ctypes.CDLL:
     raise OSError("; ".join(errors))
 
 
+def _only_ours(path: Path) -> bool:
+    """Whether only this user can change ``path`` (owned by us, not writable by group or others),
+    so that the code loaded from it is the code this user built."""
+    if not hasattr(os, "getuid"):
+        return True
+    stat = path.stat()
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
+
+
 def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> str | None:
     """Compile :data:`SOURCE` to ``target`` (by way of a temporary file); return the
     compiler's first line of error, or None."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(handle)
     try:
@@ -103,6 +119,7 @@ def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> str | None:
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             return lines[0] if lines else f"exit {done.returncode}"
+        os.chmod(temporary, 0o755)
         os.replace(temporary, target)
         return None
     finally:
