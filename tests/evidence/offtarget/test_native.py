@@ -8,6 +8,8 @@ numba with the same sites (the whole-search comparison with the naive search is 
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -178,6 +180,41 @@ def test_a_library_others_can_change_is_not_loaded_as_it_is(
     assert done.stdout.strip() == "True"
     assert [p.name for p in fresh.glob("*.so")] == [library.name]
     assert library.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_compiler_that_refuses_march_native_is_asked_once(
+    fresh: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A compiler without ``-march=native`` (a wrapper around the real one that refuses it and
+    logs every call): the portable build is used, and a second process compiles nothing."""
+    real = shutil.which("cc") or shutil.which("gcc")
+    if real is None:
+        pytest.skip("no C compiler here")
+    log = tmp_path / "calls.log"
+    wrapper = tmp_path / "oldcc"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'case " $* " in *" -march=native "*) echo "oldcc: no -march=native" >&2; exit 1;; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CC", str(wrapper))
+    _compiled()
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and "-march=native" in calls[0] and "-march=native" not in calls[1]
+    assert sorted(p.suffix for p in fresh.iterdir()) == [".failed", ".so"]
+    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True" and log.read_text().splitlines() == calls
+    failed = next(fresh.glob("*.failed"))
+    os.utime(failed, (0, 0))  # a day later the flags are tried again
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+    again = log.read_text().splitlines()
+    assert again[:2] == calls and [c.split(" -o ")[0] for c in again[2:]] == [
+        "-O3 -march=native -std=c99 -fPIC -shared"
+    ]
 
 
 @pytest.mark.parametrize(

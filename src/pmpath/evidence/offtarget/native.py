@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,8 @@ import numpy as np
 SOURCE = Path(__file__).with_name("scan_ascii.c")
 FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared")
 PORTABLE_FLAGS = ("-O3", "-std=c99", "-fPIC", "-shared")
+RETRY_FAILED_SECONDS = 86_400
+"""A build that the compiler refused is tried again after this long (a day)."""
 
 ScanAscii = Callable[..., int]
 """The loop's Python signature: :func:`.kernel.scan_ascii`'s arguments, returning the hit count."""
@@ -67,16 +70,23 @@ def _library_path(compiler: str, flags: tuple[str, ...]) -> Path:
 def _build(compiler: str) -> ctypes.CDLL:
     """Return the loaded library, compiling it first unless the cache holds it. A cached file
     that does not load, or that other users could have changed, is removed and built again; a
-    cache folder that other users can write to is not used (OSError)."""
+    cache folder that other users can write to is not used (OSError). A compiler that refuses
+    :data:`FLAGS` leaves a ``.failed`` note, so runs in the next day go straight to
+    :data:`PORTABLE_FLAGS`."""
     errors: list[str] = []
     for flags in (FLAGS, PORTABLE_FLAGS):
         target = _library_path(compiler, flags)
+        failed = target.with_suffix(".failed")  # this compiler refused these flags lately
+        if failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_FAILED_SECONDS:
+            errors.append(failed.read_text(errors="replace").strip())
+            continue
         for attempt in range(2):
             cached = target.is_file()
             if not cached:
                 error = _compile(compiler, flags, target)
                 if error is not None:
                     errors.append(error)
+                    failed.write_text(error + "\n")
                     break
             if not _only_ours(target.parent):
                 raise OSError(f"{target.parent} can be changed by other users: not loaded from")
