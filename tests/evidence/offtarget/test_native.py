@@ -48,6 +48,13 @@ def _compiled() -> native.ScanAscii:
 Outcome = tuple[int, list[list[int]], list[int]]
 
 
+def _loads_in_a_new_process() -> bool:
+    """Whether a fresh Python process (same environment) gets the native loop."""
+    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.strip() == "True"
+
+
 def _call(kernel: object, letters: np.ndarray, lo: int, hi: int, check_to: int, group: object,
           k: int, n_mismatch: bool, cap: int) -> Outcome:  # fmt: skip
     word = group.word  # type: ignore[attr-defined]
@@ -152,9 +159,7 @@ def test_the_library_is_built_once_and_rebuilt_for_a_new_source(
     assert sorted(fresh.glob("*.so")) == built and built[0].stat().st_mtime_ns == stamp
     built[0].unlink()  # a damaged cache entry is built again (in a new process: this one has
     built[0].write_bytes(b"not a shared library")  # the library loaded under that name)
-    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "True"
+    assert _loads_in_a_new_process()
     assert sorted(fresh.glob("*.so")) == built and built[0].stat().st_size > 1000
     changed = tmp_path / "scan_ascii.c"
     changed.write_text(native.SOURCE.read_text() + "\n/* changed */\n")
@@ -175,9 +180,7 @@ def test_a_library_others_can_change_is_not_loaded_as_it_is(
     fresh.chmod(0o755)
     library = next(fresh.glob("*.so"))
     library.chmod(0o757)  # built again (in a new process: this one has it loaded by name)
-    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "True"
+    assert _loads_in_a_new_process()
     assert [p.name for p in fresh.glob("*.so")] == [library.name]
     assert library.stat().st_mode & 0o777 == 0o755
 
@@ -204,13 +207,10 @@ def test_a_compiler_that_refuses_march_native_is_asked_once(
     calls = log.read_text().splitlines()
     assert len(calls) == 2 and "-march=native" in calls[0] and "-march=native" not in calls[1]
     assert sorted(p.suffix for p in fresh.iterdir()) == [".failed", ".so"]
-    probe = "from pmpath.evidence.offtarget import native; print(native.scan_ascii() is not None)"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "True" and log.read_text().splitlines() == calls
+    assert _loads_in_a_new_process() and log.read_text().splitlines() == calls
     failed = next(fresh.glob("*.failed"))
     os.utime(failed, (0, 0))  # a day later the flags are tried again
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "True"
+    assert _loads_in_a_new_process()
     again = log.read_text().splitlines()
     assert again[:2] == calls and [c.split(" -o ")[0] for c in again[2:]] == [
         "-O3 -march=native -std=c99 -fPIC -shared"
