@@ -131,7 +131,8 @@ class AnalysisResult(FrozenModel):
 
     The registry fills ``parameters``, ``input_sha256`` and ``library_versions`` after the
     analysis function returns (the function may fill ``input_sha256`` itself when it already
-    hashes its inputs while reading them, as editing does).
+    hashes its inputs while reading them, as editing does, and add to ``library_versions`` what
+    only it knows, as the off-target scan does for the copy of its loop that ran).
     """
 
     method: str = Field(default="", description="the method, in one line, with its reference")

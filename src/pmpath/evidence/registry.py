@@ -132,6 +132,6 @@ def execute(request: AnalysisRequest, progress: Progress | None = None) -> Analy
         update={
             "parameters": request.parameters(),
             "input_sha256": digests,
-            "library_versions": library_versions(spec.libraries),
+            "library_versions": library_versions(spec.libraries) | result.library_versions,
         }
     )

@@ -20,10 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pmpath.domain.requests.offtarget import GuideSpec, OfftargetNominationRequest
 from pmpath.evidence.offtarget import native
 from pmpath.evidence.offtarget.genome import _STREAM_LUT, Genome
 from pmpath.evidence.offtarget.kernel import scan_ascii as numba_scan_ascii
+from pmpath.evidence.offtarget.nominate import LETTER_LOOP
 from pmpath.evidence.offtarget.scan import Guide, ScanSettings, SiteFinder, search_genome
+from pmpath.evidence.registry import execute
 from tests.evidence.offtarget.bruteforce import brute_force, revcomp
 
 PAMS = [("NGG", "3prime"), ("NRG", "3prime"), ("TTTV", "5prime"), ("NNGRRT", "3prime")]
@@ -35,6 +38,8 @@ def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("PMPATH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("PMPATH_NATIVE", raising=False)
     monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "why_not", None)  # restored with ``_loaded`` afterwards
+    monkeypatch.setattr(native, "built_by", None)
     yield tmp_path / "cache" / "native"
 
 
@@ -247,3 +252,23 @@ def test_without_the_native_loop_numba_finds_the_same_sites(
     assert found == set(brute_force(records, guide, "NGG", 4))
     assert {(100, "+", 0), (900, "-", 1)} <= {(f[1], f[3], f[6]) for f in found}
     assert not fresh.exists() or not list(fresh.glob("*.so"))
+    result = execute(
+        OfftargetNominationRequest(genome=path, guides=[GuideSpec(name="g", sequence=guide)])
+    )
+    assert result.library_versions[LETTER_LOOP].startswith(f"numba ({reason}")
+    assert {"pmpath", "numpy", "numba"} <= set(result.library_versions)
+
+
+def test_the_provenance_names_the_c_loop_and_its_compiler(tmp_path: Path) -> None:
+    _compiled()
+    path = tmp_path / "g.fa"
+    path.write_text(">c\n" + "ACGT" * 50 + "GACCCACACCGGAGGTGTAGTGG\n")
+    request = OfftargetNominationRequest(
+        genome=path, guides=[GuideSpec(name="g", sequence="GACCCACACCGGAGGTGTAG")]
+    )
+    result = execute(request)
+    assert result.n_sites == 1  # type: ignore[attr-defined]
+    compiler = os.path.realpath(shutil.which(os.environ.get("CC") or "cc") or "")
+    assert result.library_versions[LETTER_LOOP] == (
+        f"C (scan_ascii.c, {compiler} -O3 -march=native -std=c99)"
+    )

@@ -50,6 +50,8 @@ _lock = threading.Lock()
 _loaded: dict[str, ScanAscii | None] = {}
 why_not: str | None = None
 """Why the native loop is not used in this process (None while it is, or before the first try)."""
+built_by: str | None = None
+"""How the loaded library was built (source, compiler, flags), for the results' provenance."""
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -73,6 +75,7 @@ def _build(compiler: str) -> ctypes.CDLL:
     cache folder that other users can write to is not used (OSError). A compiler that refuses
     :data:`FLAGS` leaves a ``.failed`` note, so runs in the next day go straight to
     :data:`PORTABLE_FLAGS`."""
+    global built_by
     errors: list[str] = []
     for flags in (FLAGS, PORTABLE_FLAGS):
         target = _library_path(compiler, flags)
@@ -93,7 +96,9 @@ def _build(compiler: str) -> ctypes.CDLL:
             try:
                 if not _only_ours(target):
                     raise OSError(f"{target} can be changed by other users")
-                return ctypes.CDLL(str(target))
+                library = ctypes.CDLL(str(target))
+                built_by = f"{SOURCE.name}, {os.path.realpath(compiler)} {' '.join(flags[:-2])}"
+                return library
             except OSError as exc:
                 if cached and attempt == 0:
                     target.unlink(missing_ok=True)

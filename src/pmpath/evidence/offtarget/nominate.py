@@ -223,6 +223,11 @@ def _parse_on_target(value: str | None) -> tuple[str, int] | None:
         ) from None
 
 
+LETTER_LOOP = "pmpath letter scan loop"
+"""The provenance entry naming the copy of the letter scan's loop that ran (C and how it was
+built, or numba and why); the registry adds the library versions beside it."""
+
+
 def nominate(
     genome_path: Path,
     guides: list[Guide],
@@ -334,6 +339,7 @@ def nominate(
         n_sites=len(sites),
         sites=sites,
         candidate_list_sha256=digest(sites),
+        library_versions={LETTER_LOOP: finder.letter_loop} if finder.letter_loop else {},
     )
 
 

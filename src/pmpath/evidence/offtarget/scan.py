@@ -279,6 +279,8 @@ class SiteFinder:
                     cols = proto + pam_cols if settings.pam_side == "3prime" else pam_cols + proto
                     self.layouts.append(Layout(gi, strand, btype, size, after, tuple(cols)))
         self._compile_arrays(masks)
+        self.letter_loop: str | None = None
+        """Which copy of the letter scan's loop ran, once one has (for the provenance)."""
         self._fast = self._word_groups(masks)
         self._letters = (
             [_LetterGroup.of(group) for group in self._fast]
@@ -597,10 +599,12 @@ class SiteFinder:
         from pmpath.evidence.offtarget.genome import _STREAM_LUT
 
         scan_ascii = native.scan_ascii()
+        self.letter_loop = f"C ({native.built_by})"
         if scan_ascii is None:  # no C compiler here: numba's copy of the loop
             from pmpath.evidence.offtarget import kernel
 
             scan_ascii = kernel.scan_ascii
+            self.letter_loop = f"numba ({native.why_not})"
         word = group.word
         cap = 1024
         state = np.zeros(2, np.int64)
