@@ -81,10 +81,9 @@ def _write_messy(path: Path, records: list[tuple[str, str]], rng: np.random.Gene
 def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with the native letter loop (``scan_ascii.c``), then with numba's."""
     if request.param == "numba":
-        monkeypatch.setattr(native, "_loaded", {"scan_ascii": None})
-        monkeypatch.setattr(native, "why_not", "the test asks for numba's loop")
+        monkeypatch.setattr(native, "_loop", native.Loop(None, "numba (the test asks for it)"))
     elif native.scan_ascii() is None:
-        pytest.skip(f"no native letter scan here: {native.why_not}")
+        pytest.skip(f"no native letter scan here: {native.loop().about}")
     return str(request.param)
 
 

@@ -37,16 +37,14 @@ def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """An empty pmpath cache and no native loop loaded yet in this process."""
     monkeypatch.setenv("PMPATH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("PMPATH_NATIVE", raising=False)
-    monkeypatch.setattr(native, "_loaded", {})
-    monkeypatch.setattr(native, "why_not", None)  # restored with ``_loaded`` afterwards
-    monkeypatch.setattr(native, "built_by", None)
+    monkeypatch.setattr(native, "_loop", None)
     yield tmp_path / "cache" / "native"
 
 
 def _compiled() -> native.ScanAscii:
     function = native.scan_ascii()
     if function is None:
-        pytest.skip(f"no native letter scan here: {native.why_not}")
+        pytest.skip(f"no native letter scan here: {native.loop().about}")
     return function
 
 
@@ -125,7 +123,7 @@ def test_native_loop_equals_the_numba_loop(case: tuple[object, ...]) -> None:
     assert finder._letters is not None
     function = native.scan_ascii()
     if function is None:
-        pytest.skip(f"no native letter scan here: {native.why_not}")
+        pytest.skip(f"no native letter scan here: {native.loop().about}")
     args = (letters, lo, hi, check_to, finder._letters[0], k, n_mismatch, cap)
     assert _call(function, *args) == _call(numba_scan_ascii, *args)  # type: ignore[arg-type]
 
@@ -159,7 +157,7 @@ def test_the_library_is_built_once_and_rebuilt_for_a_new_source(
     built = sorted(fresh.glob("*.so"))
     assert len(built) == 1 and not list(fresh.glob("tmp*"))
     stamp = built[0].stat().st_mtime_ns
-    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_loop", None)
     _compiled()
     assert sorted(fresh.glob("*.so")) == built and built[0].stat().st_mtime_ns == stamp
     built[0].unlink()  # a damaged cache entry is built again (in a new process: this one has
@@ -169,7 +167,7 @@ def test_the_library_is_built_once_and_rebuilt_for_a_new_source(
     changed = tmp_path / "scan_ascii.c"
     changed.write_text(native.SOURCE.read_text() + "\n/* changed */\n")
     monkeypatch.setattr(native, "SOURCE", changed)
-    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_loop", None)
     _compiled()
     assert len(list(fresh.glob("*.so"))) == 2
 
@@ -179,9 +177,9 @@ def test_a_library_others_can_change_is_not_loaded_as_it_is(
 ) -> None:
     _compiled()
     fresh.chmod(0o775)
-    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_loop", None)
     assert native.scan_ascii() is None
-    assert "can be changed by other users" in (native.why_not or "")
+    assert "can be changed by other users" in native.loop().about
     fresh.chmod(0o755)
     library = next(fresh.glob("*.so"))
     library.chmod(0o757)  # built again (in a new process: this one has it loaded by name)
@@ -226,7 +224,7 @@ def test_a_compiler_that_refuses_march_native_is_asked_once(
     ("environment", "reason"),
     [
         ({"PMPATH_NATIVE": "0"}, "PMPATH_NATIVE=0"),
-        ({"CC": "/nonexistent/cc"}, "no C compiler ('/nonexistent/cc' not found)"),
+        ({"CC": "/nonexistent/cc"}, "no C compiler: '/nonexistent/cc' not found"),
         ({"CC": "false"}, "C build failed"),
     ],
 )
@@ -246,7 +244,7 @@ def test_without_the_native_loop_numba_finds_the_same_sites(
         monkeypatch.setenv(name, value)
     settings_ = ScanSettings(pam="NGG")
     hits = search_genome(Genome(path), [Guide(name="g", sequence=guide)], settings_)
-    assert native.scan_ascii() is None and (native.why_not or "").startswith(reason)
+    assert native.scan_ascii() is None and native.loop().about.startswith(f"numba ({reason}")
     found = {(h.contig, h.start_bp, h.end_bp, h.strand, h.bulge_type, h.bulge_size, h.mismatches)
              for h in hits}  # fmt: skip
     assert found == set(brute_force(records, guide, "NGG", 4))

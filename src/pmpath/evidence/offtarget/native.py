@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +47,18 @@ RETRY_FAILED_SECONDS = 86_400
 ScanAscii = Callable[..., int]
 """The loop's Python signature: :func:`.kernel.scan_ascii`'s arguments, returning the hit count."""
 
+
+@dataclass(frozen=True)
+class Loop:
+    """The letter loop this process uses: the native one (``function``) or None (numba's), and
+    ``about`` it for the results' provenance: ``C (source, compiler flags)`` or ``numba (why)``."""
+
+    function: ScanAscii | None
+    about: str
+
+
 _lock = threading.Lock()
-_loaded: dict[str, ScanAscii | None] = {}
-why_not: str | None = None
-"""Why the native loop is not used in this process (None while it is, or before the first try)."""
-built_by: str | None = None
-"""How the loaded library was built (source, compiler, flags), for the results' provenance."""
+_loop: Loop | None = None
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -69,13 +76,13 @@ def _library_path(compiler: str, flags: tuple[str, ...]) -> Path:
     return cache / f"scan_ascii-{key.hexdigest()[:24]}.so"
 
 
-def _build(compiler: str) -> ctypes.CDLL:
-    """Return the loaded library, compiling it first unless the cache holds it. A cached file
+def _build(compiler: str) -> tuple[ctypes.CDLL, str]:
+    """Return the loaded library and how it was built (source, compiler, flags), compiling it
+    first unless the cache holds it. A cached file
     that does not load, or that other users could have changed, is removed and built again; a
     cache folder that other users can write to is not used (OSError). A compiler that refuses
     :data:`FLAGS` leaves a ``.failed`` note, so runs in the next day go straight to
     :data:`PORTABLE_FLAGS`."""
-    global built_by
     errors: list[str] = []
     for flags in (FLAGS, PORTABLE_FLAGS):
         target = _library_path(compiler, flags)
@@ -97,8 +104,10 @@ def _build(compiler: str) -> ctypes.CDLL:
                 if not _only_ours(target):
                     raise OSError(f"{target} can be changed by other users")
                 library = ctypes.CDLL(str(target))
-                built_by = f"{SOURCE.name}, {os.path.realpath(compiler)} {' '.join(flags[:-2])}"
-                return library
+                return (
+                    library,
+                    f"{SOURCE.name}, {os.path.realpath(compiler)} {' '.join(flags[:-2])}",
+                )
             except OSError as exc:
                 if cached and attempt == 0:
                     target.unlink(missing_ok=True)
@@ -142,30 +151,34 @@ def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> str | None:
             os.unlink(temporary)
 
 
+def loop() -> Loop:
+    """Return the letter loop of this process, building the native one on first use."""
+    global _loop
+    with _lock:
+        if _loop is None:
+            _loop = _find()
+        return _loop
+
+
 def scan_ascii() -> ScanAscii | None:
     """Return the native letter scan (arguments as :func:`.kernel.scan_ascii`'s, numpy arrays
     and integers; returns the hit count), building it on first use; None when it cannot be had
-    (the reason is in :data:`why_not`)."""
-    global why_not
-    with _lock:
-        if "scan_ascii" in _loaded:
-            return _loaded["scan_ascii"]
-        function: ScanAscii | None = None
-        if os.environ.get("PMPATH_NATIVE", "1").strip() in {"0", "false", "no", "off"}:
-            why_not = "PMPATH_NATIVE=0"
-        else:
-            compiler = os.environ.get("CC") or "cc"
-            found = shutil.which(compiler)
-            if found is None:
-                why_not = f"no C compiler ({compiler!r} not found)"
-            else:
-                try:
-                    function = _bind(_build(found))
-                    why_not = None
-                except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-                    why_not = f"C build failed: {exc}"
-        _loaded["scan_ascii"] = function
-        return function
+    (the reason is in :func:`loop`'s ``about``)."""
+    return loop().function
+
+
+def _find() -> Loop:
+    if os.environ.get("PMPATH_NATIVE", "1").strip() in {"0", "false", "no", "off"}:
+        return Loop(None, "numba (PMPATH_NATIVE=0)")
+    compiler = os.environ.get("CC") or "cc"
+    found = shutil.which(compiler)
+    if found is None:
+        return Loop(None, f"numba (no C compiler: {compiler!r} not found)")
+    try:
+        library, built_by = _build(found)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        return Loop(None, f"numba (C build failed: {exc})")
+    return Loop(_bind(library), f"C ({built_by})")
 
 
 def _bind(library: ctypes.CDLL) -> ScanAscii:

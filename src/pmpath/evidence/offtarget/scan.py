@@ -598,13 +598,13 @@ class SiteFinder:
         from pmpath.evidence.offtarget import native
         from pmpath.evidence.offtarget.genome import _STREAM_LUT
 
-        scan_ascii = native.scan_ascii()
-        self.letter_loop = f"C ({native.built_by})"
+        loop = native.loop()
+        self.letter_loop = loop.about
+        scan_ascii = loop.function
         if scan_ascii is None:  # no C compiler here: numba's copy of the loop
             from pmpath.evidence.offtarget import kernel
 
             scan_ascii = kernel.scan_ascii
-            self.letter_loop = f"numba ({native.why_not})"
         word = group.word
         cap = 1024
         state = np.zeros(2, np.int64)
